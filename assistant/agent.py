@@ -1,0 +1,68 @@
+"""The orchestrating agent: one tool per pipeline step, offered according to the thread's state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_ai import Agent, RunContext
+from pydantic_ai.capabilities import AbstractCapability
+from pydantic_ai.tools import ToolDefinition
+
+from assistant import steps
+from assistant.deps import AssistantDeps
+from assistant.flow import ANALYZE, BUILD, DESIGN, allowed_tools
+
+_INSTRUCTIONS = """\
+You are Benchmark Agent, an assistant that builds evaluation benchmarks for language models.
+Work in steps: understand the request (analyze_request), design subtasks (design_plan), then build
+(build_benchmark). Call the one tool that fits the user's message, then reply in two or three short
+sentences that pass on what the tool said: questions to ask, the plan to confirm, or the result.
+Never invent samples, numbers or results that a tool did not give you."""
+
+
+@dataclass
+class FlowControl(AbstractCapability[AssistantDeps]):
+    """Offers only the tools the thread's phase allows, and none once a step has run this turn."""
+
+    async def prepare_tools(self, ctx: RunContext[AssistantDeps], tool_defs: list[ToolDefinition]) -> list[ToolDefinition]:
+        if ctx.deps.acted:
+            return []
+        allowed = allowed_tools(ctx.deps.state.phase, ctx.deps.state.last_message)
+        return [t for t in tool_defs if t.name in allowed]
+
+    def get_model_settings(self) -> Any:
+        # Before a step has run, a tool call is required: a weak model cannot just chat past the request.
+        def settings(ctx: RunContext[AssistantDeps]) -> dict[str, Any]:
+            allowed = allowed_tools(ctx.deps.state.phase, ctx.deps.state.last_message)
+            return {"tool_choice": list(allowed)} if allowed and not ctx.deps.acted else {}
+
+        return settings
+
+
+chat_agent: Agent[AssistantDeps, str] = Agent(
+    deps_type=AssistantDeps, output_type=str, instructions=_INSTRUCTIONS, capabilities=[FlowControl()], name="orchestrator"
+)
+
+
+@chat_agent.tool(name=ANALYZE)
+async def analyze_request(ctx: RunContext[AssistantDeps]) -> str:
+    """Read the user's latest message and create or update the benchmark spec from it. Use it for a new
+    request, for answers to your questions, and for any change to size, format, difficulty or topic."""
+    ctx.deps.acted = True
+    return await steps.analyze_step(ctx.deps)
+
+
+@chat_agent.tool(name=DESIGN)
+async def design_plan(ctx: RunContext[AssistantDeps]) -> str:
+    """Design the subtasks of the confirmed spec, with a quota for each. Use it when the user confirms the spec
+    or asks for a different split into subtasks."""
+    ctx.deps.acted = True
+    return await steps.design_step(ctx.deps)
+
+
+@chat_agent.tool(name=BUILD)
+async def build_benchmark(ctx: RunContext[AssistantDeps]) -> str:
+    """Generate, verify and export the benchmark for the confirmed plan. Use it when the user confirms the plan."""
+    ctx.deps.acted = True
+    return await steps.build_step(ctx.deps)

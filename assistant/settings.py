@@ -1,0 +1,51 @@
+"""Settings, read once from the environment (prefix BENCHMARK_AGENT_) and passed down explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tools.models import Role
+
+EMBEDDED_MODEL = "embedded:smollm2-135m"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BENCHMARK_AGENT_", env_file=".env", extra="ignore")
+
+    # One model per role, in pydantic-ai's provider:name form; each falls back to `model`,
+    # and with nothing set the embedded offline model is used.
+    model: str | None = None
+    chat_model: str | None = None
+    generator_model: str | None = None
+    judge_model: str | None = None
+    solver_model: str | None = None
+
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("BENCHMARK_AGENT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("BENCHMARK_AGENT_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    request_timeout_s: float = Field(default=120.0, gt=0)
+
+    data_dir: Path = Path("data")
+    max_size: int = Field(default=500, ge=1, description="Largest benchmark a single build may produce.")
+    default_size: int = Field(default=20, ge=1)
+    batch_size: int = Field(default=4, ge=1, le=20, description="Samples asked of the generator per call.")
+    max_rounds_per_sample: float = Field(
+        default=3.0, gt=0, description="Generator calls allowed per subtask, as a multiple of the calls its quota needs."
+    )
+    dedup_threshold: float = Field(default=0.9, gt=0, le=1)
+    embedded_model_path: Path | None = None
+    embedded_threads: int | None = None
+
+    def model_for(self, role: Role) -> str:
+        specific = getattr(self, f"{role}_model")
+        return specific or self.model or EMBEDDED_MODEL
+
+    @property
+    def uses_embedded(self) -> bool:
+        return any(self.model_for(role) == EMBEDDED_MODEL for role in ("chat", "generator", "judge", "solver"))

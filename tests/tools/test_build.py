@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from memory.files import read_jsonl
+from memory.store import SampleStore
+from tests.scripted import Script, stage_models
+from tests.tools.samples import ACCEPT, arithmetic_item, batch_for
+from tools.build import BuildOptions, run_build
+from tools.models import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan
+
+SPEC = BenchmarkSpec(goal="arithmetic", capability="arithmetic", domain="word problems",
+                     answer_format="multiple_choice", size=6)
+PLAN = SubtaskPlan(subtasks=[
+    Subtask(id="adding", name="Adding", description="d", answer_format="multiple_choice", quota=4),
+    Subtask(id="mixing", name="Mixing", description="d", answer_format="multiple_choice", quota=2),
+])
+OPTIONS = BuildOptions(batch_size=4, max_rounds_per_sample=3, dedup_threshold=0.95)
+
+
+async def _build(tmp_path: Path, store: SampleStore, generator: Script, judge: Script | None = None, **kw):  # type: ignore[no-untyped-def]
+    events: list[BuildEvent] = []
+    samples, report = await run_build(SPEC, PLAN, build_id="b1", models=stage_models(generator, judge), store=store,
+                                      directory=tmp_path / "out", options=kw.get("options", OPTIONS), on_event=events.append)
+    return samples, report, events
+
+
+async def test_build_meets_every_quota_and_checkpoints_each_accepted_sample(tmp_path: Path, store: SampleStore) -> None:
+    samples, report, events = await _build(tmp_path, store, Script(submit_samples=[batch_for], submit_verdict=[ACCEPT]))
+    assert report.status == "complete" and report.accepted == 6
+    assert [s.subtask_id for s in samples] == ["adding"] * 4 + ["mixing"] * 2
+    saved = list(read_jsonl(tmp_path / "out" / "checkpoints" / "accepted.jsonl"))
+    assert [r["id"] for r in saved] == [s.id for s in samples]
+    assert events[-1].kind == "finished" and sum(e.kind == "accepted" for e in events) == 6
+    assert store.count("b1") == 6
+
+
+async def test_judge_rejections_are_replenished_and_reported(tmp_path: Path, store: SampleStore) -> None:
+    reject = {"verdict": "reject", "reasons": ["two options are correct"]}
+    judge = Script(submit_verdict=[reject, ACCEPT, reject, ACCEPT])
+    samples, report, events = await _build(tmp_path, store, Script(submit_samples=[batch_for]), judge)
+    assert report.status == "complete" and len(samples) == 6
+    assert report.drop_reasons == {"judge: two options are correct": 2}
+    assert any(e.kind == "replenishing" for e in events)
+    generation_prompts = " ".join(judge.calls["submit_verdict"])
+    assert "Proposed answer" in generation_prompts
+
+
+async def test_rejection_reasons_reach_the_generator_prompt(tmp_path: Path, store: SampleStore) -> None:
+    generator = Script(submit_samples=[batch_for])
+    judge = Script(submit_verdict=[{"verdict": "reject", "reasons": ["answer leaked in the question"]}, ACCEPT])
+    await _build(tmp_path, store, generator, judge)
+    assert "answer leaked in the question" in generator.calls["submit_samples"][1]
+
+
+async def test_duplicates_are_dropped_and_named(tmp_path: Path, store: SampleStore) -> None:
+    item = arithmetic_item("multiple_choice")
+    reworded = {**item, "question": item["question"].replace("How many", "how many")}
+    generator = Script(submit_samples=[{"samples": [item, reworded]}, batch_for])
+    samples, report, _ = await _build(tmp_path, store, generator, Script(submit_verdict=[ACCEPT]))
+    dup = [d for d in report.drops if d.check == "duplicate"]
+    assert len(dup) == 1 and dup[0].duplicate_of == samples[0].id
+    assert report.accepted == 6
+
+
+async def test_malformed_generator_output_is_a_drop_not_a_crash(tmp_path: Path, store: SampleStore) -> None:
+    broken = ['{"samples": [{"question": "cut', '{"samples": []}', '{"samples": "no"}']
+    generator = Script(submit_samples=[*broken, batch_for])
+    samples, report, _ = await _build(tmp_path, store, generator, Script(submit_verdict=[ACCEPT]))
+    assert report.accepted == 6
+    assert report.drop_reasons.get("parse: The generator model 'function:script' gave no valid output for generation for adding after retries") == 1
+
+
+async def test_a_subtask_that_cannot_be_filled_stops_at_its_limit_and_says_why(tmp_path: Path, store: SampleStore) -> None:
+    reject = {"verdict": "reject", "reasons": ["wrong answer"]}
+    options = BuildOptions(batch_size=4, max_rounds_per_sample=1, dedup_threshold=0.95)
+    samples, report, _ = await _build(tmp_path, store, Script(submit_samples=[batch_for]), Script(submit_verdict=[reject]),
+                                      options=options)
+    assert report.status == "short" and samples == []
+    assert all(o.accepted == 0 and o.rounds == 2 for o in report.subtasks)
+    assert any("adding is 4 short of 4: judge: wrong answer" in w for w in report.warnings)
+
+
+async def test_rerun_over_the_same_directory_keeps_what_was_accepted(tmp_path: Path, store: SampleStore) -> None:
+    first, _, _ = await _build(tmp_path, store, Script(submit_samples=[batch_for], submit_verdict=[ACCEPT]))
+    generator = Script(submit_samples=[batch_for], submit_verdict=[ACCEPT])
+    again, report, _ = await _build(tmp_path, store, generator)
+    assert [s.id for s in again] == [s.id for s in first]
+    assert generator.calls == {}
+    assert len(list(read_jsonl(tmp_path / "out" / "checkpoints" / "accepted.jsonl"))) == 6
+    assert json.loads((tmp_path / "out" / "checkpoints" / "plan.json").read_text())["subtasks"][0]["quota"] == 4

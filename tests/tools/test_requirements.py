@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.scripted import Script, stage_models
+from tests.tools.samples import SPEC_CLEAR, SPEC_VAGUE
+from tools.errors import InvalidRequest
+from tools.models import BenchmarkSpec, NeedsClarification
+from tools.requirements import analyze_request, size_in_text
+
+LIMITS = {"max_size": 500, "default_size": 20}
+
+
+async def test_clear_request_gives_a_spec_with_assumptions_listed() -> None:
+    models = stage_models(Script(submit_spec=[SPEC_CLEAR]))
+    spec = await analyze_request("60 hard multiple-choice arithmetic word problems", models=models, **LIMITS)
+    assert isinstance(spec, BenchmarkSpec)
+    assert spec.size == 60 and spec.answer_format == "multiple_choice" and spec.difficulty == "hard"
+    assert any(a.startswith("Language") for a in spec.assumptions)
+    assert models.usage["chat"].requests == 1
+
+
+async def test_vague_request_gets_clarifying_questions_with_defaults() -> None:
+    models = stage_models(Script(submit_spec=[SPEC_VAGUE]))
+    result = await analyze_request("a hard reasoning benchmark", models=models, **LIMITS)
+    assert isinstance(result, NeedsClarification)
+    assert 1 <= len(result.questions) <= 3
+    assert {q.field for q in result.questions} >= {"capability"}
+    assert all(q.default for q in result.questions)
+    assert result.draft.difficulty == "hard"
+
+
+async def test_autonomous_mode_never_asks_and_records_assumptions() -> None:
+    models = stage_models(Script(submit_spec=[SPEC_VAGUE]))
+    spec = await analyze_request("a hard reasoning benchmark", models=models, autonomous=True, size=12, **LIMITS)
+    assert isinstance(spec, BenchmarkSpec)
+    assert spec.size == 12
+    assert any(a.startswith("Capability") for a in spec.assumptions)
+
+
+async def test_size_above_the_limit_is_refused_and_capped() -> None:
+    models = stage_models(Script(submit_spec=[SPEC_CLEAR]))
+    spec = await analyze_request("1,000,000 arithmetic questions", models=models, **LIMITS)
+    assert isinstance(spec, BenchmarkSpec)
+    assert spec.size == 500
+    assert any("1,000,000" in u for u in spec.unsupported_requests)
+
+
+async def test_image_modality_is_named_as_unsupported_not_dropped() -> None:
+    draft = {**SPEC_CLEAR, "modalities": ["text", "image"]}
+    spec = await analyze_request("chart questions", models=stage_models(Script(submit_spec=[draft])), **LIMITS)
+    assert isinstance(spec, BenchmarkSpec)
+    assert spec.modalities == ["text"]
+    assert any("image" in u for u in spec.unsupported_requests)
+
+
+async def test_later_size_wins_over_earlier_one() -> None:
+    models = stage_models(Script(submit_spec=[SPEC_CLEAR]))
+    first = await analyze_request("50 arithmetic items", models=models, **LIMITS)
+    assert isinstance(first, BenchmarkSpec)
+    second = await analyze_request("actually make it 100 items", models=models, previous=first, **LIMITS)
+    assert isinstance(second, BenchmarkSpec) and second.size == 100
+    assert second.capability == first.capability
+
+
+@pytest.mark.parametrize("request_text", ["", "   ", "🙂🙂", "x" * 9000])
+async def test_unusable_request_is_refused_before_any_model_call(request_text: str) -> None:
+    script = Script(submit_spec=[SPEC_CLEAR])
+    with pytest.raises(InvalidRequest):
+        await analyze_request(request_text, models=stage_models(script), **LIMITS)
+    assert script.calls == {}
+
+
+@pytest.mark.parametrize("malformed", ['{"goal": ', '{"goal": "x", "size": -3}', '{"unknown": 1}'])
+async def test_malformed_spec_output_is_retried_with_the_error(malformed: str) -> None:
+    script = Script(submit_spec=[malformed, SPEC_CLEAR])
+    spec = await analyze_request("60 arithmetic word problems", models=stage_models(script), **LIMITS)
+    assert isinstance(spec, BenchmarkSpec)
+    assert len(script.calls["submit_spec"]) == 2
+
+
+def test_size_is_read_from_the_request_text() -> None:
+    assert size_in_text("60 arithmetic word problems harder than GSM8K") == 60
+    assert size_in_text("make 1,200 hard questions") == 1200
+    assert size_in_text("questions about the 1990s") is None

@@ -1,0 +1,33 @@
+"""The failures a user can act on.
+
+    BenchmarkAgentError          base: every message says what to do next
+    ├── InvalidRequest           the request itself cannot be built (empty, size out of range)
+    ├── ConfigurationError       a setting is wrong (unknown model name, missing API key)
+    ├── ModelUnavailable         the model endpoint cannot be reached or refuses us
+    └── StageFailed              a stage got no usable output from its model after retries
+
+Malformed model output that the model can fix is not an error here: stage agents raise
+pydantic-ai's `ModelRetry` or let output validation retry, and only give up with `StageFailed`.
+"""
+
+from __future__ import annotations
+
+
+class BenchmarkAgentError(Exception):
+    """Base class; `str(error)` is shown to the user as is."""
+
+
+class InvalidRequest(BenchmarkAgentError):
+    pass
+
+
+class ConfigurationError(BenchmarkAgentError):
+    pass
+
+
+class ModelUnavailable(BenchmarkAgentError):
+    pass
+
+
+class StageFailed(BenchmarkAgentError):
+    pass

@@ -1,0 +1,71 @@
+"""What every stage needs to call its model: the injected models, usage accounting, error mapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic_ai import Agent
+from pydantic_ai.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelNotFoundError,
+    UnexpectedModelBehavior,
+)
+from pydantic_ai.models import Model
+
+from tools.errors import ModelUnavailable, StageFailed
+from tools.models import Role, TokenUsage
+
+OutputT = TypeVar("OutputT")
+
+
+@dataclass
+class StageModels:
+    """The model injected for each role, and the names recorded in reports."""
+
+    models: dict[Role, Model]
+    names: dict[Role, str]
+    usage: dict[str, TokenUsage] = field(default_factory=dict)
+
+    def model(self, role: Role) -> Model:
+        return self.models[role]
+
+    def record(self, role: Role, requests: int, input_tokens: int, output_tokens: int) -> None:
+        meter = self.usage.setdefault(role, TokenUsage())
+        meter.add(TokenUsage(requests=requests, input_tokens=input_tokens, output_tokens=output_tokens))
+
+
+async def run_stage(
+    agent: Agent[Any, OutputT],
+    prompt: str,
+    *,
+    models: StageModels,
+    role: Role,
+    stage: str,
+) -> OutputT:
+    """Run a stage agent with the model chosen for `role`; map failures to errors a user can act on."""
+    name = models.names.get(role, "?")
+    try:
+        result = await agent.run(prompt, model=models.model(role))
+    except (ModelConnectionError, ModelAuthenticationError, ModelNotFoundError) as exc:
+        raise ModelUnavailable(_unreachable_message(name, role, exc)) from exc
+    except ModelAPIError as exc:
+        raise ModelUnavailable(f"The {role} model '{name}' failed during {stage}: {exc}") from exc
+    except UnexpectedModelBehavior as exc:
+        raise StageFailed(
+            f"The {role} model '{name}' gave no valid output for {stage} after retries ({exc.message}). "
+            "A stronger model usually fixes this: set BENCHMARK_AGENT_MODEL."
+        ) from exc
+    usage = result.usage
+    models.record(role, usage.requests, usage.input_tokens, usage.output_tokens)
+    return result.output
+
+
+def _unreachable_message(name: str, role: str, exc: Exception) -> str:
+    return (
+        f"Cannot use the {role} model '{name}': {exc}. Check that the endpoint is running and that "
+        "OPENAI_BASE_URL / OPENAI_API_KEY (or BENCHMARK_AGENT_OPENAI_BASE_URL / _API_KEY) are right, "
+        "or unset BENCHMARK_AGENT_MODEL to use the embedded offline model."
+    )
