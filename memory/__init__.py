@@ -1,0 +1,1 @@
+"""What is remembered: the vector store of samples and benchmarks, and build workspaces on disk."""

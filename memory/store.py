@@ -1,0 +1,208 @@
+"""The vector store of accepted samples, used to find near-duplicates within a build or across all builds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, cast
+
+import chromadb
+from chromadb.api.client import Client
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings
+
+from memory.embeddings import ChromaEmbedding, Embedder
+
+DEFAULT_HTTP_PORT = 8000
+_EMBEDDER_KEY = "embedder"  # collection metadata: which embedder's vectors the collection holds
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    similarity: float
+    build_id: str | None
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class SampleStore:
+    """Samples as vectors in one Chroma collection (cosine space), tagged with their build and subtask.
+
+    Local by default (a PersistentClient at `path`); with `host` set, a `chroma run` server over HTTP.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        embedder: Embedder,
+        host: str | None = None,
+        port: int | None = None,
+        collection: str = "samples",
+    ) -> None:
+        self._embedder = embedder
+        self._client = _make_client(path, host, port)
+        try:
+            self._collection = _open_collection(self._client, collection, ChromaEmbedding(embedder))
+        except BaseException:
+            self._client.close()
+            raise
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    # -- text ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def sample_text(
+        question: str,
+        context: str | None,
+        answer: str,
+        choices: Sequence[str] | None = None,
+    ) -> str:
+        """The text a sample is compared on.
+
+        The answer is part of it, so the same wording with another answer is a different sample, while a
+        paraphrase with the same answer is a duplicate. The context goes last: the model reads only the
+        first 256 word pieces, so a long passage is what gets cut, never the question or answer.
+        """
+        parts = [f"Question: {question.strip()}"]
+        if choices:
+            parts.append("Choices: " + " | ".join(choice.strip() for choice in choices))
+        parts.append(f"Answer: {answer.strip()}")
+        if context and context.strip():
+            parts.append(f"Context: {context.strip()}")
+        return "\n".join(parts)
+
+    # -- queries ------------------------------------------------------------------------------------
+
+    def nearest(self, text: str, *, k: int = 5, build_id: str | None = None) -> list[Match]:
+        """The up-to-`k` stored items most similar to `text`, best first (only `build_id`'s when given)."""
+        available = self.count(build_id)
+        if available == 0 or k <= 0:
+            return []
+        result = self._collection.query(
+            query_texts=[text],
+            n_results=min(k, available),
+            where=_build_filter(build_id),
+            include=["documents", "metadatas", "distances"],
+        )
+        return _matches(result)
+
+    def find_duplicate(self, text: str, *, threshold: float, build_id: str | None = None) -> Match | None:
+        """The most similar stored item if its similarity is at least `threshold`, else None."""
+        best = self.nearest(text, k=1, build_id=build_id)
+        if best and best[0].similarity >= threshold:
+            return best[0]
+        return None
+
+    def count(self, build_id: str | None = None) -> int:
+        if build_id is None:
+            return self._collection.count()
+        return len(self._collection.get(where=_build_filter(build_id), include=[])["ids"])
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def add(
+        self,
+        sample_id: str,
+        text: str,
+        *,
+        build_id: str,
+        subtask_id: str,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Store (or replace) one sample; adding the same id again overwrites it."""
+        # Chroma rejects None values on insert; the build and subtask tags always win over caller keys.
+        stored = {key: value for key, value in (metadata or {}).items() if value is not None}
+        stored.update(build_id=build_id, subtask_id=subtask_id)
+        self._collection.upsert(ids=[sample_id], documents=[text], metadatas=[stored])
+
+    def remove_build(self, build_id: str) -> None:
+        self._collection.delete(where=_build_filter(build_id))
+
+    # -- lifetime -----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the client (for a local store: its files), so the same path can be reopened."""
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _make_client(path: Path | None, host: str | None, port: int | None) -> Client:
+    settings = Settings(anonymized_telemetry=False)
+    if host:
+        # Both factories return chromadb.api.client.Client (typed as ClientAPI, which lacks close()).
+        return cast(Client, chromadb.HttpClient(host=host, port=port or DEFAULT_HTTP_PORT, settings=settings))
+    if path is None:
+        raise ValueError("SampleStore needs a directory (path) or a server (host)")
+    path.mkdir(parents=True, exist_ok=True)
+    return cast(Client, chromadb.PersistentClient(path=str(path), settings=settings))
+
+
+def _open_collection(client: Client, name: str, function: ChromaEmbedding) -> Collection:
+    """Open or create the collection, always with our embedding function (never Chroma's default)."""
+    embedder_name = function.embedder.name
+    collection = client.get_or_create_collection(
+        name=name,
+        embedding_function=cast(Any, function),  # Chroma's stubs want EmbeddingFunction[Embeddable]
+        configuration={"hnsw": {"space": "cosine"}},
+        metadata={_EMBEDDER_KEY: embedder_name},
+    )
+    # An existing collection keeps its metadata and space: refuse to mix embedders or misread distances.
+    stored = (collection.metadata or {}).get(_EMBEDDER_KEY)
+    if stored is not None and stored != embedder_name:
+        raise ValueError(f"Collection {name!r} holds {stored!r} vectors; cannot use embedder {embedder_name!r}")
+    space = _space(collection)
+    if space is not None and space != "cosine":
+        raise ValueError(f"Collection {name!r} uses {space!r} distance; SampleStore needs 'cosine'")
+    return collection
+
+
+def _space(collection: Collection) -> str | None:
+    configuration = cast(dict[str, Any], collection.configuration)
+    for index in ("hnsw", "spann"):
+        settings = configuration.get(index)
+        if settings and settings.get("space"):
+            return str(settings["space"])
+    return None
+
+
+def _build_filter(build_id: str | None) -> dict[str, Any] | None:
+    return {"build_id": build_id} if build_id is not None else None
+
+
+def _matches(result: Any) -> list[Match]:
+    """Matches from a one-query Chroma result; cosine distance d gives similarity 1 - d."""
+    ids = result["ids"][0]
+    documents = (result.get("documents") or [[]])[0] or [""] * len(ids)
+    metadatas = (result.get("metadatas") or [[]])[0] or [{}] * len(ids)
+    distances = (result.get("distances") or [[]])[0]
+    matches = []
+    for sample_id, document, metadata, distance in zip(ids, documents, metadatas, distances, strict=True):
+        meta = dict(metadata or {})
+        build = meta.get("build_id")
+        matches.append(
+            Match(
+                id=sample_id,
+                similarity=1.0 - float(distance),
+                build_id=str(build) if build is not None else None,
+                text=document or "",
+                metadata=meta,
+            )
+        )
+    return matches
