@@ -202,6 +202,8 @@ class SampleDraft(Strict):
 
 
 class SampleBatch(Strict):
+    """The new benchmark samples, exactly as many as asked for."""
+
     samples: list[SampleDraft] = Field(min_length=1, max_length=20)
 
 

@@ -1,0 +1,347 @@
+"""A fake OpenAI-compatible chat-completions server, for tests and offline load runs.
+
+As a program:  python -m tests.fake_llm --port 8011 [--latency-ms 300] [--fault-rate 0.1]
+As a helper:   with FakeLLMServer(port=0) as server: ... server.base_url ...
+
+It answers the pipeline's stage tools (submit_spec, submit_subtasks, submit_samples,
+submit_verdict) with plausible, varied, correct content (see `tests/fake_llm_content.py`),
+calls any other offered tool with arguments filled from its schema, and can inject faults:
+429 / 500 errors, hangs, and truncated tool-call arguments. Each request runs in its own
+thread, so latency and hangs never hold up other requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.fake_llm_content import ContentState, Reply, respond
+
+MODEL_NAME = "fake-model"
+FAULT_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "hang", "truncated")
+
+
+@dataclass
+class FakeLLMStats:
+    """Counters since start. `by_tool` counts answers by the tool called ("text" for text replies)."""
+
+    requests: int = 0
+    completions: int = 0
+    streamed: int = 0
+    by_tool: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+
+    def copy(self) -> FakeLLMStats:
+        return FakeLLMStats(self.requests, self.completions, self.streamed, Counter(self.by_tool), Counter(self.faults))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    fake: FakeLLMServer
+
+
+class FakeLLMServer:
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        latency_ms: float = 0.0,
+        fault_rate: float = 0.0,
+        judge_reject_rate: float = 0.0,
+        seed: int = 0,
+        hang_s: float = 30.0,
+        fault_kinds: tuple[str, ...] = FAULT_KINDS,
+    ) -> None:
+        self.host, self.latency_s, self.fault_rate, self.hang_s = host, latency_ms / 1000, fault_rate, hang_s
+        self.fault_kinds = fault_kinds
+        self.content = ContentState(seed=seed, judge_reject_rate=judge_reject_rate)
+        self.recent_requests: deque[dict[str, Any]] = deque(maxlen=100)  # request bodies, newest last
+        self._stats = FakeLLMStats()
+        self._lock = threading.Lock()
+        self._fault_rng = random.Random(seed)
+        self._stopping = threading.Event()
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.fake = self
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> FakeLLMServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="fake-llm", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever(poll_interval=0.05)  # so stop() returns quickly
+
+    def stop(self) -> None:
+        self._stopping.set()  # cuts latency sleeps and hangs short
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    @property
+    def stats(self) -> FakeLLMStats:
+        with self._lock:
+            return self._stats.copy()
+
+    def count(self, **changes: Any) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                if name in ("tool", "fault"):
+                    getattr(self._stats, "by_tool" if name == "tool" else "faults")[value] += 1
+                else:
+                    setattr(self._stats, name, getattr(self._stats, name) + value)
+
+    def draw_fault(self) -> str | None:
+        if self.fault_rate <= 0:
+            return None
+        with self._lock:
+            if self._fault_rng.random() >= self.fault_rate:
+                return None
+            return self._fault_rng.choice(self.fault_kinds)
+
+    def pause(self, seconds: float) -> bool:
+        """Sleep without holding anyone else up; False when the server stopped meanwhile."""
+        return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
+
+
+# --- HTTP -----------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    timeout = 120  # idle keep-alive connections give their thread back
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.fake.count(requests=1)
+        if self.path.rstrip("/") in ("/v1/models", "/models"):
+            model = {"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "fake-llm"}
+            self._send_json(200, {"object": "list", "data": [model]})
+        else:
+            self._send_error(404, f"no route for GET {self.path}", "not_found")
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        fake.count(requests=1)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if self.path.split("?")[0].rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            self._send_error(404, f"no route for POST {self.path}", "not_found")
+            return
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self._send_error(400, "request body is not a JSON object", "invalid_request_error")
+            return
+        fake.recent_requests.append(body)
+        fake.count(completions=1, streamed=1 if body.get("stream") else 0)
+        try:
+            self._complete(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (timeout) while we worked
+
+    def _complete(self, body: dict[str, Any]) -> None:
+        fake = self.server.fake
+        if not fake.pause(fake.latency_s):
+            self.close_connection = True
+            return
+        fault = fake.draw_fault()
+        if fault:
+            fake.count(fault=fault)
+        if fault == "rate_limit":
+            self._send_error(
+                429,
+                "Rate limit reached (injected).",
+                "rate_limit_exceeded",
+                {"Retry-After": "1", "retry-after-ms": "1000"},
+            )
+            return
+        if fault == "server_error":
+            self._send_error(500, "The server had an error while processing your request (injected).", "server_error")
+            return
+        if fault == "hang" and not fake.pause(fake.hang_s):
+            self.close_connection = True
+            return
+        try:
+            reply = respond(body, fake.content)
+        except Exception as error:  # a bug in the fake, or a request shape it does not know
+            traceback.print_exc()
+            self._send_error(500, f"fake LLM could not answer: {error!r}", "fake_llm_bug")
+            return
+        fake.count(tool=reply.label)
+        completion = _Completion(body, reply, truncate=fault == "truncated")
+        if body.get("stream"):
+            self._send_stream(completion, bool((body.get("stream_options") or {}).get("include_usage")))
+        else:
+            self._send_json(200, completion.whole())
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error(self, status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> None:
+        error = {"message": message, "type": kind, "param": None, "code": kind}
+        self._send_json(status, {"error": error}, headers)
+
+    def _send_stream(self, completion: _Completion, include_usage: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        for chunk in completion.chunks(include_usage):
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+class _Completion:
+    """One reply rendered as a `chat.completion` or as `chat.completion.chunk`s."""
+
+    def __init__(self, body: dict[str, Any], reply: Reply, truncate: bool) -> None:
+        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        self.created = int(time.time())
+        self.model = str(body.get("model") or MODEL_NAME)
+        self.reply = reply
+        self.text = reply.text
+        self.arguments = json.dumps(reply.arguments) if reply.tool_name else None
+        if truncate and self.arguments is not None:
+            self.arguments = self.arguments[: len(self.arguments) // 2]
+        elif truncate and self.text is not None:
+            self.text = self.text[: len(self.text) // 2]
+        prompt = len(json.dumps(body.get("messages") or [])) + len(json.dumps(body.get("tools") or []))
+        output = len(self.arguments or self.text or "")
+        self.usage = {"prompt_tokens": prompt // 4 + 1, "completion_tokens": output // 4 + 1}
+        self.usage["total_tokens"] = self.usage["prompt_tokens"] + self.usage["completion_tokens"]
+        self.call_id = f"call_{uuid.uuid4().hex[:24]}"
+        self.finish_reason = "tool_calls" if reply.tool_name else "stop"
+
+    def _envelope(self, kind: str, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"id": self.id, "object": kind, "created": self.created, "model": self.model, "choices": choices}
+
+    def whole(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": self.text, "refusal": None}
+        if self.reply.tool_name:
+            function = {"name": self.reply.tool_name, "arguments": self.arguments}
+            message["tool_calls"] = [{"id": self.call_id, "type": "function", "function": function}]
+        choice = {"index": 0, "message": message, "finish_reason": self.finish_reason, "logprobs": None}
+        return {**self._envelope("chat.completion", [choice]), "usage": self.usage}
+
+    def chunks(self, include_usage: bool) -> list[dict[str, Any]]:
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        if self.reply.tool_name:
+            head = {
+                "index": 0,
+                "id": self.call_id,
+                "type": "function",
+                "function": {"name": self.reply.tool_name, "arguments": ""},
+            }
+            deltas.append({"tool_calls": [head]})
+            deltas += [
+                {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+                for piece in _pieces(self.arguments or "")
+            ]
+        else:
+            deltas += [{"content": piece} for piece in _pieces(self.text or "")]
+        extra = {"usage": None} if include_usage else {}
+        chunks = [
+            {**self._envelope("chat.completion.chunk", [{"index": 0, "delta": d, "finish_reason": None}]), **extra}
+            for d in deltas
+        ]
+        final = [{"index": 0, "delta": {}, "finish_reason": self.finish_reason}]
+        chunks.append({**self._envelope("chat.completion.chunk", final), **extra})
+        if include_usage:
+            chunks.append({**self._envelope("chat.completion.chunk", []), "usage": self.usage})
+        return chunks
+
+
+def _pieces(text: str, size: int = 48) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fake_llm", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8011)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--judge-reject-rate", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hang-s", type=float, default=30.0, help="How long a 'hang' fault lasts.")
+    args = parser.parse_args(argv)
+    server = FakeLLMServer(
+        port=args.port,
+        host=args.host,
+        latency_ms=args.latency_ms,
+        fault_rate=args.fault_rate,
+        judge_reject_rate=args.judge_reject_rate,
+        seed=args.seed,
+        hang_s=args.hang_s,
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(f"fake LLM listening on {server.base_url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        print(f"fake LLM stopped: {server.stats}", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Pins what every model is shown: tool names, descriptions and JSON schemas, and each stage's instructions.
+
+A prompt or contract change shows up here as a diff. After an intended change, regenerate with
+`UPDATE_SCHEMAS=1 scripts/test tests/test_tool_schemas.py` and review the diff of tests/data/tool_schemas.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from assistant.agent import chat_agent
+from assistant.deps import AssistantDeps
+from assistant.session import ThreadState
+from assistant.settings import Settings
+from memory.embeddings import HashEmbedder
+from memory.store import SampleStore
+from tools.design import design_agent
+from tools.generate import generator_agent
+from tools.llm import StageModels
+from tools.requirements import spec_agent
+from tools.verify import judge_agent
+
+SNAPSHOT = Path(__file__).parent / "data" / "tool_schemas.json"
+
+
+class _Seen(Exception):
+    pass
+
+
+def _capture(agent: Agent[Any, Any], deps: Any = None) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    def look(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        seen["instructions"] = info.instructions
+        seen["tools"] = {t.name: {"description": t.description, "parameters": t.parameters_json_schema}
+                         for t in [*info.function_tools, *info.output_tools]}
+        raise _Seen
+
+    try:
+        agent.run_sync("x", model=FunctionModel(look), deps=deps)
+    except _Seen:
+        pass
+    return seen
+
+
+def _orchestrator_tools(tmp_path: Path) -> dict[str, Any]:
+    tools: dict[str, Any] = {}
+    with SampleStore(tmp_path / "chroma", embedder=HashEmbedder()) as store:
+        for phase, message in [("gathering", "x"), ("spec_ready", "go"), ("planned", "go")]:
+            state = ThreadState(thread_id="t", phase=phase, last_message=message)  # type: ignore[arg-type]
+            deps = AssistantDeps(settings=Settings(data_dir=tmp_path), models=StageModels(models={}, names={}),
+                                 store=store, state=state)
+            seen = _capture(chat_agent, deps)
+            tools.update(seen["tools"])
+            instructions = seen["instructions"]
+    return {"instructions": instructions, "tools": tools}
+
+
+def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Path) -> None:
+    current = {
+        "orchestrator": _orchestrator_tools(tmp_path),
+        "requirements": _capture(spec_agent),
+        "design": _capture(design_agent),
+        "generator": _capture(generator_agent),
+        "judge": _capture(judge_agent),
+    }
+    text = json.dumps(current, indent=1, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SCHEMAS") == "1" or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(text)
+    assert json.loads(SNAPSHOT.read_text()) == current, "prompts or tool schemas changed: see the module docstring"
+    assert set(current["orchestrator"]["tools"]) == {"analyze_request", "design_plan", "build_benchmark"}
