@@ -1,0 +1,97 @@
+"""`benchmark-agent build`: request in, benchmark out, no questions asked."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from assistant.deps import build_options, limits, open_store
+from assistant.model_registry import model_warnings, stage_models
+from assistant.settings import Settings
+from tools.errors import InvalidRequest
+from tools.models import BuildEvent
+from tools.pipeline import BuildResult, run_autonomous
+
+EXIT_SHORT = 1
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    build = commands.add_parser("build", help="Build a benchmark from a request, fully autonomously.")
+    build.add_argument("request", help='What to build, e.g. "arithmetic word problems harder than GSM8K".')
+    build.add_argument("--size", type=int, default=None, help="Number of samples (default: from the request, else 20).")
+    build.add_argument(
+        "--out", type=Path, required=True, help="Directory for benchmark.jsonl/.csv, report.json, README.md."
+    )
+    build.add_argument(
+        "--model", default=None, help="Model for every role, e.g. openai:gpt-4o-mini (default: settings)."
+    )
+    build.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="Where memory is kept (default: BENCHMARK_AGENT_DATA_DIR or ./data).",
+    )
+    build.add_argument("--quiet", action="store_true", help="Print only the final summary.")
+    build.set_defaults(run=run)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "model", None):
+        overrides = {"model": args.model, "chat_model": None, "generator_model": None, "judge_model": None}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    return Settings().model_copy(update=overrides)
+
+
+def printer(quiet: bool):  # type: ignore[no-untyped-def]
+    def show(event: BuildEvent) -> None:
+        if quiet or event.kind == "progress":
+            return
+        counter = f" [{event.done}/{event.total}]" if event.total else ""
+        print(f"{event.stage:>8} {event.kind:<12}{counter} {event.message}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def summary(result: BuildResult, out: Path) -> int:
+    report = result.report
+    print(f"{report.accepted}/{report.requested} samples accepted; files in {out}:")
+    for file in result.manifest.files if result.manifest else []:
+        print(f"  {file.path}")
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if report.status != "complete":
+        print(
+            f"error: produced {report.accepted} of the {report.requested} samples asked for; "
+            "report.json lists every drop reason.",
+            file=sys.stderr,
+        )
+        return EXIT_SHORT
+    return 0
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.size is not None and not 1 <= args.size <= settings.max_size:
+        raise InvalidRequest(
+            f"--size must be between 1 and {settings.max_size} (BENCHMARK_AGENT_MAX_SIZE), got {args.size}."
+        )
+    models = stage_models(settings)
+    warnings = model_warnings(models)
+    print(f"Models: {', '.join(f'{role}={name}' for role, name in models.names.items())}", file=sys.stderr)
+    for warning in warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    result = await run_autonomous(
+        args.request,
+        size=args.size,
+        models=models,
+        store=open_store(settings),
+        directory=args.out,
+        options=build_options(settings),
+        limits=limits(settings),
+        on_event=printer(args.quiet),
+        warnings=warnings,
+    )
+    return summary(result, args.out)
