@@ -7,11 +7,11 @@ import asyncio
 import os
 import sys
 
-from assistant.commands import build
+from assistant.commands import build, resume
 from tools.errors import BenchmarkAgentError
 
 EXIT_ERROR = 2
-COMMANDS = (build,)
+COMMANDS = (build, resume)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from assistant.session import ThreadState
 from assistant.settings import Settings
 from memory.embeddings import Embedder, MiniLMEmbedder
 from memory.store import SampleStore
+from tools.budget import Budget, parse_prices
 from tools.build import BuildOptions, EventSink
 from tools.llm import StageModels
 from tools.pipeline import Limits
@@ -23,7 +24,9 @@ def open_store(settings: Settings, embedder: Embedder | None = None) -> SampleSt
 
 def build_options(settings: Settings) -> BuildOptions:
     return BuildOptions(batch_size=settings.batch_size, max_rounds_per_sample=settings.max_rounds_per_sample,
-                        dedup_threshold=settings.dedup_threshold)
+                        dedup_threshold=settings.dedup_threshold, concurrency=settings.concurrency,
+                        budget=Budget(max_tokens=settings.max_tokens, max_cost=settings.max_cost),
+                        prices=parse_prices(settings.prices))
 
 
 def limits(settings: Settings) -> Limits:

@@ -14,6 +14,7 @@ from assistant.settings import EMBEDDED_MODEL, Settings
 from tools.errors import ConfigurationError
 from tools.llm import StageModels
 from tools.models import Role
+from tools.resilience import RateLimiter, ResilientModel, RetryPolicy
 
 PIPELINE_ROLES: tuple[Role, ...] = ("chat", "generator", "judge")
 
@@ -31,14 +32,24 @@ def _openai_model(name: str, settings: Settings) -> Model:
             f"Model 'openai:{name}' needs OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server "
             "(vLLM, Ollama, llama.cpp). Unset BENCHMARK_AGENT_MODEL to use the embedded offline model."
         )
+    # Retries are ours (tools/resilience.py): they honour Retry-After and know when to give up.
     client = AsyncOpenAI(base_url=settings.openai_base_url, api_key=key or "not-needed",
-                         timeout=settings.request_timeout_s, max_retries=2)
+                         timeout=settings.request_timeout_s, max_retries=0)
     return OpenAIChatModel(name, provider=OpenAIProvider(openai_client=client))
 
 
-def resolve_model(name: str, settings: Settings, cache: dict[str, Model] | None = None) -> Model:
+def _resilient(model: Model, settings: Settings, limiters: dict[str, RateLimiter]) -> Model:
+    """Retries and a rate limiter shared by every model on the same endpoint."""
+    endpoint = settings.openai_base_url or "default"
+    limiter = limiters.setdefault(endpoint, RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm))
+    return ResilientModel(model, policy=RetryPolicy(give_up_after_s=settings.endpoint_down_timeout_s), limiter=limiter)
+
+
+def resolve_model(name: str, settings: Settings, cache: dict[str, Model] | None = None,
+                  limiters: dict[str, RateLimiter] | None = None) -> Model:
     """The model for a `provider:name` string; `embedded:...` is the packaged offline model."""
     cache = {} if cache is None else cache
+    limiters = {} if limiters is None else limiters
     if name in cache:
         return cache[name]
     if name == EMBEDDED_MODEL or name.startswith("embedded"):
@@ -46,10 +57,10 @@ def resolve_model(name: str, settings: Settings, cache: dict[str, Model] | None 
 
         model: Model = EmbeddedModel(settings.embedded_model_path, n_threads=settings.embedded_threads)
     elif name.startswith("openai:"):
-        model = _openai_model(name.removeprefix("openai:"), settings)
+        model = _resilient(_openai_model(name.removeprefix("openai:"), settings), settings, limiters)
     else:
         try:
-            model = infer_model(name)
+            model = _resilient(infer_model(name), settings, limiters)
         except (UserError, ValueError) as exc:
             raise ConfigurationError(f"Unknown or unusable model '{name}': {exc}") from exc
     cache[name] = model
@@ -60,8 +71,9 @@ def stage_models(settings: Settings, roles: tuple[Role, ...] = PIPELINE_ROLES) -
     """One model per role, sharing instances when roles name the same model."""
     assert set(roles) <= set(get_args(Role))
     cache: dict[str, Model] = {}
+    limiters: dict[str, RateLimiter] = {}
     names = {role: settings.model_for(role) for role in roles}
-    return StageModels(models={role: resolve_model(names[role], settings, cache) for role in roles}, names=names)
+    return StageModels(models={role: resolve_model(names[role], settings, cache, limiters) for role in roles}, names=names)
 
 
 def model_warnings(models: StageModels) -> list[str]:

@@ -39,6 +39,17 @@ class Settings(BaseSettings):
         default=3.0, gt=0, description="Generator calls allowed per subtask, as a multiple of the calls its quota needs."
     )
     dedup_threshold: float = Field(default=0.9, gt=0, le=1)
+    concurrency: int = Field(default=8, ge=1, le=256, description="Model calls in flight at once during a build.")
+    rate_limit_rpm: int | None = Field(default=None, ge=1, description="Requests per minute allowed per endpoint.")
+    rate_limit_tpm: int | None = Field(default=None, ge=1, description="Tokens per minute allowed per endpoint.")
+    endpoint_down_timeout_s: float = Field(
+        default=300.0, gt=0, description="How long an endpoint may keep failing before a build stops (saving its work)."
+    )
+    max_tokens: int | None = Field(default=None, ge=1, description="Token budget of one build; it stops cleanly when spent.")
+    max_cost: float | None = Field(default=None, gt=0, description="Dollar budget of one build.")
+    prices: str | None = Field(
+        default=None, description="Prices of models without a published one: MODEL=IN/OUT dollars per million tokens, comma-separated."
+    )
     embedded_model_path: Path | None = None
     embedded_threads: int | None = None
 

@@ -63,10 +63,11 @@ class FakeLLMServer:
         seed: int = 0,
         hang_s: float = 30.0,
         fault_kinds: tuple[str, ...] = FAULT_KINDS,
+        deterministic: bool = False,
     ) -> None:
         self.host, self.latency_s, self.fault_rate, self.hang_s = host, latency_ms / 1000, fault_rate, hang_s
         self.fault_kinds = fault_kinds
-        self.content = ContentState(seed=seed, judge_reject_rate=judge_reject_rate)
+        self.content = ContentState(seed=seed, judge_reject_rate=judge_reject_rate, deterministic=deterministic)
         self.recent_requests: deque[dict[str, Any]] = deque(maxlen=100)  # request bodies, newest last
         self._stats = FakeLLMStats()
         self._lock = threading.Lock()
@@ -321,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judge-reject-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hang-s", type=float, default=30.0, help="How long a 'hang' fault lasts.")
+    parser.add_argument("--deterministic", action="store_true", help="Answer the same request the same way every time.")
     args = parser.parse_args(argv)
     server = FakeLLMServer(
         port=args.port,
@@ -330,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         judge_reject_rate=args.judge_reject_rate,
         seed=args.seed,
         hang_s=args.hang_s,
+        deterministic=args.deterministic,
     )
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"fake LLM listening on {server.base_url}", flush=True)

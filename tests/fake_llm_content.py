@@ -37,13 +37,16 @@ class ContentState:
     seed: int = 0
     judge_reject_rate: float = 0.0
     counter: int = 0
+    # Deterministic: the same request always gets the same answer (for resume tests); otherwise a
+    # call counter varies repeated identical requests.
+    deterministic: bool = False
     answers: dict[str, str] = field(default_factory=dict)  # generated question -> correct answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rng_for(self, text: str) -> random.Random:
         with self.lock:
             self.counter += 1
-            count = self.counter
+            count = 0 if self.deterministic else self.counter
         digest = hashlib.sha256(f"{self.seed}|{count}|{text}".encode()).hexdigest()
         return random.Random(int(digest[:16], 16))
 
@@ -401,11 +404,81 @@ def _injected_reject(question: str, rate: float) -> bool:
     return int(digest[:8], 16) / 0xFFFFFFFF < rate
 
 
+# --- quality control stages: briefs, inspection, repair, re-solve, adjudication, scores -------
+
+
+def design_briefs(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
+    count = max(1, min(20, _int(keys.get("number of samples"), 4)))
+    capability = keys.get("capability under test", "the skill").strip()[:80] or "the skill"
+    multiple_choice = "multiple" in keys.get("answer format", "")
+    rng = state.rng_for(json.dumps(keys, sort_keys=True))
+    briefs = []
+    for i in range(count):
+        hops = rng.sample(["read the quantities", "combine the first two", "apply the last change",
+                           "check the units", "compare with the question"], rng.randint(2, 4))
+        brief: dict[str, Any] = {
+            "facts": [f"{capability}, item {i + 1}: all numbers are stated in the question"],
+            "hops": hops,
+            "difficulty_plan": f"{keys.get('difficulty', 'medium')}: {len(hops)} steps, no trick",
+            "leakage_guards": ["do not state the result or an intermediate total that equals it"],
+        }
+        if multiple_choice:
+            brief["distractor_plan"] = "off by one step, a dropped step, a doubled quantity"
+        briefs.append(brief)
+    return {"briefs": briefs}
+
+
+def inspection(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
+    question, gold = keys.get("question", "").strip(), keys.get("gold answer", "").strip()
+    answer_format = keys.get("answer format", "").strip().lower().split(" ")[0]
+    issues = [{"kind": "schema", "detail": p[:200]} for p in _structural_problems(answer_format, keys.get("choices"), gold)]
+    expected = state.answers.get(question)
+    if not issues and expected is not None and expected.strip().lower() != gold.lower():
+        issues.append({"kind": "wrong_answer", "detail": f"the correct answer is {expected}"[:200]})
+    return {"issues": issues}
+
+
+def repair(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
+    return {"feasible": False, "explanation": "no minimal edit fixes it while keeping the gold answer"}
+
+
+def solver_answer(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
+    expected = state.answers.get(keys.get("question", "").strip())
+    if expected is None:
+        return {"reasoning": "I could not work this one out.", "answer": "unknown"}
+    lettered = [c.split(") ", 1) for c in (keys.get("choices") or "").split(" | ") if ") " in c]
+    letter = next((label for label, text in lettered if text.strip() == expected), None)
+    return {"reasoning": "Worked through the steps in order.", "answer": letter or expected}
+
+
+def adjudication(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
+    expected = state.answers.get(keys.get("question", "").strip())
+    gold = keys.get("gold answer", "").strip()
+    if expected is None or expected.strip().lower() == gold.lower():
+        return {"reasoning": "The gold answer follows from the question.", "decision": "gold_correct"}
+    return {"reasoning": f"The correct answer is {expected}.", "decision": "solver_correct"}
+
+
+def quality_scores(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
+    digest = hashlib.sha256(keys.get("question", "").encode()).digest()
+    spans = {"user_intention_alignment": (72, 95), "format_schema_quality": (80, 98), "question_answer_coherence": (80, 98),
+             "context_question_correspondence": (70, 95), "target_signal_dependency": (60, 90),
+             "skill_specific_challenge": (30, 60)}
+    scores = {name: low + digest[i] % (high - low + 1) for i, (name, (low, high)) in enumerate(spans.items())}
+    return {**scores, "comment": "Clear and answerable; the arithmetic is routine."}
+
+
 STAGES: dict[str, Callable[[dict[str, str], ContentState], dict[str, Any]]] = {
     "submit_spec": spec_draft,
     "submit_subtasks": subtask_proposal,
     "submit_samples": sample_batch,
     "submit_verdict": judge_verdict,
+    "submit_briefs": design_briefs,
+    "submit_inspection": inspection,
+    "submit_repair": repair,
+    "submit_answer": solver_answer,
+    "submit_adjudication": adjudication,
+    "submit_scores": quality_scores,
 }
 
 
@@ -795,7 +868,10 @@ def make_item(rng: random.Random, topic: str, answer_format: str) -> dict[str, A
             "answer": verdict,
             "rationale": f"{rationale[:-1]}, so the claim {claimed} is {'right' if verdict == 'Yes' else 'wrong'}.",
         }
-    return {"question": question, "answer": str(value), "rationale": rationale}
+    item: dict[str, Any] = {"question": question, "answer": str(value), "rationale": rationale}
+    if answer_format == "numeric":
+        item["solution_code"] = f"# {rationale}\nanswer = {value}\nprint(answer)\n"
+    return item
 
 
 def _templates(topic: str) -> tuple[Callable[[random.Random], Problem], ...]:

@@ -1,11 +1,19 @@
-"""The build loop: generate, check, de-duplicate and judge until every subtask's quota is met.
+"""The build loop: generate, check, judge and de-duplicate until every subtask's quota is met.
 
-Every decision is written to the build's checkpoint files as it is made, so accepted samples
-survive any crash, and a re-run over the same directory continues where it stopped.
+A build runs in waves. A wave asks the generator for each subtask's deficit, in batches, and judges
+every candidate, all as bounded concurrent calls. Decisions (duplicate or not, accept or not) are
+made one candidate at a time in a fixed order (batch, then draft) as results arrive, so a build over
+the same responses always accepts the same samples, however the calls interleave. A batch's inputs
+(what to avoid, lessons from rejections) come only from earlier waves.
+
+Every decision is appended to the checkpoint files at once, and a batch counts as decided when its
+`done` marker is written. A re-run over the same directory keeps the decided batches, redoes the
+others from the call cache (no answered call is made twice) and goes on from there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import math
 from collections import Counter
@@ -14,23 +22,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from memory.files import append_jsonl, read_jsonl, write_json
+from memory.files import write_json
 from memory.store import SampleStore
+from tools.budget import Budget, Price, cost_of
 from tools.checks import CheckFailed, make_provenance, to_sample
-from tools.errors import StageFailed
+from tools.errors import ModelUnavailable, StageFailed
 from tools.generate import generate_batch
+from tools.ledger import Ledger, Progress, stage_counts
 from tools.llm import StageModels
 from tools.models import (
-    BenchmarkSpec,
-    BuildEvent,
-    BuildReport,
-    CheckName,
-    Drop,
-    Sample,
-    StageCount,
-    Subtask,
-    SubtaskOutcome,
-    SubtaskPlan,
+    BenchmarkSpec, BuildEvent, BuildReport, CheckName, CostEstimate, Drop, Sample, SampleDraft, Subtask, SubtaskPlan,
 )
 from tools.verify import judge_sample
 
@@ -43,38 +44,30 @@ class BuildOptions:
     batch_size: int = 4
     max_rounds_per_sample: float = 3.0
     dedup_threshold: float = 0.9
+    concurrency: int = 8
+    budget: Budget = Budget()
+    prices: dict[str, Price] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    subtask: Subtask
+    wave: int
+    label: str
+    count: int
 
 
 @dataclass
-class _Ledger:
-    """Counts, drops and accepted samples of one build, mirrored to its checkpoint files."""
+class _Candidate:
+    subtask: Subtask
+    sample: Sample | None = None
+    drop: tuple[CheckName, str] | None = None
+    question: str | None = None
+    unjudged: bool = False  # its judge call was never made: the build was told to stop
 
-    directory: Path
-    accepted: list[Sample] = field(default_factory=list)
-    drops: list[Drop] = field(default_factory=list)
-    stages: dict[str, StageCount] = field(default_factory=dict)
 
-    def count(self, stage: str, *, attempted: int = 0, passed: int = 0, dropped: int = 0) -> None:
-        entry = self.stages.setdefault(stage, StageCount(stage=stage))
-        entry.attempted += attempted
-        entry.passed += passed
-        entry.dropped += dropped
-
-    def accept(self, sample: Sample) -> None:
-        append_jsonl(self.directory / "accepted.jsonl", [sample.model_dump(mode="json")])
-        self.accepted.append(sample)
-
-    def drop(self, drop: Drop) -> None:
-        append_jsonl(self.directory / "drops.jsonl", [drop.model_dump(mode="json")])
-        self.drops.append(drop)
-        self.count(drop.check, attempted=1, dropped=1)
-
-    def load(self) -> None:
-        self.accepted = [Sample.model_validate(r) for r in read_jsonl(self.directory / "accepted.jsonl")]
-        self.drops = [Drop.model_validate(r) for r in read_jsonl(self.directory / "drops.jsonl")]
-
-    def for_subtask(self, subtask_id: str) -> list[Sample]:
-        return [s for s in self.accepted if s.subtask_id == subtask_id]
+def _complete(candidates: list[_Candidate] | None) -> bool:
+    return candidates is not None and not any(c.unjudged for c in candidates)
 
 
 class _Build:
@@ -82,8 +75,10 @@ class _Build:
                  store: SampleStore, directory: Path, options: BuildOptions, on_event: EventSink | None) -> None:
         self.spec, self.plan, self.build_id = spec, plan, build_id
         self.models, self.store, self.options, self.on_event = models, store, options, on_event
-        self.ledger = _Ledger(directory)
-        self.rounds: dict[str, int] = {}
+        self.ledger, self.progress = Ledger(directory), Progress(directory)
+        self.subtasks = {s.id: s for s in plan.subtasks}
+        self.limit = asyncio.Semaphore(options.concurrency)
+        self.stop_reason: str | None = None
 
     async def emit(self, **fields: object) -> None:
         if self.on_event is not None:
@@ -91,74 +86,179 @@ class _Build:
             if inspect.isawaitable(result):
                 await result
 
-    async def run_subtask(self, subtask: Subtask) -> None:
-        accepted = self.ledger.for_subtask(subtask.id)
-        calls_needed = math.ceil(subtask.quota / self.options.batch_size)
-        allowed = max(2, math.ceil(calls_needed * self.options.max_rounds_per_sample))
-        guidance: list[str] = []
-        calls = 0
-        while len(accepted) < subtask.quota and calls < allowed:
-            need = subtask.quota - len(accepted)
-            kind = "replenishing" if calls else "started"
-            await self.emit(stage="generate", kind=kind, subtask_id=subtask.id, done=len(accepted), total=subtask.quota,
-                            message=f"{subtask.name}: asking for {min(need, self.options.batch_size)} samples")
-            calls += 1
+    # -- waves ------------------------------------------------------------------------------------
+
+    def calls(self, subtask_id: str) -> int:
+        return sum(1 for batches in self.progress.waves.values() for b in batches if b["subtask"] == subtask_id)
+
+    def allowed_calls(self, subtask: Subtask) -> int:
+        needed = math.ceil(subtask.quota / self.options.batch_size)
+        return max(2, math.ceil(needed * self.options.max_rounds_per_sample))
+
+    def plan_wave(self, wave: int) -> list[_Batch]:
+        batches = []
+        for subtask in self.plan.subtasks:
+            deficit = subtask.quota - len(self.ledger.for_subtask(subtask.id))
+            calls = self.calls(subtask.id)
+            while deficit > 0 and calls < self.allowed_calls(subtask):
+                count = min(deficit, self.options.batch_size)
+                label = f"{subtask.id}/wave {wave + 1}/batch {len([b for b in batches if b.subtask is subtask]) + 1}"
+                batches.append(_Batch(subtask, wave, label, count))
+                deficit, calls = deficit - count, calls + 1
+        if batches:
+            self.progress.start_wave(wave, [{"subtask": b.subtask.id, "label": b.label, "count": b.count} for b in batches])
+        return batches
+
+    def pending_batches(self, wave: int) -> list[_Batch]:
+        """The batches of an interrupted wave that were not fully decided."""
+        return [_Batch(self.subtasks[str(b["subtask"])], wave, str(b["label"]), int(b["count"]))  # type: ignore[call-overload]
+                for b in self.progress.waves[wave] if b["label"] not in self.progress.done]
+
+    async def run_wave(self, batches: list[_Batch]) -> None:
+        """Run the wave's batches concurrently; decide each batch in order as soon as it and those before it are in."""
+        tasks = [asyncio.create_task(self.run_batch(batch)) for batch in batches]
+        try:
+            for batch, task in zip(batches, tasks, strict=True):
+                candidates = await task
+                if not _complete(candidates):
+                    return  # stopped: this batch and the ones after it are redone on resume
+                self.progress.finish_batch(batch.label, await self.decide(batch, candidates))  # type: ignore[arg-type]
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    def cost(self) -> float | None:
+        return cost_of(self.models.usage, self.models.names, self.options.prices)
+
+    async def _call(self, make: Callable[[], Awaitable[object]]) -> object | None:
+        """One model call under the concurrency limit; None once the build has been told to stop."""
+        async with self.limit:
+            if self.stop_reason is None:
+                self.stop_reason = self.options.budget.exceeded(self.models.usage, self.cost())
+            if self.stop_reason is not None:
+                return None
             try:
-                drafts = await generate_batch(self.spec, subtask, min(need, self.options.batch_size), models=self.models,
-                                              avoid=[s.question for s in accepted], guidance=guidance[-3:])
-            except StageFailed as exc:
-                self.ledger.count("generate", attempted=1, dropped=1)
-                await self._drop(subtask, "parse", str(exc).split(" (")[0])
-                continue
-            self.ledger.count("generate", attempted=1, passed=1)
-            for draft in drafts[:need]:
-                sample = await self._check(subtask, draft, attempt=calls, guidance=guidance)
-                if sample is not None:
-                    self.ledger.accept(sample)
-                    self.store.add(sample.id, self._text(sample), build_id=self.build_id, subtask_id=subtask.id)
-                    accepted.append(sample)
-                    await self.emit(stage="verify", kind="accepted", subtask_id=subtask.id, done=len(accepted),
-                                    total=subtask.quota, message=f"{subtask.name}: {len(accepted)}/{subtask.quota} accepted")
-        self.rounds[subtask.id] = calls
+                return await make()
+            except ModelUnavailable as exc:
+                self.stop_reason = self.stop_reason or str(exc)
+                return None
 
-    async def _check(self, subtask: Subtask, draft, *, attempt: int, guidance: list[str]) -> Sample | None:  # type: ignore[no-untyped-def]
+    async def run_batch(self, batch: _Batch) -> list[_Candidate] | None:
+        """The batch's judged candidates; None when the build stopped before its generation call."""
+        subtask = batch.subtask
+        avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_wave=batch.wave)]
+        lessons = self.ledger.lessons(subtask.id, before_wave=batch.wave)[-3:]
+        try:
+            drafts = await self._call(lambda: generate_batch(self.spec, subtask, batch.count, models=self.models,
+                                                             avoid=avoid, guidance=lessons, batch_label=batch.label))
+        except StageFailed as exc:
+            return [_Candidate(subtask, drop=("parse", str(exc).split(" (")[0]))]
+        if drafts is None:
+            return None
+        candidates = [self._schema(batch, draft) for draft in list(drafts)[: batch.count]]  # type: ignore[call-overload]
+        await asyncio.gather(*(self._judge(c) for c in candidates if c.sample is not None))
+        return candidates
+
+    def _schema(self, batch: _Batch, draft: SampleDraft) -> _Candidate:
         provenance = make_provenance(self.build_id, self.models.names["generator"], self.models.names["judge"],
-                                     attempt, datetime.now(UTC))
+                                     batch.wave + 1, datetime.now(UTC))
         try:
-            sample = to_sample(draft, subtask, provenance)
+            sample = to_sample(draft, batch.subtask, provenance)
         except CheckFailed as exc:
-            guidance.append(str(exc))
-            await self._drop(subtask, "schema", str(exc), question=draft.question)
-            return None
-        self.ledger.count("schema", attempted=1, passed=1)
-        match = self.store.find_duplicate(self._text(sample), threshold=self.options.dedup_threshold, build_id=self.build_id)
-        if match is not None:
-            await self._drop(subtask, "duplicate", f"too close to {match.id} ({match.similarity:.2f})",
-                             sample=sample, duplicate_of=match.id)
-            return None
-        self.ledger.count("duplicate", attempted=1, passed=1)
+            return _Candidate(batch.subtask, drop=("schema", str(exc)), question=draft.question)
+        sample.metadata.update(batch=batch.label, wave=batch.wave)
+        return _Candidate(batch.subtask, sample=sample, question=draft.question)
+
+    async def _judge(self, candidate: _Candidate) -> None:
+        sample = candidate.sample
+        assert sample is not None
         try:
-            verdict = await judge_sample(sample, self.spec, models=self.models)
+            verdict = await self._call(lambda: judge_sample(sample, self.spec, models=self.models))
         except StageFailed:
-            await self._drop(subtask, "judge", "judge gave no valid verdict", sample=sample)
-            return None
-        if not verdict.accepted:
-            guidance.append(verdict.reasons[0])
-            await self._drop(subtask, "judge", "; ".join(verdict.reasons), sample=sample)
-            return None
-        self.ledger.count("judge", attempted=1, passed=1)
-        return sample
+            candidate.drop = ("judge", "judge gave no valid verdict")
+            return
+        if verdict is None:
+            candidate.unjudged = True
+        elif not verdict.accepted:  # type: ignore[attr-defined]
+            candidate.drop = ("judge", "; ".join(verdict.reasons))  # type: ignore[attr-defined]
 
-    async def _drop(self, subtask: Subtask, check: CheckName, reason: str, *, sample: Sample | None = None,
-                    question: str | None = None, duplicate_of: str | None = None) -> None:
-        self.ledger.drop(Drop(subtask_id=subtask.id, check=check, reason=reason[:300],
+    # -- decisions --------------------------------------------------------------------------------
+
+    async def decide(self, batch: _Batch, candidates: list[_Candidate]) -> Counter[str]:
+        counts: Counter[str] = Counter({"generate:attempted": 1})
+        counts["generate:passed" if not _failed_call(candidates) else "generate:dropped"] += 1
+        for candidate in candidates:
+            check = candidate.drop[0] if candidate.drop else None
+            if check != "parse":
+                counts["schema:attempted"] += 1
+                counts["schema:dropped" if check == "schema" else "schema:passed"] += 1
+            if check in ("parse", "schema"):
+                await self._drop(batch, candidate, *candidate.drop)  # type: ignore[misc]
+                continue
+            counts["judge:attempted"] += 1
+            if check == "judge":
+                counts["judge:dropped"] += 1
+                await self._drop(batch, candidate, *candidate.drop)  # type: ignore[misc]
+                continue
+            counts["judge:passed"] += 1
+            counts.update(await self._accept_unless_duplicate(batch, candidate))
+        return counts
+
+    async def _accept_unless_duplicate(self, batch: _Batch, candidate: _Candidate) -> list[str]:
+        subtask, sample = batch.subtask, candidate.sample
+        assert sample is not None
+        if len(self.ledger.for_subtask(subtask.id)) >= subtask.quota:
+            return ["surplus:attempted"]  # the quota filled up earlier in this wave
+        if sample.id in self.ledger.ids():
+            await self._drop(batch, candidate, "duplicate", "same question and answer as an accepted sample",
+                             duplicate_of=sample.id)
+            return ["duplicate:attempted", "duplicate:dropped"]
+        text = _text(sample)
+        match = await asyncio.to_thread(self.store.find_duplicate, text, threshold=self.options.dedup_threshold,
+                                        build_id=self.build_id)
+        if match is not None:
+            await self._drop(batch, candidate, "duplicate", f"too close to {match.id} ({match.similarity:.2f})",
+                             duplicate_of=match.id)
+            return ["duplicate:attempted", "duplicate:dropped"]
+        self.ledger.accept(sample)
+        await asyncio.to_thread(self.store.add, sample.id, text, build_id=self.build_id, subtask_id=subtask.id)
+        done = len(self.ledger.for_subtask(subtask.id))
+        await self.emit(stage="verify", kind="accepted", subtask_id=subtask.id, done=done, total=subtask.quota,
+                        message=f"{subtask.name}: {done}/{subtask.quota} accepted")
+        return ["duplicate:attempted", "duplicate:passed"]
+
+    async def _drop(self, batch: _Batch, candidate: _Candidate, check: CheckName, reason: str, *,
+                    duplicate_of: str | None = None) -> None:
+        sample = candidate.sample
+        self.ledger.drop(Drop(subtask_id=batch.subtask.id, check=check, reason=reason[:300],
                               sample_id=sample.id if sample else None,
-                              question=(sample.question if sample else question or None), duplicate_of=duplicate_of))
-        await self.emit(stage="verify", kind="rejected", subtask_id=subtask.id, message=f"{check}: {reason[:120]}")
+                              question=sample.question if sample else candidate.question, duplicate_of=duplicate_of,
+                              batch=batch.label, wave=batch.wave))
+        await self.emit(stage="verify", kind="rejected", subtask_id=batch.subtask.id, message=f"{check}: {reason[:120]}")
 
-    @staticmethod
-    def _text(sample: Sample) -> str:
-        return SampleStore.sample_text(sample.question, sample.context, sample.answer, sample.choices)
+    async def restore(self) -> int:
+        """Load what earlier runs decided; return the wave to continue with."""
+        self.progress.load()
+        self.ledger.load(set(self.progress.done))
+        await asyncio.to_thread(self.store.remove_build, self.build_id)  # drop entries of undecided batches
+        for sample in self.ledger.accepted:
+            await asyncio.to_thread(self.store.add, sample.id, _text(sample), build_id=self.build_id,
+                                    subtask_id=sample.subtask_id)
+        unfinished = self.progress.unfinished_wave()
+        if unfinished is not None:
+            await self.run_wave(self.pending_batches(unfinished))
+            return unfinished + 1
+        return len(self.progress.waves)
+
+
+def _failed_call(candidates: list[_Candidate]) -> bool:
+    return any(c.drop is not None and c.drop[0] == "parse" for c in candidates)
+
+
+def _text(sample: Sample) -> str:
+    return SampleStore.sample_text(sample.question, sample.context, sample.answer, sample.choices)
 
 
 async def run_build(
@@ -172,47 +272,51 @@ async def run_build(
     options: BuildOptions = BuildOptions(),
     on_event: EventSink | None = None,
     warnings: list[str] | None = None,
+    estimate: CostEstimate | None = None,
 ) -> tuple[list[Sample], BuildReport]:
-    """Fill every subtask's quota, then return the accepted samples (in plan order) and the report."""
+    """Fill every subtask's quota (or stop at a limit); return the accepted samples in plan order and the report."""
     started = datetime.now(UTC)
     checkpoints = directory / CHECKPOINTS
     write_json(checkpoints / "spec.json", spec.model_dump(mode="json"))
     write_json(checkpoints / "plan.json", plan.model_dump(mode="json"))
     build = _Build(spec, plan, build_id=build_id, models=models, store=store, directory=checkpoints,
                    options=options, on_event=on_event)
-    build.ledger.load()
-    for sample in build.ledger.accepted:  # a resumed build: re-register what was accepted before
-        store.add(sample.id, build._text(sample), build_id=build_id, subtask_id=sample.subtask_id)
-    await build.emit(stage="build", kind="started", done=len(build.ledger.accepted), total=plan.total,
+    await build.emit(stage="build", kind="started", total=plan.total,
                      message=f"Building {plan.total} samples in {len(plan.subtasks)} subtasks")
-    for subtask in plan.subtasks:
-        await build.run_subtask(subtask)
+    wave = await build.restore()
+    while build.stop_reason is None and (batches := build.plan_wave(wave)):
+        kind = "started" if wave == 0 else "replenishing"
+        await build.emit(stage="generate", kind=kind, done=len(build.ledger.accepted), total=plan.total,
+                         message=f"Wave {wave + 1}: {sum(b.count for b in batches)} samples in {len(batches)} batches")
+        await build.run_wave(batches)
+        wave += 1
     samples = [s for sub in plan.subtasks for s in build.ledger.for_subtask(sub.id)]
-    report = make_report(build, samples, started=started, warnings=warnings or [])
+    report = _report(build, samples, started=started, warnings=warnings or [], estimate=estimate)
     await build.emit(stage="build", kind="finished", done=report.accepted, total=report.requested,
                      message=f"{report.accepted}/{report.requested} samples accepted ({report.status})")
     return samples, report
 
 
-def make_report(build: _Build, samples: list[Sample], *, started: datetime, warnings: list[str]) -> BuildReport:
-    drops = build.ledger.drops
-    reasons = Counter(f"{d.check}: {d.reason}" for d in drops)
-    outcomes = []
-    for sub in build.plan.subtasks:
-        sub_reasons = Counter(f"{d.check}: {d.reason}" for d in drops if d.subtask_id == sub.id)
-        outcomes.append(SubtaskOutcome(
-            subtask_id=sub.id, quota=sub.quota, accepted=len(build.ledger.for_subtask(sub.id)),
-            rounds=build.rounds.get(sub.id, 0), top_drop_reasons=[r for r, _ in sub_reasons.most_common(3)]))
+def _report(build: _Build, samples: list[Sample], *, started: datetime, warnings: list[str],
+            estimate: CostEstimate | None) -> BuildReport:
+    outcomes = build.ledger.outcomes(build.plan, {s.id: build.calls(s.id) for s in build.plan.subtasks})
     notes = list(warnings)
     for outcome in outcomes:
-        if outcome.short:
+        if outcome.short and build.stop_reason is None:
             why = "; ".join(outcome.top_drop_reasons) or "the generator returned too few samples"
             notes.append(f"Subtask {outcome.subtask_id} is {outcome.short} short of {outcome.quota}: {why}")
+    complete = len(samples) >= build.plan.total
+    if build.stop_reason and not complete:
+        notes.append(f"Stopped early: {build.stop_reason}. Everything accepted so far is saved; resume to continue.")
+    status = "complete" if complete else "stopped" if build.stop_reason else "short"
     positions = Counter(s.answer_letter for s in samples if s.answer_letter)
     return BuildReport(
-        build_id=build.build_id, status="complete" if len(samples) >= build.plan.total else "short",
+        build_id=build.build_id, status=status, stop_reason=None if complete else build.stop_reason,
         spec=build.spec, plan=build.plan, requested=build.plan.total, accepted=len(samples),
-        stages=list(build.ledger.stages.values()), subtasks=outcomes, drop_reasons=dict(reasons.most_common()),
-        drops=drops, models=dict(build.models.names), usage=dict(build.models.usage),
-        answer_positions=dict(sorted(positions.items())), warnings=notes, started_at=started, finished_at=datetime.now(UTC),
+        stages=stage_counts(build.progress.totals()), subtasks=outcomes,
+        drop_reasons=dict(build.ledger.drop_reasons().most_common()), drops=build.ledger.drops,
+        models=dict(build.models.names), usage=dict(build.models.usage), cost=build.cost(), estimate=estimate,
+        cache_hits=build.models.cache_hits(), retries=build.models.retries(),
+        answer_positions=dict(sorted(positions.items())), warnings=notes, started_at=started,
+        finished_at=datetime.now(UTC),
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic_ai import Agent, ToolOutput
 
+from tools.brief import briefs_section
 from tools.llm import StageModels, run_stage
-from tools.models import BenchmarkSpec, SampleBatch, SampleDraft, Subtask
+from tools.models import BenchmarkSpec, SampleBatch, SampleBrief, SampleDraft, Subtask
 
 _INSTRUCTIONS = """\
 You write evaluation samples for a benchmark. Every sample must be self-contained, answerable from
@@ -13,14 +14,21 @@ the question (and context, if given) alone, have exactly one correct answer, and
 skill at the stated difficulty. Never reveal the answer in the question.
 Formats:
 - multiple_choice: give 4 short, distinct options in `choices`; `answer` is the exact text of the one correct option.
+  The 3 wrong options are minimal perturbations of the correct one (a plausible slip in one step, a mis-read
+  fact) that only the needed evidence rules out; all options alike in length and form.
 - numeric: `answer` is a number only (no units).
 - yes_no: `answer` is Yes or No.
 - short_answer: `answer` is a few words.
+Computed answers (numeric, and any answer found by arithmetic): also write `solution_code`, a short Python
+program (standard library only) that computes the answer from the question's data and prints only it.
+Code items (a short_answer subtask asking to write a function): `answer` is the function's name,
+`solution_code` its reference implementation, `tests` Python assert statements that call it.
+When design briefs are given, write sample i from brief i.
 Do not repeat or paraphrase the questions listed under 'Avoid'. Call submit_samples exactly once."""
 
 _FORMAT_HINTS = {
     "multiple_choice": "4 options in choices, answer = text of the correct option",
-    "numeric": "answer is a number",
+    "numeric": "answer is a number; solution_code computes and prints it",
     "yes_no": "answer is Yes or No",
     "short_answer": "answer is a few words",
 }
@@ -33,7 +41,8 @@ generator_agent: Agent[None, SampleBatch] = Agent(
 )
 
 
-def generation_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: list[str], guidance: list[str]) -> str:
+def generation_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: list[str], guidance: list[str],
+                      batch_label: str | None = None, briefs: list[SampleBrief] | None = None) -> str:
     lines = [
         f"Benchmark goal: {spec.goal}",
         f"Capability under test: {spec.capability}",
@@ -46,12 +55,15 @@ def generation_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: 
         f"Format rule: {_FORMAT_HINTS[subtask.answer_format]}",
         f"Number of samples: {count}",
     ]
+    if batch_label:
+        lines.append(f"Batch: {batch_label} (write items different from other batches)")
     if spec.constraints:
         lines.append("Constraints: " + "; ".join(spec.constraints))
     if guidance:
         lines.append("Lessons from rejected samples: " + "; ".join(guidance))
     if avoid:
         lines.append("Avoid (already in the benchmark): " + " | ".join(q[:160] for q in avoid[-10:]))
+    lines += briefs_section(briefs or [])
     return "\n".join(lines)
 
 
@@ -63,8 +75,10 @@ async def generate_batch(
     models: StageModels,
     avoid: list[str] | None = None,
     guidance: list[str] | None = None,
+    batch_label: str | None = None,
+    briefs: list[SampleBrief] | None = None,
 ) -> list[SampleDraft]:
     """Ask the generator for `count` candidates for `subtask`. It may return fewer or more; the caller checks them."""
-    prompt = generation_prompt(spec, subtask, count, avoid or [], guidance or [])
+    prompt = generation_prompt(spec, subtask, count, avoid or [], guidance or [], batch_label, briefs)
     batch = await run_stage(generator_agent, prompt, models=models, role="generator", stage=f"generation for {subtask.id}")
     return list(batch.samples)

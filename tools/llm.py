@@ -14,23 +14,47 @@ from pydantic_ai.exceptions import (
     UnexpectedModelBehavior,
 )
 from pydantic_ai.models import Model
+from pydantic_ai.models.wrapper import WrapperModel
 
 from tools.errors import ModelUnavailable, StageFailed
 from tools.models import Role, TokenUsage
+from tools.resilience import CachedModel, CallCache, ResilientModel
 
 OutputT = TypeVar("OutputT")
 
 
 @dataclass
 class StageModels:
-    """The model injected for each role, and the names recorded in reports."""
+    """The model injected for each role, the names recorded in reports, and the tokens spent through them."""
 
     models: dict[Role, Model]
     names: dict[Role, str]
     usage: dict[str, TokenUsage] = field(default_factory=dict)
+    cache: CallCache | None = None
+    retry_baseline: int = 0
 
     def model(self, role: Role) -> Model:
         return self.models[role]
+
+    def with_cache(self, cache: CallCache) -> StageModels:
+        """The same models answering from `cache` first, with their own usage meter (one build's)."""
+        cached: dict[Role, Model] = {role: CachedModel(model, cache, self.names[role]) for role, model in self.models.items()}
+        return StageModels(models=cached, names=dict(self.names), cache=cache, retry_baseline=self._retries_total())
+
+    def cache_hits(self) -> int:
+        return self.cache.hits if self.cache else 0
+
+    def retries(self) -> int:
+        return self._retries_total() - self.retry_baseline
+
+    def _retries_total(self) -> int:
+        seen: dict[int, int] = {}
+        for model in self.models.values():
+            while isinstance(model, WrapperModel):
+                if isinstance(model, ResilientModel):
+                    seen[id(model)] = model.retries
+                model = model.wrapped
+        return sum(seen.values())
 
     def record(self, role: Role, requests: int, input_tokens: int, output_tokens: int) -> None:
         meter = self.usage.setdefault(role, TokenUsage())

@@ -17,7 +17,7 @@ AnswerFormat = Literal["multiple_choice", "short_answer", "numeric", "yes_no"]
 Difficulty = Literal["easy", "medium", "hard", "mixed"]
 Modality = Literal["text", "image", "audio"]
 Role = Literal["chat", "generator", "judge", "solver"]
-CheckName = Literal["parse", "schema", "duplicate", "judge"]
+CheckName = Literal["parse", "schema", "duplicate", "judge", "leakage", "executed", "inspector", "solver", "panel"]
 
 ANSWER_FORMATS: tuple[str, ...] = ("multiple_choice", "short_answer", "numeric", "yes_no")
 SUPPORTED_MODALITIES: tuple[str, ...] = ("text",)
@@ -72,12 +72,21 @@ class NeedsClarification(Strict):
 # --- design -------------------------------------------------------------------------------
 
 
+class PriorOverlap(Strict):
+    """A known benchmark close to a subtask, and what makes ours different."""
+
+    name: str
+    score: float = Field(ge=0, le=1)
+    how_we_differ: str = ""
+
+
 class Subtask(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(min_length=1, max_length=600)
     answer_format: AnswerFormat
     quota: int = Field(ge=1)
+    overlaps: list[PriorOverlap] = Field(default_factory=list)
 
 
 class SubtaskPlan(Strict):
@@ -154,6 +163,8 @@ class Drop(Strict):
     sample_id: str | None = None
     question: str | None = None
     duplicate_of: str | None = None
+    batch: str | None = Field(default=None, description="The generation batch the candidate came from.")
+    wave: int | None = None
 
 
 # --- what the stage agents return (validated, then turned into the contracts above) --------
@@ -196,9 +207,20 @@ class SampleDraft(Strict):
         default=None, max_length=6, description="Multiple choice only: the options, the correct one included."
     )
     answer: str = Field(
-        min_length=1, max_length=200, description="The correct answer; for multiple choice the exact text of the correct option."
+        min_length=1, max_length=200,
+        description="The correct answer; for multiple choice the exact text of the correct option; "
+        "for a code item the name of the function to write.",
     )
     rationale: str = Field(default="", max_length=600, description="Why the answer is correct.")
+    solution_code: str | None = Field(
+        default=None, max_length=2000,
+        description="Numeric or computed answers: a short Python program (standard library only) that computes the "
+        "answer and prints only it. Code items: the reference implementation of the function.",
+    )
+    tests: str | None = Field(
+        default=None, max_length=2000,
+        description="Code items only: Python assert statements that call the function and pass with the reference.",
+    )
 
 
 class SampleBatch(Strict):
@@ -214,6 +236,202 @@ class JudgeVerdict(Strict):
     reasons: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=5, description="Why the sample is wrong, unanswerable or ambiguous."
     )
+
+
+# --- quality control ----------------------------------------------------------------------
+
+IssueKind = Literal[
+    "off_intent", "unanswerable", "wrong_answer", "ambiguous", "several_correct", "answer_leaked",
+    "wrong_answer_type", "schema", "missing_context",
+]
+# No minimal edit fixes these without a new gold answer or new material: the sample is dropped.
+FATAL_ISSUES: frozenset[str] = frozenset({"wrong_answer", "missing_context", "off_intent"})
+QualityDimension = Literal[
+    "user_intention_alignment", "format_schema_quality", "question_answer_coherence",
+    "context_question_correspondence", "target_signal_dependency", "skill_specific_challenge",
+]
+QUALITY_DIMENSIONS: tuple[str, ...] = (
+    "user_intention_alignment", "format_schema_quality", "question_answer_coherence",
+    "context_question_correspondence", "target_signal_dependency", "skill_specific_challenge",
+)
+Bounded = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class SampleBrief(Strict):
+    """The design of one sample, written before the sample itself."""
+
+    facts: list[Bounded] = Field(min_length=1, max_length=4, description="Facts the sample relies on; they must stay true.")
+    hops: list[Bounded] = Field(min_length=2, max_length=4, description="The reasoning steps a solver must take, in order.")
+    difficulty_plan: str = Field(min_length=1, max_length=200, description="What makes the item as hard as asked.")
+    leakage_guards: list[Bounded] = Field(default_factory=list, max_length=3, description="What the question must not reveal.")
+    distractor_plan: str | None = Field(
+        default=None, max_length=200,
+        description="Multiple choice only: how each wrong option differs minimally from the correct one, so that only "
+        "the needed evidence rules it out.",
+    )
+
+
+class BriefSet(Strict):
+    """One design brief per sample to write, in order."""
+
+    briefs: list[SampleBrief] = Field(min_length=1, max_length=20)
+
+
+class Issue(Strict):
+    kind: IssueKind
+    detail: str = Field(min_length=1, max_length=200, description="What exactly is wrong, quoting the sample.")
+
+
+class Inspection(Strict):
+    """The problems found in one benchmark sample; an empty list when it is sound."""
+
+    issues: list[Issue] = Field(default_factory=list, max_length=5)
+
+
+class RepairProposal(Strict):
+    """The smallest edit that removes the issues while keeping the gold answer, or feasible=false."""
+
+    feasible: bool = Field(description="False when no edit can fix the sample without changing its gold answer.")
+    question: str | None = Field(default=None, max_length=800, description="The corrected question, or null to keep it.")
+    context: str | None = Field(default=None, max_length=2000, description="The corrected context, or null to keep it.")
+    choices: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=6,
+        description="Multiple choice only: the corrected options, the gold answer's text kept exactly; null to keep them.",
+    )
+    explanation: str = Field(default="", max_length=300, description="What was changed and why.")
+
+
+class SolverAnswer(Strict):
+    """Your own answer to the question."""
+
+    reasoning: str = Field(default="", max_length=400, description="Brief working, before the answer.")
+    answer: str = Field(
+        min_length=1, max_length=200,
+        description="Multiple choice: the letter of the chosen option. Otherwise the answer only, without explanation.",
+    )
+
+
+class Adjudication(Strict):
+    """Who is right when an independent solver's answer differs from the gold answer."""
+
+    reasoning: str = Field(default="", max_length=400)
+    decision: Literal["gold_correct", "equivalent", "solver_correct", "ambiguous", "neither_correct"] = Field(
+        description="gold_correct: the gold answer is right and the solver erred; equivalent: both give the same answer "
+        "in different words; solver_correct: the gold answer is wrong; ambiguous: the question allows both; "
+        "neither_correct: both are wrong."
+    )
+
+
+class QualityScores(Strict):
+    """Scores from 0 (worst) to 100 (best) for one benchmark item."""
+
+    user_intention_alignment: int = Field(ge=0, le=100, description="Does the item test what the user asked for?")
+    format_schema_quality: int = Field(
+        ge=0, le=100, description="Is it well formed: clear stem, answer of the stated type, clean symmetric options?"
+    )
+    question_answer_coherence: int = Field(ge=0, le=100, description="Is the gold answer correct and the only right one?")
+    context_question_correspondence: int = Field(
+        ge=0, le=100, description="Does the question fit its context, or stand alone when there is none?"
+    )
+    target_signal_dependency: int = Field(
+        ge=0, le=100, description="Does answering need the targeted input and skill, not guessing or the options alone?"
+    )
+    skill_specific_challenge: int = Field(
+        ge=0, le=100, description="How much does it challenge the skill under test? 100 = hard even for strong models."
+    )
+    comment: str = Field(default="", max_length=300)
+
+
+class CheckRecord(Strict):
+    """One quality-control check of one candidate sample, with its reasons."""
+
+    sample_id: str
+    check: CheckName
+    outcome: Literal["passed", "repaired", "dropped"]
+    reasons: list[str] = Field(default_factory=list)
+    issues: list[IssueKind] = Field(default_factory=list)
+    agreed: bool | None = Field(default=None, description="Solver check: the independent answer matched the gold answer.")
+    solver_answer: str | None = None
+
+
+class GateResult(Strict):
+    """What the quality gate made of one candidate: the sample (possibly repaired) or None, and every check's record."""
+
+    sample: Sample | None
+    records: list[CheckRecord] = Field(default_factory=list)
+
+    @property
+    def dropped(self) -> CheckRecord | None:
+        return next((r for r in self.records if r.outcome == "dropped"), None)
+
+
+class ItemQuality(Strict):
+    sample_id: str
+    subtask_id: str
+    scores: QualityScores
+
+
+class ItemDifficulty(Strict):
+    sample_id: str
+    subtask_id: str
+    accuracy: dict[str, float] = Field(description="Panel model -> share of its attempts answered correctly.")
+    difficulty: float = Field(ge=0, le=1, description="1 - the best panel model's accuracy.")
+    separability: float = Field(ge=0, le=1, description="Mean absolute deviation of the panel models' accuracies.")
+
+
+class SubtaskDifficulty(Strict):
+    subtask_id: str = Field(description="A subtask id, or 'all' for the whole benchmark.")
+    items: int
+    accuracy: dict[str, float]
+    difficulty: float = Field(ge=0, le=1)
+    separability: float = Field(ge=0, le=1)
+    saturated: int = Field(description="Items every panel model solved.")
+
+
+class PanelReport(Strict):
+    models: list[str]
+    attempts: int = Field(ge=1, description="Answers per model and item.")
+    items: list[ItemDifficulty]
+    subtasks: list[SubtaskDifficulty]
+    overall: SubtaskDifficulty
+    accuracy: float = Field(ge=0, le=1, description="Mean accuracy of the panel over the benchmark.")
+    band: tuple[float, float] | None = Field(default=None, description="Target accuracy band, e.g. (0.2, 0.6).")
+    in_band: bool | None = None
+    hardened: int = 0
+    hardening_failed: int = 0
+    rounds: int = 0
+    notes: list[str] = Field(default_factory=list)
+
+
+class CheckSummary(Strict):
+    check: CheckName
+    attempted: int = 0
+    passed: int = 0
+    repaired: int = 0
+    dropped: int = 0
+    drop_reasons: dict[str, int] = Field(default_factory=dict)
+
+
+class QualityReport(Strict):
+    """The benchmark's quality in numbers, written as quality.json and summarised in the dataset card."""
+
+    build_id: str
+    judge_model: str
+    generator_model: str
+    items: int
+    scored: int
+    dimensions: dict[QualityDimension, float] = Field(description="Mean judge score 0-100 per dimension.")
+    item_scores: list[ItemQuality] = Field(default_factory=list)
+    checks: list[CheckSummary] = Field(default_factory=list)
+    resolved: int = Field(default=0, description="Items answered by the independent solver.")
+    agreement_rate: float | None = Field(default=None, description="Share of re-solved items where the solver agreed.")
+    executed: int = Field(default=0, description="Items whose answer was checked by running code.")
+    executed_pass_rate: float | None = None
+    answer_positions: dict[str, int] = Field(default_factory=dict)
+    positions_balanced: bool | None = None
+    panel: PanelReport | None = None
+    warnings: list[str] = Field(default_factory=list)
+    created_at: datetime
 
 
 # --- reports and exports ------------------------------------------------------------------
@@ -237,6 +455,17 @@ class TokenUsage(Strict):
         self.output_tokens += other.output_tokens
 
 
+class CostEstimate(Strict):
+    """What a build is expected to spend, shown before it starts."""
+
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost: float | None = Field(description="US dollars; None when a model's price is unknown.")
+    per_role: dict[str, TokenUsage]
+    assumed_acceptance: float
+
+
 class SubtaskOutcome(Strict):
     subtask_id: str
     quota: int
@@ -251,7 +480,8 @@ class SubtaskOutcome(Strict):
 
 class BuildReport(Strict):
     build_id: str
-    status: Literal["complete", "short", "failed"]
+    status: Literal["complete", "short", "stopped", "failed"]
+    stop_reason: str | None = Field(default=None, description="Why the build stopped before its quotas were met.")
     spec: BenchmarkSpec
     plan: SubtaskPlan
     requested: int
@@ -262,6 +492,10 @@ class BuildReport(Strict):
     drops: list[Drop]
     models: dict[str, str]
     usage: dict[str, TokenUsage] = Field(description="Token usage per model role.")
+    cost: float | None = Field(default=None, description="US dollars spent; None when a price is unknown.")
+    estimate: CostEstimate | None = None
+    cache_hits: int = Field(default=0, description="Model calls answered from the build's call cache.")
+    retries: int = Field(default=0, description="Calls retried after a rate limit, timeout or server error.")
     answer_positions: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     started_at: datetime

@@ -13,8 +13,13 @@ from memory.store import SampleStore
 from tools.build import CHECKPOINTS, BuildOptions, EventSink, run_build
 from tools.design import design_subtasks
 from tools.export import export_benchmark
+from tools.budget import estimate_build, price_for
+from tools.errors import ConfigurationError, InvalidRequest
 from tools.llm import StageModels
-from tools.models import BenchmarkSpec, BuildEvent, BuildReport, ExportManifest, NeedsClarification, SubtaskPlan
+from tools.models import (
+    BenchmarkSpec, BuildEvent, BuildReport, CostEstimate, ExportManifest, NeedsClarification, SubtaskPlan,
+)
+from tools.resilience import CallCache
 from tools.requirements import analyze_request
 
 
@@ -47,6 +52,22 @@ async def _emit(on_event: EventSink | None, event: BuildEvent) -> None:
             await result
 
 
+def estimate_for(plan: SubtaskPlan, spec: BenchmarkSpec, models: StageModels, options: BuildOptions) -> CostEstimate:
+    return estimate_build(spec, plan, batch_size=options.batch_size, names=models.names, prices=options.prices)
+
+
+def _preflight(models: StageModels, options: BuildOptions) -> None:
+    """Refuse a budget that cannot be enforced before any token is spent."""
+    if options.budget.max_cost is None:
+        return
+    unknown = [name for name in models.names.values() if price_for(name, options.prices) is None]
+    if unknown:
+        raise ConfigurationError(
+            f"A cost budget is set but the price of {', '.join(sorted(set(unknown)))} is unknown: set "
+            "BENCHMARK_AGENT_PRICES (e.g. 'openai:my-model=0.5/1.5', dollars per million input/output tokens) "
+            "or use BENCHMARK_AGENT_MAX_TOKENS instead.")
+
+
 async def build_and_export(
     spec: BenchmarkSpec,
     plan: SubtaskPlan,
@@ -58,14 +79,42 @@ async def build_and_export(
     on_event: EventSink | None = None,
     warnings: list[str] | None = None,
 ) -> BuildResult:
-    """Build to the plan's quotas and export; with no accepted sample, raise after writing report.json."""
+    """Build to the plan's quotas and export. A build stopped by its budget or a dead endpoint writes only
+    report.json (its checkpoints let it resume); one with no accepted sample raises after writing it."""
+    _preflight(models, options)
     build_id = build_id_for(directory)
-    samples, report = await run_build(spec, plan, build_id=build_id, models=models, store=store, directory=directory,
-                                      options=options, on_event=on_event, warnings=warnings)
+    estimate = estimate_for(plan, spec, models, options)
+    await _emit(on_event, BuildEvent(stage="build", kind="progress", message=describe_estimate(estimate)))
+    build_models = models.with_cache(CallCache(directory / CHECKPOINTS / "calls.jsonl"))
+    samples, report = await run_build(spec, plan, build_id=build_id, models=build_models, store=store,
+                                      directory=directory, options=options, on_event=on_event, warnings=warnings,
+                                      estimate=estimate)
+    if report.status == "stopped":
+        write_json(directory / "report.json", report.model_dump(mode="json"))
+        return BuildResult(report=report, manifest=None)
     await _emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))
     manifest = export_benchmark(samples, report, directory)
     await _emit(on_event, BuildEvent(stage="export", kind="finished", message=f"Wrote {len(manifest.files)} files"))
     return BuildResult(report=report, manifest=manifest)
+
+
+def describe_estimate(estimate: CostEstimate) -> str:
+    cost = "unknown cost (no price for this model)" if estimate.cost is None else f"about ${estimate.cost:.4f}"
+    return (f"Estimate: {estimate.calls} model calls, {estimate.input_tokens + estimate.output_tokens:,} tokens, "
+            f"{cost}, assuming {estimate.assumed_acceptance:.0%} of samples pass")
+
+
+async def resume_build(directory: Path, *, models: StageModels, store: SampleStore, options: BuildOptions,
+                       on_event: EventSink | None = None, warnings: list[str] | None = None) -> BuildResult:
+    """Continue an interrupted build from its checkpoints: same spec, plan and id; nothing decided is redone."""
+    checkpoints = directory / CHECKPOINTS
+    try:
+        spec = BenchmarkSpec.model_validate_json((checkpoints / "spec.json").read_text())
+        plan = SubtaskPlan.model_validate_json((checkpoints / "plan.json").read_text())
+    except FileNotFoundError as exc:
+        raise InvalidRequest(f"{directory} holds no build to resume (no {CHECKPOINTS}/spec.json and plan.json).") from exc
+    return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
+                                  on_event=on_event, warnings=warnings)
 
 
 async def run_autonomous(

@@ -47,7 +47,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def printer(quiet: bool):  # type: ignore[no-untyped-def]
     def show(event: BuildEvent) -> None:
-        if quiet or event.kind == "progress":
+        if quiet:
             return
         counter = f" [{event.done}/{event.total}]" if event.total else ""
         print(f"{event.stage:>8} {event.kind:<12}{counter} {event.message}", file=sys.stderr, flush=True)
@@ -57,11 +57,18 @@ def printer(quiet: bool):  # type: ignore[no-untyped-def]
 
 def summary(result: BuildResult, out: Path) -> int:
     report = result.report
-    print(f"{report.accepted}/{report.requested} samples accepted; files in {out}:")
+    spent = sum(u.input_tokens + u.output_tokens for u in report.usage.values())
+    cost = "" if report.cost is None else f", ${report.cost:.4f}"
+    print(f"{report.accepted}/{report.requested} samples accepted ({spent:,} tokens{cost}, "
+          f"{report.cache_hits} cached calls, {report.retries} retries); files in {out}:")
     for file in result.manifest.files if result.manifest else []:
         print(f"  {file.path}")
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if report.status == "stopped":
+        print(f"stopped: {report.stop_reason}. {report.accepted}/{report.requested} accepted so far are saved; "
+              f"continue with: benchmark-agent resume {out}", file=sys.stderr)
+        return EXIT_SHORT
     if report.status != "complete":
         print(
             f"error: produced {report.accepted} of the {report.requested} samples asked for; "

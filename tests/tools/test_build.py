@@ -51,7 +51,8 @@ async def test_rejection_reasons_reach_the_generator_prompt(tmp_path: Path, stor
     generator = Script(submit_samples=[batch_for])
     judge = Script(submit_verdict=[{"verdict": "reject", "reasons": ["answer leaked in the question"]}, ACCEPT])
     await _build(tmp_path, store, generator, judge)
-    assert "answer leaked in the question" in generator.calls["submit_samples"][1]
+    replenishing = [p for p in generator.calls["submit_samples"] if "wave 2" in p]
+    assert replenishing and all("answer leaked in the question" in p for p in replenishing)
 
 
 async def test_duplicates_are_dropped_and_named(tmp_path: Path, store: SampleStore) -> None:
@@ -65,8 +66,10 @@ async def test_duplicates_are_dropped_and_named(tmp_path: Path, store: SampleSto
 
 
 async def test_malformed_generator_output_is_a_drop_not_a_crash(tmp_path: Path, store: SampleStore) -> None:
-    broken = ['{"samples": [{"question": "cut', '{"samples": []}', '{"samples": "no"}']
-    generator = Script(submit_samples=[*broken, batch_for])
+    def answer(prompt: str) -> str | dict:  # type: ignore[type-arg]
+        return '{"samples": [{"question": "cut' if "adding/wave 1/" in prompt else batch_for(prompt)
+
+    generator = Script(submit_samples=[answer])
     samples, report, _ = await _build(tmp_path, store, generator, Script(submit_verdict=[ACCEPT]))
     assert report.accepted == 6
     assert report.drop_reasons.get("parse: The generator model 'function:script' gave no valid output for generation for adding after retries") == 1

@@ -1,0 +1,108 @@
+"""The build engine against a fake OpenAI-compatible endpoint: faults, a dying server, budgets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pydantic_ai.models
+import pytest
+
+from assistant.deps import build_options
+from assistant.model_registry import stage_models
+from assistant.settings import Settings
+from memory.embeddings import HashEmbedder
+from memory.store import SampleStore
+from tests.fake_llm import FakeLLMServer
+from tools.models import BenchmarkSpec, Subtask, SubtaskPlan
+from tools.pipeline import build_and_export, resume_build
+
+SPEC = BenchmarkSpec(goal="arithmetic word problems", capability="multi-step arithmetic", domain="arithmetic word problems",
+                     answer_format="multiple_choice", size=40)
+PLAN = SubtaskPlan(subtasks=[
+    Subtask(id="add-sub", name="Multi-step addition and subtraction", description="d", answer_format="multiple_choice", quota=20),
+    Subtask(id="mul-div", name="Multiplication and division word problems", description="d",
+            answer_format="multiple_choice", quota=20),
+])
+
+
+@pytest.fixture(autouse=True)
+def _allow_local_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)  # only 127.0.0.1 is reached
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SampleStore]:
+    with SampleStore(tmp_path / "chroma", embedder=HashEmbedder(dims=1024)) as opened:
+        yield opened
+
+
+def _settings(server: FakeLLMServer, **overrides: object) -> Settings:
+    base = dict(model="openai:fake-model", openai_base_url=server.base_url, openai_api_key="test", data_dir=Path("data"),
+                request_timeout_s=1.0, endpoint_down_timeout_s=20.0, concurrency=8, dedup_threshold=0.97)
+    return Settings(**{**base, **overrides})  # type: ignore[arg-type]
+
+
+async def _build(settings: Settings, store: SampleStore, directory: Path):  # type: ignore[no-untyped-def]
+    return await build_and_export(SPEC, PLAN, models=stage_models(settings), store=store, directory=directory,
+                                  options=build_options(settings))
+
+
+async def test_ten_percent_faults_of_every_kind_still_give_the_full_benchmark(tmp_path: Path, store: SampleStore) -> None:
+    with FakeLLMServer(port=0, seed=5, fault_rate=0.1, hang_s=3.0) as server:
+        result = await _build(_settings(server), store, tmp_path / "out")
+        faults = server.stats.faults
+    report = result.report
+    assert report.status == "complete" and report.accepted == 40
+    assert set(faults) == {"rate_limit", "server_error", "hang", "truncated"}
+    assert report.retries >= faults["rate_limit"] + faults["server_error"]
+    assert len((tmp_path / "out" / "benchmark.jsonl").read_text().splitlines()) == 40
+
+
+async def test_a_server_that_dies_mid_build_stops_it_cleanly_and_resume_finishes(tmp_path: Path, store: SampleStore) -> None:
+    out = tmp_path / "out"
+    server = FakeLLMServer(port=0, seed=9, latency_ms=200).start()
+    port = server.port
+    accepted: list[int] = []
+
+    def kill_after_some(event) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "accepted":
+            accepted.append(1)
+            if len(accepted) == 4:
+                server.stop()
+
+    settings = _settings(server, endpoint_down_timeout_s=1.5)
+    result = await build_and_export(SPEC, PLAN, models=stage_models(settings), store=store, directory=out,
+                                    options=build_options(settings), on_event=kill_after_some)
+    assert result.report.status == "stopped" and result.manifest is None
+    assert "fake-model" in (result.report.stop_reason or "")
+    kept = (out / "checkpoints" / "accepted.jsonl").read_text().splitlines()
+    assert len(kept) >= 4 and (out / "report.json").exists() and not (out / "benchmark.jsonl").exists()
+    with FakeLLMServer(port=port, seed=9) as revived:
+        resumed = await resume_build(out, models=stage_models(_settings(revived)), store=store,
+                                     options=build_options(_settings(revived)))
+    assert resumed.report.status == "complete" and resumed.report.accepted == 40
+    rows = (out / "benchmark.jsonl").read_text().splitlines()
+    assert len(rows) == 40 and len(set(rows)) == 40
+
+
+async def test_a_token_budget_stops_the_build_cleanly(tmp_path: Path, store: SampleStore) -> None:
+    with FakeLLMServer(port=0, seed=2) as server:
+        result = await _build(_settings(server, max_tokens=15000), store, tmp_path / "out")
+    report = result.report
+    assert report.status == "stopped" and "token budget reached" in (report.stop_reason or "")
+    assert 0 < report.accepted < 40
+    spent = sum(u.input_tokens + u.output_tokens for u in report.usage.values())
+    assert spent < 15000 * 1.5, "calls already in flight may finish, nothing new starts"
+
+
+async def test_a_cost_budget_with_an_unknown_price_is_refused_before_spending(tmp_path: Path, store: SampleStore) -> None:
+    from tools.errors import ConfigurationError
+
+    with FakeLLMServer(port=0) as server:
+        with pytest.raises(ConfigurationError, match="BENCHMARK_AGENT_PRICES"):
+            await _build(_settings(server, max_cost=1.0), store, tmp_path / "out")
+        assert server.stats.completions == 0
+        result = await _build(_settings(server, max_cost=0.002, prices="openai:fake-model=1/2"), store, tmp_path / "o2")
+    assert result.report.status == "stopped" and "cost budget reached" in (result.report.stop_reason or "")
+    assert result.report.estimate is not None and result.report.estimate.cost is not None

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic_ai import Agent, ToolOutput
+from pydantic_ai.exceptions import ModelConnectionError, ModelHTTPError
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from tools.models import JudgeVerdict
+from tools.resilience import CachedModel, CallCache, RateLimiter, ResilientModel, RetryPolicy
+
+AGENT = Agent(output_type=ToolOutput(JudgeVerdict, name="submit_verdict"))
+
+
+class Flaky:
+    """Raises the queued errors first, then answers."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return ModelResponse(parts=[ToolCallPart("submit_verdict", {"verdict": "accept"})])
+
+
+def _http(status: int, retry_after: str | None = None) -> ModelHTTPError:
+    headers = {"Retry-After": retry_after} if retry_after else None
+    return ModelHTTPError(status_code=status, model_name="m", body={"error": "x"}, headers=headers)
+
+
+async def test_rate_limits_and_server_errors_are_retried_honouring_retry_after() -> None:
+    flaky, slept = Flaky(_http(429, "3"), _http(500), _http(503)), []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    model = ResilientModel(FunctionModel(flaky), sleep=sleep, seed=1)
+    result = await AGENT.run("x", model=model)
+    assert result.output.verdict == "accept" and flaky.calls == 4 and model.retries == 3
+    assert 3.0 <= slept[0] <= 3.25, "Retry-After is honoured"
+    assert all(s <= RetryPolicy().max_delay_s for s in slept)
+
+
+async def test_a_request_the_endpoint_rejects_is_not_retried() -> None:
+    flaky = Flaky(_http(401))
+    with pytest.raises(ModelHTTPError):
+        await AGENT.run("x", model=ResilientModel(FunctionModel(flaky)))
+    assert flaky.calls == 1
+
+
+async def test_an_endpoint_down_past_the_limit_raises_the_last_error() -> None:
+    flaky = Flaky(*[_http(500)] * 50)
+
+    async def sleep(seconds: float) -> None:
+        return None
+
+    with pytest.raises(ModelHTTPError):
+        await AGENT.run("x", model=ResilientModel(FunctionModel(flaky), policy=RetryPolicy(give_up_after_s=0.0), sleep=sleep))
+    assert flaky.calls == 1
+
+
+async def test_a_never_reached_endpoint_fails_fast_but_a_known_one_gets_patience() -> None:
+    refused = ModelConnectionError("m", "connection refused")
+    policy = RetryPolicy(give_up_after_s=60.0, first_contact_give_up_s=0.0)
+
+    async def sleep(seconds: float) -> None:
+        return None
+
+    fresh = ResilientModel(FunctionModel(Flaky(refused)), policy=policy, sleep=sleep)
+    with pytest.raises(ModelConnectionError):
+        await AGENT.run("x", model=fresh)
+    flaky = Flaky()
+    known = ResilientModel(FunctionModel(flaky), policy=policy, sleep=sleep)
+    await AGENT.run("x", model=known)
+    flaky.errors = [refused, refused]
+    await AGENT.run("x", model=known)
+    assert known.retries == 2
+
+
+async def test_rate_limiter_holds_requests_over_the_per_minute_limit() -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(rpm=2, clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):
+        await limiter.acquire(10)
+    assert waits == [60.0]
+    tokens = RateLimiter(tpm=100, clock=lambda: now[0], sleep=sleep)
+    await tokens.acquire(80)
+    await tokens.acquire(80)
+    assert waits[-1] == 60.0
+
+
+async def test_cached_calls_are_answered_without_the_endpoint_across_processes(tmp_path: Path) -> None:
+    flaky = Flaky()
+    first = CachedModel(FunctionModel(flaky), CallCache(tmp_path / "calls.jsonl"), "m")
+    await AGENT.run("same prompt", model=first)
+    assert flaky.calls == 1
+    reopened = CallCache(tmp_path / "calls.jsonl")
+    again = CachedModel(FunctionModel(flaky), reopened, "m")
+    result = await AGENT.run("same prompt", model=again)
+    assert result.output.verdict == "accept" and flaky.calls == 1 and reopened.hits == 1
+    await AGENT.run("another prompt", model=again)
+    assert flaky.calls == 2
+    other_model = CachedModel(FunctionModel(flaky), reopened, "another-model")
+    await AGENT.run("same prompt", model=other_model)
+    assert flaky.calls == 3, "the model is part of the key"

@@ -1,0 +1,193 @@
+"""Model wrappers that make a build survive its endpoint: retries with backoff, rate limits, a call cache.
+
+    CachedModel(ResilientModel(endpoint model))
+
+A cached response is returned without touching the endpoint, so a resumed build repeats no call
+that was already answered. A live call waits for the rate limiter, and on 429, 5xx, timeouts and
+connection errors backs off (honouring Retry-After) until the endpoint has been failing for longer
+than `RetryPolicy.give_up_after_s`; then the last error is raised and the build stops cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic_ai.exceptions import ModelAPIError, ModelConnectionError, ModelHTTPError, ModelTimeoutError
+from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelResponse
+from pydantic_ai.models import ModelRequestParameters
+from pydantic_ai.models.wrapper import WrapperModel
+from pydantic_ai.settings import ModelSettings
+
+from memory.files import append_jsonl, read_jsonl
+
+_RETRYABLE_STATUS = {408, 409, 425, 429}
+_VOLATILE_KEYS = {"timestamp", "run_id", "conversation_id", "usage", "provider_details", "provider_response_id",
+                  "provider_url", "metadata", "state", "retry", "outcome", "id", "provider_name", "model_name",
+                  "finish_reason", "failed_attempts", "workspace_ref", "history_digest"}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    give_up_after_s: float = 300.0
+    # An endpoint that has never answered and refuses connections is most likely misconfigured:
+    # say so after a few seconds instead of retrying for minutes.
+    first_contact_give_up_s: float = 5.0
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, ModelConnectionError):  # connection refused, reset, timeouts
+        return True
+    if isinstance(exc, ModelHTTPError):
+        return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
+    return isinstance(exc, ModelAPIError) and exc.__class__.__name__ in (
+        "ModelRateLimitError", "ModelServerError", "ModelUnavailableError", "ModelOverloadedError")
+
+
+class RateLimiter:
+    """Requests and tokens per minute for one endpoint, over a sliding 60-second window."""
+
+    def __init__(self, rpm: int | None = None, tpm: int | None = None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.rpm, self.tpm, self.clock, self.sleep = rpm, tpm, clock, sleep
+        self._events: deque[tuple[float, int]] = deque()
+        self._lock = asyncio.Lock()
+
+    def _trim(self, now: float) -> None:
+        while self._events and now - self._events[0][0] >= 60.0:
+            self._events.popleft()
+
+    def _wait_needed(self, tokens: int, now: float) -> float:
+        self._trim(now)
+        if self.rpm is not None and len(self._events) >= self.rpm:
+            return 60.0 - (now - self._events[0][0])
+        if self.tpm is not None and self._events and sum(t for _, t in self._events) + tokens > self.tpm:
+            return 60.0 - (now - self._events[0][0])
+        return 0.0
+
+    async def acquire(self, tokens: int) -> None:
+        if self.rpm is None and self.tpm is None:
+            return
+        async with self._lock:
+            while (delay := self._wait_needed(tokens, self.clock())) > 0:
+                await self.sleep(delay)
+            self._events.append((self.clock(), tokens))
+
+
+def estimate_tokens(messages: list[ModelMessage]) -> int:
+    return len(ModelMessagesTypeAdapter.dump_json(messages)) // 4
+
+
+class ResilientModel(WrapperModel):
+    """Retries what a retry can fix; gives up only when the endpoint stays down past the policy's limit."""
+
+    def __init__(self, wrapped: Any, *, policy: RetryPolicy = RetryPolicy(), limiter: RateLimiter | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, seed: int | None = None) -> None:
+        super().__init__(wrapped)
+        self.policy, self.limiter, self.sleep = policy, limiter, sleep
+        self.random = random.Random(seed)
+        self.retries = 0
+        self.answered = False
+
+    async def request(self, messages: list[ModelMessage], model_settings: ModelSettings | None,
+                      model_request_parameters: ModelRequestParameters) -> ModelResponse:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            if self.limiter is not None:
+                await self.limiter.acquire(estimate_tokens(messages))
+            try:
+                response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+            except Exception as exc:
+                if not is_retryable(exc) or time.monotonic() - started > self._patience(exc):
+                    raise
+                attempt += 1
+                self.retries += 1
+                await self.sleep(self._delay(exc, attempt))
+            else:
+                self.answered = True
+                return response
+
+    def _patience(self, exc: BaseException) -> float:
+        refused = isinstance(exc, ModelConnectionError) and not isinstance(exc, ModelTimeoutError)
+        if refused and not self.answered:
+            return self.policy.first_contact_give_up_s
+        return self.policy.give_up_after_s
+
+    def _delay(self, exc: BaseException, attempt: int) -> float:
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return min(float(retry_after), self.policy.max_delay_s) + self.random.uniform(0, 0.25)
+        ceiling = min(self.policy.max_delay_s, self.policy.base_delay_s * 2 ** (attempt - 1))
+        return self.random.uniform(ceiling / 2, ceiling)
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in _VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def call_key(model_id: str, messages: list[ModelMessage], model_settings: ModelSettings | None,
+             params: ModelRequestParameters) -> str:
+    """A hash of what decides a response: model, messages (without timestamps or ids), settings and tools."""
+    payload = {
+        "model": model_id,
+        "messages": _stable(ModelMessagesTypeAdapter.dump_python(messages, mode="json")),
+        "settings": {k: v for k, v in (model_settings or {}).items() if isinstance(v, str | int | float | bool | list)},
+        "tools": sorted((t.name, json.dumps(t.parameters_json_schema, sort_keys=True))
+                        for t in [*params.function_tools, *params.output_tools]),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class CallCache:
+    """Responses by call key, appended to a JSON-lines file as they arrive (fsync'd)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.hits = 0
+        self._responses: dict[str, str] = {r["key"]: r["response"] for r in read_jsonl(path)}
+
+    def get(self, key: str) -> ModelResponse | None:
+        raw = self._responses.get(key)
+        if raw is None:
+            return None
+        self.hits += 1
+        return ModelMessagesTypeAdapter.validate_json(raw)[0]  # type: ignore[return-value]
+
+    def put(self, key: str, response: ModelResponse) -> None:
+        raw = ModelMessagesTypeAdapter.dump_json([response]).decode()
+        self._responses[key] = raw
+        append_jsonl(self.path, [{"key": key, "response": raw}])
+
+    def __len__(self) -> int:
+        return len(self._responses)
+
+
+class CachedModel(WrapperModel):
+    def __init__(self, wrapped: Any, cache: CallCache, model_id: str) -> None:
+        super().__init__(wrapped)
+        self.cache, self.cache_namespace = cache, model_id
+
+    async def request(self, messages: list[ModelMessage], model_settings: ModelSettings | None,
+                      model_request_parameters: ModelRequestParameters) -> ModelResponse:
+        key = call_key(self.cache_namespace, messages, model_settings, model_request_parameters)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+        self.cache.put(key, response)
+        return response
