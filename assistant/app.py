@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import chainlit as cl
 
@@ -14,6 +14,7 @@ from assistant.deps import AssistantDeps, open_store
 from assistant.model_registry import TOY_MODEL_WARNING, model_warnings, stage_models
 from assistant.render import CONFIRM_LABELS, state_view
 from assistant.session import ThreadStore
+from assistant.steps import recover_interrupted
 from assistant.settings import Settings
 from memory.store import SampleStore
 from tools.llm import StageModels
@@ -23,12 +24,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DOWNLOADS = ("benchmark.jsonl", "benchmark.csv", "report.json", "README.md")
 
 
-@dataclass
-class Runtime:
+# Not a dataclass: `chainlit run` executes this file without registering it in sys.modules, and
+# @dataclass then fails on the postponed annotations (AttributeError in dataclasses._is_type).
+class Runtime(NamedTuple):
     settings: Settings
     models: StageModels
     store: SampleStore
     threads: ThreadStore
+    active_builds: set[str]
 
 
 @lru_cache(maxsize=1)
@@ -36,7 +39,7 @@ def runtime() -> Runtime:
     # One per server process: models and the embedding model load once, not per chat.
     settings = Settings()
     return Runtime(settings=settings, models=stage_models(settings), store=open_store(settings),
-                   threads=ThreadStore(settings.data_dir / "threads"))
+                   threads=ThreadStore(settings.data_dir / "threads"), active_builds=set())
 
 
 class ProgressView:
@@ -62,8 +65,10 @@ class ProgressView:
 def _deps() -> AssistantDeps:
     rt = runtime()
     thread_id = cl.context.session.thread_id
-    state = rt.threads.load(thread_id)
-    return AssistantDeps(settings=rt.settings, models=rt.models, store=rt.store, state=state, on_event=ProgressView())
+    deps = AssistantDeps(settings=rt.settings, models=rt.models, store=rt.store, state=rt.threads.load(thread_id),
+                         on_event=ProgressView(), threads=rt.threads, active_builds=rt.active_builds)
+    recover_interrupted(deps)
+    return deps
 
 
 async def _show(reply: Reply, deps: AssistantDeps) -> None:
@@ -105,5 +110,10 @@ async def on_confirm(action: cl.Action) -> None:
         await cl.Message(content="That button is out of date: the conversation has moved on.").send()
         return
     await action.remove()
-    reply = await run_next_step(deps, runtime().threads)
+    try:
+        reply = await run_next_step(deps, runtime().threads)
+    except Exception as exc:
+        # Chainlit runs action callbacks without its error message (unlike on_message): say it here.
+        await cl.ErrorMessage(content=f"The step failed unexpectedly ({exc.__class__.__name__}: {exc}).").send()
+        raise
     await _show(reply, deps)

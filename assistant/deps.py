@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.session import ThreadState
+from assistant.session import ThreadState, ThreadStore
 from assistant.settings import Settings
 from memory.embeddings import Embedder, MiniLMEmbedder
 from memory.store import SampleStore
@@ -43,6 +43,9 @@ class AssistantDeps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Set by a tool when it has done its step this turn; the agent is then offered no more tools.
     acted: bool = False
+    threads: ThreadStore | None = None
+    # Thread ids whose build runs in this server process right now (shared by all sessions).
+    active_builds: set[str] = field(default_factory=set)
 
     @property
     def builds_dir(self) -> Path:

@@ -19,7 +19,7 @@ def spec_card(spec: BenchmarkSpec, *, draft: bool = False) -> str:
         ("Size", str(spec.size)), ("Difficulty", spec.difficulty), ("Language", spec.language),
         ("Modalities", ", ".join(spec.modalities)),
     ]
-    lines = [f"**{title}**", "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
+    lines = [f"**{title}**", "", "| field | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
     if spec.constraints:
         lines += ["", "Constraints: " + "; ".join(spec.constraints)]
     if spec.assumptions:
@@ -53,7 +53,8 @@ def state_view(state: ThreadState) -> str:
         parts.append(plan_table(state.plan))
     if state.build is not None and state.phase in ("built", "planned"):
         build = state.build
-        status = {"complete": "complete", "short": "fell short", "failed": "failed"}[build.status]
+        status = {"complete": "complete", "short": "fell short", "failed": "failed",
+                  "stopped": "stopped early; build again to resume it"}[build.status]
         parts.append(f"**Build {build.build_id}**: {build.accepted}/{build.requested} samples, {status}."
                      + (f"\n\n{build.message}" if build.message else ""))
     return "\n\n".join(parts)

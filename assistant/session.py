@@ -20,7 +20,7 @@ MAX_HISTORY_MESSAGES = 40
 class BuildSummary(Strict):
     build_id: str
     directory: str
-    status: Literal["complete", "short", "failed"]
+    status: Literal["complete", "short", "stopped", "failed"]
     accepted: int
     requested: int
     message: str = ""

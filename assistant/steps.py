@@ -63,26 +63,56 @@ async def build_step(deps: AssistantDeps) -> str:
     state = deps.state
     if state.spec is None or state.plan is None:
         return "There is no confirmed plan yet: design the subtasks first."
-    directory = _new_build_dir(deps.builds_dir)
+    if state.thread_id in deps.active_builds:
+        return "A build for this conversation is already running; its progress is shown above."
+    resuming = state.build is not None and state.build.status == "stopped" and Path(state.build.directory).exists()
+    directory = Path(state.build.directory) if resuming and state.build else _new_build_dir(deps.builds_dir)
     build_id = build_id_for(directory)
     state.phase = "building"
+    # Saved before starting, so a restarted server finds the directory and can resume the build.
+    state.build = BuildSummary(build_id=build_id, directory=str(directory), status="stopped", accepted=0,
+                               requested=state.plan.total, message="in progress")
+    _save(deps)
+    deps.active_builds.add(state.thread_id)
     try:
         result = await build_and_export(state.spec, state.plan, models=deps.models, store=deps.store,
                                         directory=directory, options=build_options(deps.settings),
                                         on_event=deps.on_event, warnings=model_warnings(deps.models))
     except BenchmarkAgentError as exc:
         state.phase = "planned"
-        state.build = BuildSummary(build_id=build_id, directory=str(directory), status="failed", accepted=0,
-                                   requested=state.plan.total, message=str(exc))
+        state.build = BuildSummary(build_id=build_id, directory=str(directory), status="failed",
+                                   accepted=0, requested=state.plan.total, message=str(exc))
         return f"The build failed: {exc}"
+    finally:
+        deps.active_builds.discard(state.thread_id)
+        if state.phase == "building":  # cancelled or crashed: leave the thread where a build can start again
+            state.phase = "planned"
     report = result.report
-    state.phase = "built"
+    state.phase = "planned" if report.status == "stopped" else "built"
     state.build = BuildSummary(build_id=report.build_id, directory=str(directory), status=report.status,
                                accepted=report.accepted, requested=report.requested,
                                message="; ".join(report.warnings[-3:]))
+    if report.status == "stopped":
+        return (f"The build stopped early: {report.stop_reason}. {report.accepted}/{report.requested} samples are "
+                "saved; building again resumes it without redoing anything.")
     shortfall = "" if report.status == "complete" else f" It fell short: {'; '.join(report.warnings[-2:])}."
     return (f"Build {report.build_id} finished: {report.accepted}/{report.requested} samples accepted, "
             f"stored as benchmark.jsonl and benchmark.csv with a report and a dataset card.{shortfall}")
+
+
+def recover_interrupted(deps: AssistantDeps) -> None:
+    """A thread saved mid-build whose build is not running here (the server restarted): make it resumable."""
+    state = deps.state
+    if state.phase == "building" and state.thread_id not in deps.active_builds:
+        state.phase = "planned"
+        if state.build is not None:
+            state.build = state.build.model_copy(update={"status": "stopped"})
+        state.notices.append("The last build was interrupted; what it accepted is saved. Build again to resume it.")
+
+
+def _save(deps: AssistantDeps) -> None:
+    if deps.threads is not None:
+        deps.threads.save(deps.state)
 
 
 def _limits(deps: AssistantDeps) -> dict[str, int]:

@@ -122,3 +122,31 @@ def test_each_phase_offers_only_its_tools() -> None:
     assert allowed_tools("spec_ready", "make it 30 items") == ("analyze_request",)
     assert allowed_tools("planned", "Yes!") == ("build_benchmark",)
     assert allowed_tools("building", "go") == ()
+
+
+async def test_a_build_interrupted_by_a_restart_resumes_in_its_own_directory(tmp_path: Path, store: SampleStore) -> None:
+    from assistant.session import BuildSummary
+    from assistant.steps import recover_interrupted
+
+    chat = Chat(tmp_path, store, _script(SPEC_CLEAR), "analyze_request", "design_plan")
+    await chat.say("8 arithmetic word problems")
+    await chat.say("go")
+    directory = tmp_path / "data" / "builds" / "build-0001"
+    directory.mkdir(parents=True)
+    state = chat.deps.state
+    state.phase = "building"  # as saved by a server that died mid-build
+    state.build = BuildSummary(build_id="b", directory=str(directory), status="stopped", accepted=0, requested=8)
+    recover_interrupted(chat.deps)
+    assert state.phase == "planned" and any("interrupted" in n for n in state.notices)
+    reply = await run_next_step(chat.deps, chat.threads)
+    assert state.phase == "built" and state.build.directory == str(directory), reply.text  # type: ignore[union-attr]
+    assert (directory / "benchmark.jsonl").exists()
+
+
+async def test_a_second_build_of_the_same_thread_is_refused_while_one_runs(tmp_path: Path, store: SampleStore) -> None:
+    chat = Chat(tmp_path, store, _script(SPEC_CLEAR), "analyze_request", "design_plan")
+    await chat.say("8 arithmetic word problems")
+    await chat.say("go")
+    chat.deps.active_builds.add("t1")
+    reply = await run_next_step(chat.deps, chat.threads)
+    assert "already running" in reply.text and chat.deps.state.phase == "planned"

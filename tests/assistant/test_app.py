@@ -1,0 +1,246 @@
+"""The Chainlit handlers, called directly with a recording Chainlit context (no server, no browser).
+
+The models are the fake OpenAI-compatible server on 127.0.0.1; the vector memory uses the hash embedder.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+# Importing chainlit writes .chainlit/ and .files/ under its app root (read once, at import): keep them
+# out of the repository, and do not leak the variable to other tests' subprocesses.
+_APP_ROOT = tempfile.mkdtemp(prefix="chainlit-app-root-")
+atexit.register(shutil.rmtree, _APP_ROOT, ignore_errors=True)
+_previous_root = os.environ.get("CHAINLIT_APP_ROOT")
+os.environ["CHAINLIT_APP_ROOT"] = _APP_ROOT
+
+import chainlit as cl  # noqa: E402
+import pydantic_ai.models  # noqa: E402
+import pytest  # noqa: E402
+from chainlit.context import ChainlitContext, context_var  # noqa: E402
+from chainlit.emitter import BaseChainlitEmitter  # noqa: E402
+from chainlit.session import HTTPSession  # noqa: E402
+
+import assistant.app as app  # noqa: E402
+from assistant.deps import open_store  # noqa: E402
+from assistant.model_registry import TOY_MODEL_WARNING  # noqa: E402
+from assistant.render import CONFIRM_LABELS  # noqa: E402
+from assistant.settings import EMBEDDED_MODEL  # noqa: E402
+from memory.embeddings import HashEmbedder  # noqa: E402
+from tests.fake_llm import FakeLLMServer  # noqa: E402
+
+if _previous_root is None:
+    del os.environ["CHAINLIT_APP_ROOT"]
+else:
+    os.environ["CHAINLIT_APP_ROOT"] = _previous_root
+
+REQUEST = "8 multiple-choice arithmetic word problems"
+
+
+class Recorder(BaseChainlitEmitter):
+    """What the handlers would send to the browser."""
+
+    def __init__(self, session: HTTPSession) -> None:
+        super().__init__(session)
+        self.events: list[tuple[str, Any]] = []
+
+    async def emit(self, event: str, data: Any) -> None:
+        self.events.append((event, data))
+
+    async def send_step(self, step_dict: Any) -> None:
+        self.events.append(("send_step", step_dict))
+
+    async def update_step(self, step_dict: Any) -> None:
+        self.events.append(("update_step", step_dict))
+
+    async def send_element(self, element_dict: Any) -> None:
+        self.events.append(("element", element_dict))
+
+    def of(self, kind: str) -> list[Any]:
+        return [data for event, data in self.events if event == kind]
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [s for s in self.of("send_step") if s["type"] == "assistant_message"]
+
+    def last_message(self) -> dict[str, Any]:
+        return self.messages()[-1]
+
+    def for_message(self, kind: str, message: dict[str, Any]) -> list[dict[str, Any]]:
+        return [d for d in self.of(kind) if d.get("forId") == message["id"]]
+
+    def forget(self) -> None:
+        self.events.clear()
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer(port=0, seed=11) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _runtime(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """A fresh runtime per test; the hash embedder keeps the build fast (MiniLM is tested elsewhere)."""
+    monkeypatch.setenv("BENCHMARK_AGENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(app, "open_store", lambda settings: open_store(settings, embedder=HashEmbedder()))
+    app.runtime.cache_clear()
+    yield
+    if app.runtime.cache_info().currsize:
+        app.runtime().store.close()
+    app.runtime.cache_clear()
+
+
+@pytest.fixture
+def fake_models(monkeypatch: pytest.MonkeyPatch, llm: FakeLLMServer) -> FakeLLMServer:
+    # Requests go only to the fake server on 127.0.0.1.
+    monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)
+    monkeypatch.setenv("BENCHMARK_AGENT_MODEL", "openai:fake-model")
+    monkeypatch.setenv("OPENAI_BASE_URL", llm.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    return llm
+
+
+def open_session(thread_id: str | None = None) -> Recorder:
+    """Install a Chainlit context for one browser session (call inside the test: it needs the running loop)."""
+    session = HTTPSession(id=str(uuid.uuid4()), client_type="webapp", thread_id=thread_id or str(uuid.uuid4()))
+    recorder = Recorder(session)
+    context_var.set(ChainlitContext(session, emitter=recorder))
+    return recorder
+
+
+def confirm(phase: str) -> cl.Action:
+    return cl.Action(name="confirm", payload={"phase": phase}, label=CONFIRM_LABELS.get(phase, "?"))
+
+
+def no_errors(recorder: Recorder) -> None:
+    assert not [s for s in recorder.of("send_step") if s.get("isError")], recorder.events
+
+
+def state() -> Any:
+    return app.runtime().threads.load(cl.context.session.thread_id)
+
+
+async def test_welcome_names_the_configured_model(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.start()
+    text = recorder.last_message()["output"]
+    assert "openai:fake-model" in text
+    assert TOY_MODEL_WARNING not in text and "toy" not in text.lower()
+
+
+async def test_welcome_without_a_model_names_the_embedded_one_and_warns_in_plain_words() -> None:
+    recorder = open_session()
+    await app.start()
+    text = recorder.last_message()["output"]
+    assert EMBEDDED_MODEL in text
+    assert TOY_MODEL_WARNING in text and "toy-level" in text
+    assert app.runtime().models.models["chat"]._llm is None, "the welcome must not load llama.cpp"  # type: ignore[attr-defined]
+
+
+async def test_a_request_gets_the_spec_card_and_a_confirm_button(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    no_errors(recorder)
+    reply = recorder.last_message()
+    assert "**Spec**" in reply["output"] and "| Size | 8 |" in reply["output"]
+    assert state().phase == "spec_ready"
+    [action] = recorder.for_message("action", reply)
+    assert action["name"] == "confirm" and action["payload"] == {"phase": "spec_ready"}
+    assert action["label"] == CONFIRM_LABELS["spec_ready"]
+
+
+async def test_confirm_advances_the_phase_and_removes_the_clicked_button(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    recorder.forget()
+    clicked = confirm("spec_ready")
+    await app.on_confirm(clicked)
+    no_errors(recorder)
+    assert state().phase == "planned"
+    assert [a["id"] for a in recorder.of("remove_action")] == [clicked.id]
+    reply = recorder.last_message()
+    assert "**Plan**" in reply["output"] and "**total**" in reply["output"]
+    [action] = recorder.for_message("action", reply)
+    assert action["payload"] == {"phase": "planned"} and action["label"] == CONFIRM_LABELS["planned"]
+
+
+async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.start()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    await app.on_confirm(confirm("spec_ready"))
+    recorder.forget()
+    await app.on_confirm(confirm("planned"))
+    no_errors(recorder)
+
+    built = state()
+    assert built.phase == "built" and built.build is not None and built.build.status == "complete"
+    reply = recorder.last_message()
+    assert f"**Build {built.build.build_id}**: 8/8 samples, complete." in reply["output"]
+    assert not recorder.for_message("action", reply), "a finished build offers no confirm button"
+
+    elements = recorder.for_message("element", reply)
+    assert sorted(e["name"] for e in elements) == sorted(app.DOWNLOADS)
+    assert all(e["type"] == "file" and e["display"] == "inline" and e["chainlitKey"] for e in elements)
+    build_dir = Path(built.build.directory)
+    files = cl.context.session.files
+    for element in elements:  # what the browser downloads is a copy of the build's file
+        served = Path(files[element["chainlitKey"]]["path"])
+        assert served.is_file() and served.read_bytes() == (build_dir / element["name"]).read_bytes()
+    lines = (build_dir / "benchmark.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 8
+
+    # The build's progress was shown as steps, updated in place.
+    steps = [s for s in recorder.of("send_step") if s["type"] == "tool"]
+    assert steps and {s["id"] for s in recorder.of("update_step")} <= {s["id"] for s in steps}
+    assert any("/" in u["output"] for u in recorder.of("update_step")), "counters like (4/8) are shown"
+
+
+async def test_a_stale_button_is_refused_and_changes_nothing(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    await app.on_confirm(confirm("spec_ready"))
+    assert state().phase == "planned"
+    recorder.forget()
+    requests = fake_models.stats.requests
+
+    await app.on_confirm(confirm("spec_ready"))  # the first message's button, clicked again
+
+    assert state().phase == "planned" and state().build is None
+    assert fake_models.stats.requests == requests, "a stale button runs nothing"
+    [reply] = recorder.messages()
+    assert "out of date" in reply["output"]
+
+
+async def test_an_unexpected_failure_of_a_button_step_is_shown(
+    fake_models: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = open_session()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+
+    async def broken(deps: Any, threads: Any) -> Any:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(app, "run_next_step", broken)
+    recorder.forget()
+    with pytest.raises(OSError):  # re-raised so that Chainlit logs it
+        await app.on_confirm(confirm("spec_ready"))
+    [error] = [s for s in recorder.of("send_step") if s.get("isError")]
+    assert "disk full" in error["output"]
+
+
+def test_the_app_loads_the_way_chainlit_run_loads_it() -> None:
+    # `chainlit run assistant/app.py` executes the file under its path as module name, without registering
+    # it in sys.modules first (chainlit.config.load_module); a @dataclass in it failed exactly there.
+    path = Path(app.__file__)
+    spec = importlib.util.spec_from_file_location(str(path), path)
+    assert spec is not None and spec.loader is not None
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))

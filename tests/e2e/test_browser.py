@@ -1,0 +1,83 @@
+"""The whole chat in a real browser: request, spec card, confirm, plan, build, download."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from assistant.app import DOWNLOADS
+from assistant.render import CONFIRM_LABELS
+from tests.e2e.conftest import CHROMIUM_ARGS, AppServer
+
+pytestmark = pytest.mark.slow
+
+REQUEST = "8 multiple-choice arithmetic word problems"
+FINAL_SCREENSHOT_COPY = Path("/tmp/e2e-final.png")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, app_server: AppServer, tmp_path: Path) -> Iterator[Page]:
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 2400})
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    try:
+        yield opened
+    finally:
+        print(f"--- chainlit log (tail) ---\n{app_server.log.read_text(errors='replace')[-6000:]}")  # shown on failure
+        opened.screenshot(path=str(tmp_path / "final.png"))
+        shutil.copyfile(tmp_path / "final.png", FINAL_SCREENSHOT_COPY)
+        context.close()
+
+
+def test_a_request_becomes_a_downloadable_benchmark(page: Page, app_server: AppServer, tmp_path: Path) -> None:
+    page.goto(app_server.url + "/")
+    expect(page.get_by_text("openai:fake-model").first).to_be_visible()
+
+    page.locator("#chat-input").fill(REQUEST)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Spec", exact=True).first).to_be_visible()
+    expect(page.get_by_role("cell", name="multiple choice").first).to_be_visible()
+    confirm_spec = page.get_by_role("button", name=CONFIRM_LABELS["spec_ready"])
+    confirm_spec.click()
+
+    expect(page.get_by_text("Plan", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="total")).to_be_visible()
+    expect(confirm_spec).to_have_count(0)  # the clicked button is removed
+    page.get_by_role("button", name=CONFIRM_LABELS["planned"]).click()
+
+    jsonl = page.locator('a.inline-file[download="benchmark.jsonl"]')
+    failure = page.get_by_text(re.compile(r"The step failed unexpectedly|The build failed"))
+    expect(jsonl.or_(failure).first).to_be_visible(timeout=120_000)  # stop waiting as soon as it failed
+    if failure.count():
+        pytest.fail(f"the build failed in the browser: {failure.first.inner_text()}")
+    expect(page.get_by_text(re.compile(r"8/8 samples, complete"))).to_be_visible()
+    for name in DOWNLOADS:
+        expect(page.locator(f'a.inline-file[download="{name}"]')).to_be_visible()
+    expect(page.get_by_text("Used generate", exact=True)).to_be_visible()  # the build's progress steps
+    expect(page.get_by_role("button", name=CONFIRM_LABELS["planned"])).to_have_count(0)
+
+    with page.expect_download() as download_info:
+        jsonl.click()
+    downloaded = tmp_path / "benchmark.jsonl"
+    download_info.value.save_as(downloaded)
+    rows = [json.loads(line) for line in downloaded.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 8
+    assert all(isinstance(row, dict) for row in rows)
+
+    jsonl.scroll_into_view_if_needed()
