@@ -95,10 +95,19 @@ class _Build:
         needed = math.ceil(subtask.quota / self.options.batch_size)
         return max(2, math.ceil(needed * self.options.max_rounds_per_sample))
 
+    def yield_rate(self, subtask_id: str) -> float:
+        """Share of this subtask's decided candidates that were accepted so far (0.9 before any is decided)."""
+        accepted = len(self.ledger.for_subtask(subtask_id))
+        dropped = sum(1 for d in self.ledger.drops if d.subtask_id == subtask_id)
+        return accepted / (accepted + dropped) if accepted + dropped else 0.9
+
     def plan_wave(self, wave: int) -> list[_Batch]:
+        """Batches for every subtask's deficit, asking for more when its candidates have been failing, so fewer
+        replenishment waves (each a full round trip) are needed. Extra accepted candidates are dropped as surplus."""
         batches = []
         for subtask in self.plan.subtasks:
-            deficit = subtask.quota - len(self.ledger.for_subtask(subtask.id))
+            missing = subtask.quota - len(self.ledger.for_subtask(subtask.id))
+            deficit = min(math.ceil(missing / max(self.yield_rate(subtask.id), 0.25)), 2 * missing)
             calls = self.calls(subtask.id)
             while deficit > 0 and calls < self.allowed_calls(subtask):
                 count = min(deficit, self.options.batch_size)
@@ -219,8 +228,8 @@ class _Build:
         match = await asyncio.to_thread(self.store.find_duplicate, text, threshold=self.options.dedup_threshold,
                                         build_id=self.build_id)
         if match is not None:
-            await self._drop(batch, candidate, "duplicate", f"too close to {match.id} ({match.similarity:.2f})",
-                             duplicate_of=match.id)
+            await self._drop(batch, candidate, "duplicate", "near-duplicate of an accepted sample",
+                             duplicate_of=match.id, similarity=match.similarity)
             return ["duplicate:attempted", "duplicate:dropped"]
         self.ledger.accept(sample)
         await asyncio.to_thread(self.store.add, sample.id, text, build_id=self.build_id, subtask_id=subtask.id)
@@ -230,11 +239,11 @@ class _Build:
         return ["duplicate:attempted", "duplicate:passed"]
 
     async def _drop(self, batch: _Batch, candidate: _Candidate, check: CheckName, reason: str, *,
-                    duplicate_of: str | None = None) -> None:
+                    duplicate_of: str | None = None, similarity: float | None = None) -> None:
         sample = candidate.sample
         self.ledger.drop(Drop(subtask_id=batch.subtask.id, check=check, reason=reason[:300],
                               sample_id=sample.id if sample else None,
-                              question=sample.question if sample else candidate.question, duplicate_of=duplicate_of,
+                              question=sample.question if sample else candidate.question, duplicate_of=duplicate_of, similarity=similarity,
                               batch=batch.label, wave=batch.wave))
         await self.emit(stage="verify", kind="rejected", subtask_id=batch.subtask.id, message=f"{check}: {reason[:120]}")
 

@@ -163,6 +163,7 @@ class Drop(Strict):
     sample_id: str | None = None
     question: str | None = None
     duplicate_of: str | None = None
+    similarity: float | None = Field(default=None, description="For duplicates: similarity to `duplicate_of`.")
     batch: str | None = Field(default=None, description="The generation batch the candidate came from.")
     wave: int | None = None
 

@@ -49,7 +49,7 @@ async def test_judge_rejections_are_replenished_and_reported(tmp_path: Path, sto
 
 async def test_rejection_reasons_reach_the_generator_prompt(tmp_path: Path, store: SampleStore) -> None:
     generator = Script(submit_samples=[batch_for])
-    judge = Script(submit_verdict=[{"verdict": "reject", "reasons": ["answer leaked in the question"]}, ACCEPT])
+    judge = Script(submit_verdict=[{"verdict": "reject", "reasons": ["answer leaked in the question"]}] * 6 + [ACCEPT])
     await _build(tmp_path, store, generator, judge)
     replenishing = [p for p in generator.calls["submit_samples"] if "wave 2" in p]
     assert replenishing and all("answer leaked in the question" in p for p in replenishing)
@@ -72,7 +72,7 @@ async def test_malformed_generator_output_is_a_drop_not_a_crash(tmp_path: Path, 
     generator = Script(submit_samples=[answer])
     samples, report, _ = await _build(tmp_path, store, generator, Script(submit_verdict=[ACCEPT]))
     assert report.accepted == 6
-    assert report.drop_reasons.get("parse: The generator model 'function:script' gave no valid output for generation for adding after retries") == 1
+    assert report.drop_reasons.get("parse: The generator model 'function:script' gave no valid output for generation for adding after retries", 0) >= 1
 
 
 async def test_a_subtask_that_cannot_be_filled_stops_at_its_limit_and_says_why(tmp_path: Path, store: SampleStore) -> None:
