@@ -10,7 +10,7 @@ from assistant.deps import build_options, limits, open_store
 from assistant.model_registry import model_warnings, stage_models
 from assistant.settings import Settings
 from tools.errors import InvalidRequest
-from tools.models import BuildEvent
+from assistant.commands.progress import ProgressPrinter
 from tools.pipeline import BuildResult, run_autonomous
 
 EXIT_SHORT = 1
@@ -45,14 +45,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings().model_copy(update=overrides)
 
 
-def printer(quiet: bool):  # type: ignore[no-untyped-def]
-    def show(event: BuildEvent) -> None:
-        if quiet:
-            return
-        counter = f" [{event.done}/{event.total}]" if event.total else ""
-        print(f"{event.stage:>8} {event.kind:<12}{counter} {event.message}", file=sys.stderr, flush=True)
-
-    return show
+def printer(quiet: bool) -> ProgressPrinter:
+    return ProgressPrinter(quiet=quiet)
 
 
 def summary(result: BuildResult, out: Path) -> int:
