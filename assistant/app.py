@@ -14,8 +14,8 @@ from assistant.deps import AssistantDeps, open_store
 from assistant.model_registry import TOY_MODEL_WARNING, model_warnings, stage_models
 from assistant.render import CONFIRM_LABELS, state_view
 from assistant.session import ThreadStore
-from assistant.steps import recover_interrupted
 from assistant.settings import Settings
+from assistant.steps import recover_interrupted
 from memory.store import SampleStore
 from tools.llm import StageModels
 from tools.models import BuildEvent

@@ -31,7 +31,16 @@ from tools.generate import generate_batch
 from tools.ledger import Ledger, Progress, stage_counts
 from tools.llm import StageModels
 from tools.models import (
-    BenchmarkSpec, BuildEvent, BuildReport, CheckName, CostEstimate, Drop, Sample, SampleDraft, Subtask, SubtaskPlan,
+    BenchmarkSpec,
+    BuildEvent,
+    BuildReport,
+    CheckName,
+    CostEstimate,
+    Drop,
+    Sample,
+    SampleDraft,
+    Subtask,
+    SubtaskPlan,
 )
 from tools.verify import judge_sample
 

@@ -10,17 +10,23 @@ from pathlib import Path
 
 from memory.files import write_json
 from memory.store import SampleStore
+from tools.budget import estimate_build, price_for
 from tools.build import CHECKPOINTS, BuildOptions, EventSink, run_build
 from tools.design import design_subtasks
-from tools.export import export_benchmark
-from tools.budget import estimate_build, price_for
 from tools.errors import ConfigurationError, InvalidRequest
+from tools.export import export_benchmark
 from tools.llm import StageModels
 from tools.models import (
-    BenchmarkSpec, BuildEvent, BuildReport, CostEstimate, ExportManifest, NeedsClarification, SubtaskPlan,
+    BenchmarkSpec,
+    BuildEvent,
+    BuildReport,
+    CostEstimate,
+    ExportManifest,
+    NeedsClarification,
+    SubtaskPlan,
 )
-from tools.resilience import CallCache
 from tools.requirements import analyze_request
+from tools.resilience import CallCache
 
 
 @dataclass(frozen=True)

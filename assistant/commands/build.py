@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from assistant.commands.progress import ProgressPrinter
 from assistant.deps import build_options, limits, open_store
 from assistant.model_registry import model_warnings, stage_models
 from assistant.settings import Settings
 from tools.errors import InvalidRequest
-from assistant.commands.progress import ProgressPrinter
 from tools.pipeline import BuildResult, run_autonomous
 
 EXIT_SHORT = 1
