@@ -144,10 +144,14 @@ def _bound(node: dict[str, Any], original: dict[str, Any]) -> None:
             node.pop("format", None)
         if "pattern" in node and not _pattern_supported(node["pattern"]):
             del node["pattern"]
-        if "maxLength" not in node and "enum" not in node and "const" not in node:
-            node["maxLength"] = max(STRING_MAX_LENGTH, node.get("minLength", 0))
-    if kind == "array" and isinstance(node.get("items"), dict) and "maxItems" not in node:
-        node["maxItems"] = max(ARRAY_MAX_ITEMS, node.get("minItems", 0))
+        # Every string and array is capped, declared limits included: the grammar grows with each
+        # allowed character, llama.cpp refuses (then crashes on) very large ones, and a tiny model
+        # never writes that much well anyway.
+        if "enum" not in node and "const" not in node:
+            node["maxLength"] = max(min(node.get("maxLength", STRING_MAX_LENGTH), STRING_MAX_LENGTH),
+                                    node.get("minLength", 0))
+    if kind == "array" and isinstance(node.get("items"), dict):
+        node["maxItems"] = max(min(node.get("maxItems", ARRAY_MAX_ITEMS), ARRAY_MAX_ITEMS), node.get("minItems", 0))
     if kind == "object" and "properties" not in node and node.get("additionalProperties", True) is True:
         node["additionalProperties"] = _any_value()
 

@@ -6,6 +6,7 @@ import asyncio
 import importlib.metadata
 import importlib.util
 import threading
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,7 @@ class EmbeddedModel(Model):
         self.max_tokens, self.temperature = max_tokens, temperature
         self._llm: Any = None
         self._lock = threading.Lock()
+        self._checked_grammars: dict[str, bool] = {}
 
     @property
     def model_name(self) -> str:
@@ -177,7 +179,7 @@ class EmbeddedModel(Model):
             fitted = _fit(turns, llm, self.n_ctx - max_tokens - _PROMPT_MARGIN)
             completion: dict[str, Any] = llm.create_chat_completion(
                 messages=[{"role": turn.role, "content": turn.content} for turn in fitted],
-                grammar=LlamaGrammar.from_string(grammar, verbose=False),
+                grammar=LlamaGrammar.from_string(self._usable(llm, grammar), verbose=False),
                 max_tokens=max_tokens,
                 temperature=settings.get("temperature", self.temperature),
                 seed=settings.get("seed", self.seed),
@@ -188,6 +190,21 @@ class EmbeddedModel(Model):
                 stop=settings.get("stop_sequences", []),
             )
             return completion
+
+    def _usable(self, llm: Any, grammar: str) -> str:
+        """`grammar` if llama.cpp accepts it, else any-JSON: given a grammar it rejects, llama.cpp crashes later."""
+        import llama_cpp
+        from llama_cpp.llama_grammar import JSON_GBNF
+
+        if grammar not in self._checked_grammars:
+            sampler = llama_cpp.llama_sampler_init_grammar(llm._model.vocab, grammar.encode(), b"root")
+            self._checked_grammars[grammar] = bool(sampler)
+            if sampler:
+                llama_cpp.llama_sampler_free(sampler)
+            else:
+                warnings.warn("Embedded model: llama.cpp rejected the output grammar; constraining to any JSON.",
+                              stacklevel=2)
+        return grammar if self._checked_grammars[grammar] else JSON_GBNF
 
     def _load(self) -> Any:
         # Called with self._lock held.

@@ -6,6 +6,7 @@ A prompt or contract change shows up here as a diff. After an intended change, r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -21,10 +22,15 @@ from assistant.session import ThreadState
 from assistant.settings import Settings
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
+from tools.brief import brief_agent
 from tools.design import design_agent
 from tools.generate import generator_agent
+from tools.inspection import inspector_agent, repair_agent
 from tools.llm import StageModels
+from tools.panel import hardener_agent
+from tools.quality import quality_agent
 from tools.requirements import spec_agent
+from tools.solve import adjudicator_agent, solver_agent
 from tools.verify import judge_agent
 
 SNAPSHOT = Path(__file__).parent / "data" / "tool_schemas.json"
@@ -43,10 +49,8 @@ def _capture(agent: Agent[Any, Any], deps: Any = None) -> dict[str, Any]:
                          for t in [*info.function_tools, *info.output_tools]}
         raise _Seen
 
-    try:
+    with contextlib.suppress(_Seen):
         agent.run_sync("x", model=FunctionModel(look), deps=deps)
-    except _Seen:
-        pass
     return seen
 
 
@@ -70,6 +74,13 @@ def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Pa
         "design": _capture(design_agent),
         "generator": _capture(generator_agent),
         "judge": _capture(judge_agent),
+        "brief": _capture(brief_agent),
+        "inspector": _capture(inspector_agent),
+        "repair": _capture(repair_agent),
+        "solver": _capture(solver_agent),
+        "adjudicator": _capture(adjudicator_agent),
+        "hardener": _capture(hardener_agent),
+        "quality": _capture(quality_agent),
     }
     text = json.dumps(current, indent=1, sort_keys=True) + "\n"
     if os.environ.get("UPDATE_SCHEMAS") == "1" or not SNAPSHOT.exists():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tools.models import BuildReport, Sample
+from tools.models import BuildReport, QualityReport, Sample
 
 _LANGUAGE_CODES = {"english": "en", "french": "fr", "german": "de", "spanish": "es", "chinese": "zh",
                    "japanese": "ja", "italian": "it", "portuguese": "pt", "russian": "ru", "arabic": "ar"}
@@ -36,7 +36,55 @@ def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-def dataset_card(report: BuildReport, samples: list[Sample]) -> str:
+DIMENSION_LABELS = {
+    "user_intention_alignment": ("UIA", "user-intention alignment"),
+    "format_schema_quality": ("FSQ", "format and schema quality"),
+    "question_answer_coherence": ("QAC", "question-answer coherence"),
+    "context_question_correspondence": ("CQC", "context-question correspondence"),
+    "target_signal_dependency": ("TSD", "target-signal dependency"),
+    "skill_specific_challenge": ("SSC", "skill-specific challenge"),
+}
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def quality_section(quality: QualityReport) -> str:
+    """The quality report in markdown (tables and a text bar chart): for the dataset card and the chat."""
+    parts = ["## Quality"]
+    if quality.dimensions:
+        scores: list[tuple[str, ...]] = [(DIMENSION_LABELS[d][0], DIMENSION_LABELS[d][1], f"{v:.1f}",
+                 "`" + "█" * round(v / 10) + "░" * (10 - round(v / 10)) + "`") for d, v in quality.dimensions.items()]
+        parts.append(f"LLM-judge scores, 0-100, on {quality.scored} of {quality.items} items "
+                     f"(judge `{quality.judge_model}`, generator `{quality.generator_model}`):\n\n"
+                     + _table(scores, ("", "dimension", "score", "")))
+    figures = [f"- Independent re-solve agreement: {_percent(quality.agreement_rate)} of {quality.resolved} items",
+               f"- Executed answers confirmed: {_percent(quality.executed_pass_rate)} of {quality.executed} items"]
+    if quality.answer_positions:
+        balance = {True: "balanced", False: "not balanced", None: ""}[quality.positions_balanced]
+        figures.append("- Answer positions: " + ", ".join(f"{k}: {v}" for k, v in quality.answer_positions.items())
+                       + f" ({balance})")
+    parts.append("\n".join(figures))
+    if quality.checks:
+        parts.append("### Checks\n\n" + _table(
+            [(c.check, str(c.attempted), str(c.passed), str(c.repaired), str(c.dropped),
+              "; ".join(f"{r} ({n})" for r, n in sorted(c.drop_reasons.items(), key=lambda kv: -kv[1])[:3]))
+             for c in quality.checks], ("check", "attempted", "passed", "repaired", "dropped", "top drop reasons")))
+    if quality.panel is not None:
+        panel = quality.panel
+        band = f", target accuracy band {panel.band[0]:.0%}-{panel.band[1]:.0%}" if panel.band else ""
+        rows: list[tuple[str, ...]] = [(s.subtask_id, str(s.items), f"{s.difficulty:.2f}", f"{s.separability:.2f}", str(s.saturated),
+                 ", ".join(f"{m}: {a:.0%}" for m, a in s.accuracy.items())) for s in [*panel.subtasks, panel.overall]]
+        parts.append(f"### Difficulty (panel of {len(panel.models)}{band}; mean accuracy {panel.accuracy:.0%}, "
+                     f"{panel.hardened} items hardened)\n\n"
+                     + _table(rows, ("subtask", "items", "difficulty", "separability", "saturated", "panel accuracy")))
+    if quality.warnings:
+        parts.append("\n".join(f"- {w}" for w in quality.warnings))
+    return "\n\n".join(parts)
+
+
+def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityReport | None = None) -> str:
     spec = report.spec
     per_subtask = Counter(s.subtask_id for s in samples)
     parts = [
@@ -66,7 +114,16 @@ def dataset_card(report: BuildReport, samples: list[Sample]) -> str:
             [(reason, str(n)) for reason, n in list(report.drop_reasons.items())[:15]], ("reason", "count")))
     if report.answer_positions:
         parts.append("Answer positions: " + ", ".join(f"{k}: {v}" for k, v in report.answer_positions.items()))
-    parts.append("## Files\n\n- `benchmark.jsonl` / `benchmark.csv`: one sample per row (`id`, `subtask`, "
-                 "`question`, `context`, `choices`, `answer`, `answer_index`, `rationale`)\n"
-                 "- `report.json`: the spec, the plan, counts per check and every dropped candidate with its reason")
+    if quality is not None:
+        parts.append(quality_section(quality))
+    files = ["- `benchmark.jsonl` / `benchmark.csv`: one sample per row (`id`, `subtask`, `question`, `context`, "
+             "`choices`, `answer`, `answer_index`, `rationale`)",
+             "- `report.json`: the spec, the plan, counts per check and every dropped candidate with its reason"]
+    if quality is not None:
+        files.append("- `quality.json`: judge scores per dimension and item, counts and drop reasons per check, "
+                     "agreement and executed-answer rates, answer positions, panel difficulty")
+    if any(s.metadata.get("kind") == "code" for s in samples):
+        files.append("- Code items (`metadata.kind` = `code`): `answer` is a reference solution; grade a model's "
+                     "function `metadata.entry_point` by running `metadata.tests` against it")
+    parts.append("## Files\n\n" + "\n".join(files))
     return "\n\n".join(parts) + "\n"

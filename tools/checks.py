@@ -16,6 +16,7 @@ from tools.models import Provenance, Sample, SampleDraft, Subtask
 
 MIN_QUESTION_CHARS = 10
 MIN_CHOICES, MAX_CHOICES = 3, 6
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-+]?\.\d+$|^[-+]?\d+/\d+$")
 
 
@@ -47,6 +48,8 @@ def to_sample(draft: SampleDraft, subtask: Subtask, provenance: Provenance) -> S
     answer = draft.answer.strip()
     if not answer:
         raise CheckFailed("empty answer")
+    if (draft.tests or "").strip() and subtask.answer_format != "short_answer":
+        raise CheckFailed(f"unit tests given for a {subtask.answer_format} item")
     fields: dict[str, object] = {}
     if subtask.answer_format == "multiple_choice":
         fields = _multiple_choice(draft, answer, question)
@@ -57,12 +60,17 @@ def to_sample(draft: SampleDraft, subtask: Subtask, provenance: Provenance) -> S
         answer = _numeric(answer)
     elif subtask.answer_format == "yes_no":
         answer = _yes_no(answer)
+    metadata: dict[str, object] = {}
+    if (draft.tests or "").strip():
+        answer, metadata = _code_item(draft, answer)
+    elif (draft.solution_code or "").strip():
+        metadata = {"solution_code": (draft.solution_code or "").strip()}
     sid = sample_id(subtask.id, question, answer)
     try:
         return Sample(
             id=sid, subtask_id=subtask.id, answer_format=subtask.answer_format, question=question,
             context=(draft.context or "").strip() or None, answer=answer, rationale=draft.rationale.strip(),
-            provenance=provenance, **fields,  # type: ignore[arg-type]
+            provenance=provenance, metadata=metadata, **fields,  # type: ignore[arg-type]
         )
     except ValidationError as exc:  # a contract the checks above missed is still a drop, never a crash
         raise CheckFailed(f"schema: {exc.errors()[0]['msg']}") from exc
@@ -83,6 +91,29 @@ def _multiple_choice(draft: SampleDraft, answer: str, question: str) -> dict[str
     gold = choices[matches[0]]
     ordered = stable_shuffle(choices, seed=question)
     return {"choices": ordered, "answer": gold, "answer_index": ordered.index(gold)}
+
+
+def _code_item(draft: SampleDraft, name: str) -> tuple[str, dict[str, object]]:
+    """A code item: the answer is the reference solution; the function name and unit tests go to metadata."""
+    code = (draft.solution_code or "").strip()
+    if not code:
+        raise CheckFailed("code item without a reference solution")
+    if not _IDENTIFIER.match(name):
+        raise CheckFailed(f"a code item's answer must be the function name, got {name[:40]!r}")
+    if not re.search(rf"^\s*def {name}\s*\(", code, re.MULTILINE):
+        raise CheckFailed(f"the reference solution does not define {name}()")
+    return code, {"kind": "code", "entry_point": name, "tests": (draft.tests or "").strip()}
+
+
+def to_draft(sample: Sample) -> SampleDraft:
+    """The draft `to_sample` would turn back into `sample`: what a repair edits before it is checked again."""
+    code_item = sample.metadata.get("kind") == "code"
+    return SampleDraft.model_construct(  # validated once already: no length limit may fail it now
+        question=sample.question, context=sample.context, choices=list(sample.choices) if sample.choices else None,
+        answer=str(sample.metadata["entry_point"]) if code_item else sample.answer, rationale=sample.rationale,
+        solution_code=sample.answer if code_item else sample.metadata.get("solution_code"),
+        tests=sample.metadata.get("tests") if code_item else None,
+    )
 
 
 def _numeric(answer: str) -> str:

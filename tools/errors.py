@@ -2,6 +2,7 @@
 
     BenchmarkAgentError          base: every message says what to do next
     ├── InvalidRequest           the request itself cannot be built (empty, size out of range)
+    │   └── InvalidEdit          a change to the plan that cannot be made (unknown subtask, quota too large)
     ├── ConfigurationError       a setting is wrong (unknown model name, missing API key)
     ├── ModelUnavailable         the model endpoint cannot be reached or refuses us
     └── StageFailed              a stage got no usable output from its model after retries
@@ -18,6 +19,10 @@ class BenchmarkAgentError(Exception):
 
 
 class InvalidRequest(BenchmarkAgentError):
+    pass
+
+
+class InvalidEdit(InvalidRequest):
     pass
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from memory.files import write_atomic, write_json
 from tools.card import dataset_card
 from tools.errors import StageFailed
-from tools.models import BuildReport, ExportedFile, ExportManifest, Sample
+from tools.models import BuildReport, ExportedFile, ExportManifest, QualityReport, Sample
 
 CSV_COLUMNS = [
     "id", "subtask", "answer_format", "question", "context", "choices", "answer", "answer_index",
@@ -54,8 +54,9 @@ def _csv(samples: list[Sample]) -> str:
     return buffer.getvalue()
 
 
-def export_benchmark(samples: list[Sample], report: BuildReport, directory: Path) -> ExportManifest:
-    """Write benchmark.jsonl, benchmark.csv, report.json, README.md and manifest.json into `directory`."""
+def export_benchmark(samples: list[Sample], report: BuildReport, directory: Path,
+                     quality: QualityReport | None = None) -> ExportManifest:
+    """Write benchmark.jsonl, benchmark.csv, report.json, README.md (and quality.json) and manifest.json into `directory`."""
     if not samples:
         # An empty dataset is never written as if it were a result; the report still is, to say why.
         write_json(directory / "report.json", report.model_dump(mode="json"))
@@ -64,8 +65,10 @@ def export_benchmark(samples: list[Sample], report: BuildReport, directory: Path
         "benchmark.jsonl": ("jsonl", _jsonl(samples), len(samples)),
         "benchmark.csv": ("csv", _csv(samples), len(samples)),
         "report.json": ("report", report.model_dump_json(indent=2) + "\n", None),
-        "README.md": ("card", dataset_card(report, samples), None),
+        "README.md": ("card", dataset_card(report, samples, quality), None),
     }
+    if quality is not None:
+        files["quality.json"] = ("report", quality.model_dump_json(indent=2) + "\n", None)
     exported = []
     for name, (kind, text, rows) in files.items():
         write_atomic(directory / name, text)

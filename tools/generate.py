@@ -48,7 +48,7 @@ def generation_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: 
         f"Capability under test: {spec.capability}",
         f"Domain: {spec.domain}",
         f"Language: {spec.language}",
-        f"Difficulty: {spec.difficulty}",
+        f"Difficulty: {subtask.difficulty or spec.difficulty}",
         f"Subtask: {subtask.name}",
         f"Subtask description: {subtask.description}",
         f"Answer format: {subtask.answer_format}",
@@ -59,6 +59,8 @@ def generation_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: 
         lines.append(f"Batch: {batch_label} (write items different from other batches)")
     if spec.constraints:
         lines.append("Constraints: " + "; ".join(spec.constraints))
+    if subtask.guidance:
+        lines.append("The user's instructions for this subtask: " + "; ".join(subtask.guidance))
     if guidance:
         lines.append("Lessons from rejected samples: " + "; ".join(guidance))
     if avoid:

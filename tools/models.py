@@ -87,6 +87,10 @@ class Subtask(Strict):
     answer_format: AnswerFormat
     quota: int = Field(ge=1)
     overlaps: list[PriorOverlap] = Field(default_factory=list)
+    difficulty: Difficulty | None = Field(default=None, description="This subtask's difficulty, if not the spec's.")
+    guidance: list[str] = Field(
+        default_factory=list, description="Instructions for its generator, e.g. from the user's review of preview samples."
+    )
 
 
 class SubtaskPlan(Strict):
@@ -103,6 +107,119 @@ class SubtaskPlan(Strict):
     @property
     def total(self) -> int:
         return sum(s.quota for s in self.subtasks)
+
+
+# --- plan refinement ----------------------------------------------------------------------
+
+SubtaskRef = Annotated[str, Field(min_length=1, max_length=120, description="A subtask's id, name or number (1 = first).")]
+
+
+class DropSubtask(Strict):
+    """Remove a subtask; its samples go to the others."""
+
+    op: Literal["drop"]
+    subtask: SubtaskRef
+
+
+class AddSubtask(Strict):
+    """Add a new subtask."""
+
+    op: Literal["add"]
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field(default="", max_length=400, description="What its samples test.")
+    quota: int | None = Field(default=None, ge=1, description="Its number of samples; null for an even share.")
+
+
+class RenameSubtask(Strict):
+    """Give a subtask a new name (and optionally a new description)."""
+
+    op: Literal["rename"]
+    subtask: SubtaskRef
+    name: str = Field(min_length=1, max_length=80, description="The new name.")
+    description: str | None = Field(default=None, max_length=400)
+
+
+class SplitSubtask(Strict):
+    """Split a subtask into an easy and a hard subtask."""
+
+    op: Literal["split"]
+    subtask: SubtaskRef
+
+
+class MergeSubtasks(Strict):
+    """Merge two or more subtasks into one."""
+
+    op: Literal["merge"]
+    subtasks: list[SubtaskRef] = Field(min_length=2, max_length=4)
+    name: str | None = Field(default=None, max_length=80, description="Name of the merged subtask; null to combine the names.")
+
+
+class SetQuota(Strict):
+    """Change how many samples one subtask gets; the others absorb the difference."""
+
+    op: Literal["quota"]
+    subtask: SubtaskRef
+    quota: int = Field(ge=1)
+
+
+class SetSize(Strict):
+    """Change the total number of samples; the quotas are scaled."""
+
+    op: Literal["size"]
+    size: int = Field(ge=1)
+
+
+class MakeHarder(Strict):
+    """Make one subtask, or the whole benchmark (subtask null), harder."""
+
+    op: Literal["harder"]
+    subtask: SubtaskRef | None = None
+
+
+class ChangeFormat(Strict):
+    """Change the answer format of one subtask, or of all (subtask null)."""
+
+    op: Literal["format"]
+    answer_format: AnswerFormat
+    subtask: SubtaskRef | None = None
+
+
+PlanEdit = Annotated[
+    DropSubtask | AddSubtask | RenameSubtask | SplitSubtask | MergeSubtasks | SetQuota | SetSize | MakeHarder
+    | ChangeFormat,
+    Field(discriminator="op"),
+]
+EDIT_OPS: tuple[str, ...] = ("drop", "add", "rename", "split", "merge", "quota", "size", "harder", "format")
+
+
+class EditRequest(Strict):
+    """The changes to the plan that the user's message asks for, in order; none if it asks for no plan change."""
+
+    edits: list[PlanEdit] = Field(default_factory=list, max_length=3)
+
+
+class PlanRevision(Strict):
+    """A plan after edits: the new plan, the spec kept consistent with it, and what changed, in words."""
+
+    plan: SubtaskPlan
+    spec: BenchmarkSpec
+    edits: list[PlanEdit]
+    changes: list[str]
+
+
+class PreviewItem(Strict):
+    """One preview sample shown to the user before the build, and what the user made of it."""
+
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    subtask_id: str
+    answer_format: AnswerFormat
+    question: str
+    context: str | None = None
+    choices: list[str] | None = None
+    answer: str
+    rationale: str = ""
+    status: Literal["pending", "accepted", "rejected", "edited"] = "pending"
+    reason: str | None = Field(default=None, description="Why the user rejected it, or what they changed.")
 
 
 # --- samples ------------------------------------------------------------------------------
@@ -228,6 +345,72 @@ class SampleBatch(Strict):
     """The new benchmark samples, exactly as many as asked for."""
 
     samples: list[SampleDraft] = Field(min_length=1, max_length=20)
+
+
+# What the generator is asked for, per answer format: the schema itself states the format, so even
+# a weak model's output has the right shape. Each converts to the general `SampleDraft`.
+
+
+class _DraftCore(Strict):
+    question: str = Field(min_length=1, max_length=800)
+    context: str | None = Field(default=None, max_length=2000, description="Passage the question needs, if any.")
+    rationale: str = Field(default="", max_length=600, description="Why the answer is correct.")
+    solution_code: str | None = Field(
+        default=None, max_length=2000,
+        description="A short Python program (standard library only) that computes the answer and prints only it.",
+    )
+
+    def _core(self) -> dict[str, Any]:
+        return {"question": self.question, "context": self.context, "rationale": self.rationale,
+                "solution_code": self.solution_code}
+
+
+class ChoiceDraft(_DraftCore):
+    choices: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=3, max_length=6, description="Short, distinct options; exactly one is correct."
+    )
+    correct_choice: int = Field(ge=0, le=5, description="Position of the correct option in choices, counting from 0.")
+
+    @model_validator(mode="after")
+    def _index_in_range(self) -> ChoiceDraft:
+        if self.correct_choice >= len(self.choices):
+            raise ValueError(f"correct_choice {self.correct_choice} is past the last of {len(self.choices)} choices")
+        return self
+
+    def to_draft(self) -> SampleDraft:
+        return SampleDraft(**self._core(), choices=self.choices, answer=self.choices[self.correct_choice])
+
+
+class NumericDraft(_DraftCore):
+    answer: str = Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", max_length=40, description="The number only, no units.")
+
+    def to_draft(self) -> SampleDraft:
+        return SampleDraft(**self._core(), answer=self.answer)
+
+
+class YesNoDraft(_DraftCore):
+    answer: Literal["Yes", "No"]
+
+    def to_draft(self) -> SampleDraft:
+        return SampleDraft(**self._core(), answer=self.answer)
+
+
+class ChoiceBatch(Strict):
+    """The new multiple-choice samples, exactly as many as asked for."""
+
+    samples: list[ChoiceDraft] = Field(min_length=1, max_length=20)
+
+
+class NumericBatch(Strict):
+    """The new samples with numeric answers, exactly as many as asked for."""
+
+    samples: list[NumericDraft] = Field(min_length=1, max_length=20)
+
+
+class YesNoBatch(Strict):
+    """The new yes/no samples, exactly as many as asked for."""
+
+    samples: list[YesNoDraft] = Field(min_length=1, max_length=20)
 
 
 class JudgeVerdict(Strict):
