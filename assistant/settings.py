@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     default_size: int = Field(default=20, ge=1)
     batch_size: int = Field(default=4, ge=1, le=20, description="Samples asked of the generator per call.")
     max_rounds_per_sample: float = Field(
-        default=3.0, gt=0, description="Generator calls allowed per subtask, as a multiple of the calls its quota needs."
+        default=3.0, gt=1, description="Candidates a subtask may generate in all, as a multiple of its quota."
     )
     dedup_threshold: float = Field(default=0.9, gt=0, le=1)
     concurrency: int = Field(default=8, ge=1, le=256, description="Model calls in flight at once during a build.")
@@ -52,10 +52,23 @@ class Settings(BaseSettings):
     )
     embedded_model_path: Path | None = None
     embedded_threads: int | None = None
+    preview_size: int = Field(default=3, ge=1, le=5, description="Preview samples shown per subtask before a build.")
+
+    # Who may use the chat. With `auth_users` set ("alice:pw1,bob:pw2") people sign in with a password;
+    # with `auth_header` set, a trusted proxy names the user in that header; with neither, everyone is
+    # `local_user` (a single-user install). Each user sees only their own threads.
+    auth_users: SecretStr | None = None
+    auth_header: str | None = None
+    local_user: str = Field(default="researcher", min_length=1, max_length=80)
 
     def model_for(self, role: Role) -> str:
         specific = getattr(self, f"{role}_model")
         return specific or self.model or EMBEDDED_MODEL
+
+    def users(self) -> dict[str, str]:
+        """The password users, name -> password, from `auth_users`."""
+        pairs = [item.partition(":") for item in (self.auth_users.get_secret_value() if self.auth_users else "").split(",")]
+        return {name.strip(): password for name, sep, password in pairs if sep and name.strip() and password}
 
     @property
     def uses_embedded(self) -> bool:

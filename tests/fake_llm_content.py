@@ -352,6 +352,8 @@ def sample_batch(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
             continue
         seen.add(item["question"])
         state.remember(item["question"], item["answer"])
+        if answer_format == "multiple_choice":  # the generator's schema names the correct option by position
+            item["correct_choice"] = item["choices"].index(item.pop("answer"))
         samples.append(item)
     return {"samples": samples}
 

@@ -14,7 +14,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import openai
 import pydantic_ai.models
@@ -32,7 +32,18 @@ from pydantic_ai.providers.openai import OpenAIProvider
 
 from tests.fake_llm import FakeLLMServer
 from tests.fake_llm_content import ContentState, judge_verdict
-from tools.models import JudgeVerdict, SampleBatch, SpecDraft, SubtaskProposal
+from tools.models import (
+    ChoiceBatch, JudgeVerdict, NumericBatch, SampleBatch, SampleDraft, SpecDraft, SubtaskProposal, YesNoBatch,
+)
+
+BATCHES: dict[str, type[BaseModel]] = {
+    "multiple_choice": ChoiceBatch, "numeric": NumericBatch, "yes_no": YesNoBatch, "short_answer": SampleBatch,
+}
+
+
+def drafts(batch: Any) -> list[SampleDraft]:
+    """The generator's format-specific drafts in the general form the pipeline checks."""
+    return [s if isinstance(s, SampleDraft) else s.to_draft() for s in batch.samples]
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T", bound=BaseModel)
@@ -212,11 +223,11 @@ async def test_subtasks_follow_the_capability_and_the_maximum(server: FakeLLMSer
 async def test_pydantic_ai_agent_gets_valid_samples_for_each_answer_format(
     server: FakeLLMServer, answer_format: str, subtask: str, domain: str
 ) -> None:
-    async with stage_agent(server, SampleBatch, "submit_samples") as agent:
-        batch = (await agent.run(sample_prompt(answer_format, 7, subtask, domain))).output
-    assert len(batch.samples) == 7
-    assert len({s.question for s in batch.samples}) == 7
-    for sample in batch.samples:
+    async with stage_agent(server, BATCHES[answer_format], "submit_samples") as agent:
+        samples = drafts((await agent.run(sample_prompt(answer_format, 7, subtask, domain))).output)
+    assert len(samples) == 7
+    assert len({s.question for s in samples}) == 7
+    for sample in samples:
         assert sample.rationale
         if answer_format == "multiple_choice":
             assert sample.choices is not None and len(set(sample.choices)) == len(sample.choices) == 4
@@ -245,8 +256,8 @@ async def test_judge_accepts_generated_samples_and_rejects_broken_ones(server: F
     prompt = sample_prompt(
         "multiple_choice", 4, "Multiplication and division word problems", "grade-school word problems"
     )
-    async with stage_agent(server, SampleBatch, "submit_samples") as generator:
-        samples = (await generator.run(prompt)).output.samples
+    async with stage_agent(server, ChoiceBatch, "submit_samples") as generator:
+        samples = drafts((await generator.run(prompt)).output)
 
     async def verdict(question: str, choices: list[str] | None, answer: str) -> JudgeVerdict:
         prompt = lines(
@@ -304,9 +315,9 @@ async def test_function_tool_agent_calls_the_tool_then_answers_in_text(server: F
 @pytest.mark.asyncio
 async def test_streaming_tool_call_round_trips_through_pydantic_ai(server: FakeLLMServer) -> None:
     prompt = sample_prompt("multiple_choice", 5, "Fractions and percentages", "grade-school word problems")
-    async with stage_agent(server, SampleBatch, "submit_samples") as agent, agent.run_stream(prompt) as stream:
+    async with stage_agent(server, ChoiceBatch, "submit_samples") as agent, agent.run_stream(prompt) as stream:
         batch = await stream.get_output()
-    assert len(batch.samples) == 5 and all(s.answer in (s.choices or []) for s in batch.samples)
+    assert len(batch.samples) == 5 and all(s.answer in (s.choices or []) for s in drafts(batch))
     request = server.recent_requests[-1]
     assert request["stream"] is True and request["stream_options"] == {"include_usage": True}
     assert server.stats.streamed == 1

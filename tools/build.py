@@ -100,9 +100,13 @@ class _Build:
     def calls(self, subtask_id: str) -> int:
         return sum(1 for batches in self.progress.waves.values() for b in batches if b["subtask"] == subtask_id)
 
-    def allowed_calls(self, subtask: Subtask) -> int:
-        needed = math.ceil(subtask.quota / self.options.batch_size)
-        return max(2, math.ceil(needed * self.options.max_rounds_per_sample))
+    def requested(self, subtask_id: str) -> int:
+        return sum(int(b["count"]) for batches in self.progress.waves.values() for b in batches  # type: ignore[call-overload]
+                   if b["subtask"] == subtask_id)
+
+    def allowed_candidates(self, subtask: Subtask) -> int:
+        """Candidates a subtask may ask for in all: its quota times the attempts allowed per sample."""
+        return max(subtask.quota + 1, math.ceil(subtask.quota * self.options.max_rounds_per_sample))
 
     def yield_rate(self, subtask_id: str) -> float:
         """Share of this subtask's decided candidates that were accepted so far (0.9 before any is decided)."""
@@ -116,13 +120,13 @@ class _Build:
         batches = []
         for subtask in self.plan.subtasks:
             missing = subtask.quota - len(self.ledger.for_subtask(subtask.id))
-            deficit = min(math.ceil(missing / max(self.yield_rate(subtask.id), 0.25)), 2 * missing)
-            calls = self.calls(subtask.id)
-            while deficit > 0 and calls < self.allowed_calls(subtask):
+            left = self.allowed_candidates(subtask) - self.requested(subtask.id)
+            deficit = min(math.ceil(missing / max(self.yield_rate(subtask.id), 0.25)), 2 * missing, left)
+            while deficit > 0:
                 count = min(deficit, self.options.batch_size)
                 label = f"{subtask.id}/wave {wave + 1}/batch {len([b for b in batches if b.subtask is subtask]) + 1}"
                 batches.append(_Batch(subtask, wave, label, count))
-                deficit, calls = deficit - count, calls + 1
+                deficit -= count
         if batches:
             self.progress.start_wave(wave, [{"subtask": b.subtask.id, "label": b.label, "count": b.count} for b in batches])
         return batches

@@ -6,14 +6,17 @@ from pydantic_ai import Agent, ToolOutput
 
 from tools.brief import briefs_section
 from tools.llm import StageModels, run_stage
-from tools.models import BenchmarkSpec, SampleBatch, SampleBrief, SampleDraft, Subtask
+from tools.models import (
+    BenchmarkSpec, ChoiceBatch, NumericBatch, SampleBatch, SampleBrief, SampleDraft, Subtask, YesNoBatch,
+)
 
 _INSTRUCTIONS = """\
 You write evaluation samples for a benchmark. Every sample must be self-contained, answerable from
 the question (and context, if given) alone, have exactly one correct answer, and test the subtask's
 skill at the stated difficulty. Never reveal the answer in the question.
 Formats:
-- multiple_choice: give 4 short, distinct options in `choices`; `answer` is the exact text of the one correct option.
+- multiple_choice: give 4 short, distinct options in `choices` and the position of the one correct option
+  (counting from 0) in `correct_choice`; vary that position from sample to sample.
   The 3 wrong options are minimal perturbations of the correct one (a plausible slip in one step, a mis-read
   fact) that only the needed evidence rules out; all options alike in length and form.
 - numeric: `answer` is a number only (no units).
@@ -27,10 +30,18 @@ When design briefs are given, write sample i from brief i.
 Do not repeat or paraphrase the questions listed under 'Avoid'. Call submit_samples exactly once."""
 
 _FORMAT_HINTS = {
-    "multiple_choice": "4 options in choices, answer = text of the correct option",
+    "multiple_choice": "4 options in choices, correct_choice = position of the correct one (0-3)",
     "numeric": "answer is a number; solution_code computes and prints it",
     "yes_no": "answer is Yes or No",
     "short_answer": "answer is a few words",
+}
+
+# The schema states the format, so the model's output has the right shape whatever its strength:
+# multiple choice names the correct option by position, numeric answers must be numbers.
+GENERATOR_OUTPUTS = {
+    "multiple_choice": ToolOutput(ChoiceBatch, name="submit_samples"),
+    "numeric": ToolOutput(NumericBatch, name="submit_samples"),
+    "yes_no": ToolOutput(YesNoBatch, name="submit_samples"),
 }
 
 generator_agent: Agent[None, SampleBatch] = Agent(
@@ -82,5 +93,7 @@ async def generate_batch(
 ) -> list[SampleDraft]:
     """Ask the generator for `count` candidates for `subtask`. It may return fewer or more; the caller checks them."""
     prompt = generation_prompt(spec, subtask, count, avoid or [], guidance or [], batch_label, briefs)
-    batch = await run_stage(generator_agent, prompt, models=models, role="generator", stage=f"generation for {subtask.id}")
-    return list(batch.samples)
+    output = GENERATOR_OUTPUTS.get(subtask.answer_format)
+    batch = await run_stage(generator_agent, prompt, models=models, role="generator", stage=f"generation for {subtask.id}",
+                            output_type=output)
+    return [s.to_draft() if not isinstance(s, SampleDraft) else s for s in batch.samples]

@@ -68,11 +68,17 @@ async def run_stage(
     models: StageModels,
     role: Role,
     stage: str,
+    output_type: Any = None,
 ) -> OutputT:
-    """Run a stage agent with the model chosen for `role`; map failures to errors a user can act on."""
+    """Run a stage agent with the model chosen for `role`; map failures to errors a user can act on.
+
+    `output_type` replaces the agent's own for this run (a stage whose output depends on its input)."""
     name = models.names.get(role, "?")
     try:
-        result = await agent.run(prompt, model=models.model(role))
+        if output_type is None:
+            result = await agent.run(prompt, model=models.model(role))
+        else:
+            result = await agent.run(prompt, model=models.model(role), output_type=output_type)
     except (ModelConnectionError, ModelAuthenticationError, ModelNotFoundError) as exc:
         raise ModelUnavailable(_unreachable_message(name, role, exc)) from exc
     except ModelAPIError as exc:

@@ -24,8 +24,8 @@ def arithmetic_item(answer_format: str) -> dict[str, Any]:
     question = f"{who} has {a} {what} and buys {b} more, then gives away {n} of them. How many {what} are left?"
     total = a + b - n
     if answer_format == "multiple_choice":
-        return {"question": question, "choices": [str(total), str(total + 1), str(total - 2), str(total + 10)],
-                "answer": str(total), "rationale": f"{a} + {b} - {n} = {total}"}
+        return {"question": question, "choices": [str(total + 1), str(total), str(total - 2), str(total + 10)],
+                "correct_choice": 1, "rationale": f"{a} + {b} - {n} = {total}"}
     if answer_format == "yes_no":
         return {"question": f"{question} Is it more than {total - 1}?", "answer": "Yes", "rationale": "checked"}
     return {"question": question, "answer": str(total), "rationale": f"{a} + {b} - {n} = {total}"}
