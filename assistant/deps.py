@@ -7,12 +7,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assistant.model_registry import resolve_model
 from assistant.session import ThreadState, ThreadStore
 from assistant.settings import Settings
 from memory.embeddings import Embedder, MiniLMEmbedder
 from memory.store import SampleStore
 from tools.budget import Budget, parse_prices
 from tools.build import BuildOptions, EventSink
+from tools.errors import ConfigurationError
+from tools.finish import FinishOptions
+from tools.qc import QCOptions
+from tools.sandbox import SandboxLimits
 from tools.llm import StageModels
 from tools.pipeline import Limits
 
@@ -22,11 +27,32 @@ def open_store(settings: Settings, embedder: Embedder | None = None) -> SampleSt
     return SampleStore(settings.data_dir / "chroma", embedder=embedder or MiniLMEmbedder())
 
 
+def qc_options(settings: Settings) -> QCOptions | None:
+    if not settings.qc:
+        return None
+    return QCOptions(repair=settings.qc_repair, resolve=settings.qc_resolve,
+                     require_solution_code=settings.require_solution_code,
+                     sandbox=SandboxLimits(timeout_s=settings.sandbox_timeout_s, memory_mb=settings.sandbox_memory_mb))
+
+
 def build_options(settings: Settings) -> BuildOptions:
     return BuildOptions(batch_size=settings.batch_size, max_rounds_per_sample=settings.max_rounds_per_sample,
                         dedup_threshold=settings.dedup_threshold, concurrency=settings.concurrency,
                         budget=Budget(max_tokens=settings.max_tokens, max_cost=settings.max_cost),
-                        prices=parse_prices(settings.prices))
+                        prices=parse_prices(settings.prices), qc=qc_options(settings), briefs=settings.design_briefs)
+
+
+def finish_options(settings: Settings) -> FinishOptions:
+    """Panel models are resolved here, so a misnamed one fails before the build starts."""
+    try:
+        band = settings.band()
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    panel = {name: resolve_model(name, settings) for name in settings.panel()}
+    return FinishOptions(panel=panel, band=band, panel_attempts=settings.panel_attempts,
+                         calibration_rounds=settings.calibration_rounds,
+                         quality_sample_size=settings.quality_sample_size, qc=qc_options(settings),
+                         dedup_threshold=settings.dedup_threshold)
 
 
 def limits(settings: Settings) -> Limits:

@@ -16,7 +16,7 @@ from tools.llm import StageModels
 from tools.models import Role
 from tools.resilience import RateLimiter, ResilientModel, RetryPolicy
 
-PIPELINE_ROLES: tuple[Role, ...] = ("chat", "generator", "judge")
+PIPELINE_ROLES: tuple[Role, ...] = ("chat", "generator", "judge", "solver")
 
 TOY_MODEL_WARNING = (
     "Running on the embedded SmolLM2-135M model: it works offline but its samples are toy-level and most "

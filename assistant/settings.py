@@ -39,6 +39,13 @@ class Settings(BaseSettings):
         default=3.0, gt=1, description="Candidates a subtask may generate in all, as a multiple of its quota."
     )
     dedup_threshold: float = Field(default=0.9, gt=0, le=1)
+    # Vector memory: embedded under data_dir by default; a `chroma run` server when a host is set.
+    chroma_host: str | None = Field(
+        default=None, validation_alias=AliasChoices("BENCHMARK_AGENT_CHROMA_HOST", "CHROMA_HOST")
+    )
+    chroma_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias=AliasChoices("BENCHMARK_AGENT_CHROMA_PORT", "CHROMA_PORT")
+    )
     concurrency: int = Field(default=8, ge=1, le=256, description="Model calls in flight at once during a build.")
     rate_limit_rpm: int | None = Field(default=None, ge=1, description="Requests per minute allowed per endpoint.")
     rate_limit_tpm: int | None = Field(default=None, ge=1, description="Tokens per minute allowed per endpoint.")
@@ -50,6 +57,19 @@ class Settings(BaseSettings):
     prices: str | None = Field(
         default=None, description="Prices of models without a published one: MODEL=IN/OUT dollars per million tokens, comma-separated."
     )
+    # Quality control (tools/qc.py): every candidate goes through these checks before it is accepted.
+    qc: bool = Field(default=True, description="Full quality gate; off = a single judge verdict per sample.")
+    qc_repair: bool = True
+    qc_resolve: bool = Field(default=True, description="Independent re-solve by the solver model.")
+    design_briefs: bool = Field(default=True, description="A design brief per sample before it is written.")
+    require_solution_code: bool = False
+    sandbox_timeout_s: float = Field(default=10.0, gt=0)
+    sandbox_memory_mb: int = Field(default=512, ge=64)
+    panel_models: str | None = Field(default=None, description="Comma-separated provider:name models that answer every item.")
+    target_band: str | None = Field(default=None, description="Target panel accuracy, e.g. '0.2-0.6'.")
+    panel_attempts: int = Field(default=1, ge=1, le=10)
+    calibration_rounds: int = Field(default=2, ge=0, le=10)
+    quality_sample_size: int = Field(default=20, ge=0, description="Items the quality judge scores (0 = no quality report).")
     embedded_model_path: Path | None = None
     embedded_threads: int | None = None
     preview_size: int = Field(default=3, ge=1, le=5, description="Preview samples shown per subtask before a build.")
@@ -60,6 +80,21 @@ class Settings(BaseSettings):
     auth_users: SecretStr | None = None
     auth_header: str | None = None
     local_user: str = Field(default="researcher", min_length=1, max_length=80)
+
+    def band(self) -> tuple[float, float] | None:
+        """The target accuracy band as fractions, from '0.2-0.6' or '20-60'."""
+        if not self.target_band:
+            return None
+        low, _, high = self.target_band.replace("%", "").partition("-")
+        values = [float(low), float(high)]
+        if max(values) > 1:
+            values = [v / 100 for v in values]
+        if not 0 <= values[0] < values[1] <= 1:
+            raise ValueError(f"target band {self.target_band!r} must be two increasing numbers between 0 and 1 (or 0 and 100)")
+        return values[0], values[1]
+
+    def panel(self) -> list[str]:
+        return [name.strip() for name in (self.panel_models or "").split(",") if name.strip()]
 
     def model_for(self, role: Role) -> str:
         specific = getattr(self, f"{role}_model")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.deps import AssistantDeps, build_options, limits
+from assistant.deps import AssistantDeps, build_options, finish_options, limits
 from assistant.model_registry import model_warnings
 from assistant.session import BuildSummary
 from tools.design import design_subtasks
@@ -77,7 +77,8 @@ async def build_step(deps: AssistantDeps) -> str:
     try:
         result = await build_and_export(state.spec, state.plan, models=deps.models, store=deps.store,
                                         directory=directory, options=build_options(deps.settings),
-                                        on_event=deps.on_event, warnings=model_warnings(deps.models))
+                                        on_event=deps.on_event, warnings=model_warnings(deps.models),
+                                        finishing=finish_options(deps.settings))
     except BenchmarkAgentError as exc:
         state.phase = "planned"
         state.build = BuildSummary(build_id=build_id, directory=str(directory), status="failed",

@@ -27,6 +27,7 @@ from memory.store import SampleStore
 from tools.budget import Budget, Price, cost_of
 from tools.checks import CheckFailed, make_provenance, to_sample
 from tools.errors import ModelUnavailable, StageFailed
+from tools.brief import design_briefs
 from tools.generate import generate_batch
 from tools.ledger import Ledger, Progress, stage_counts
 from tools.llm import StageModels
@@ -35,13 +36,17 @@ from tools.models import (
     BuildEvent,
     BuildReport,
     CheckName,
+    CheckRecord,
     CostEstimate,
     Drop,
+    GateResult,
     Sample,
+    SampleBrief,
     SampleDraft,
     Subtask,
     SubtaskPlan,
 )
+from tools.qc import QCOptions, quality_gate
 from tools.verify import judge_sample
 
 EventSink = Callable[[BuildEvent], Awaitable[None] | None]
@@ -56,6 +61,9 @@ class BuildOptions:
     concurrency: int = 8
     budget: Budget = Budget()
     prices: dict[str, Price] = field(default_factory=dict)
+    # The full quality gate (tools/qc.py) instead of a single judge verdict; None keeps the single judge.
+    qc: QCOptions | None = None
+    briefs: bool = False  # a design brief per sample, written before the batch (one more call per batch)
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,9 @@ class _Candidate:
     sample: Sample | None = None
     drop: tuple[CheckName, str] | None = None
     question: str | None = None
-    unjudged: bool = False  # its judge call was never made: the build was told to stop
+    unjudged: bool = False  # its checks were never run: the build was told to stop
+    brief: SampleBrief | None = None
+    records: list[CheckRecord] = field(default_factory=list)
 
 
 def _complete(candidates: list[_Candidate] | None) -> bool:
@@ -172,16 +182,28 @@ class _Build:
         subtask = batch.subtask
         avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_wave=batch.wave)]
         lessons = self.ledger.lessons(subtask.id, before_wave=batch.wave)[-3:]
+        briefs = await self._briefs(batch, avoid) if self.options.briefs else None
         try:
             drafts = await self._call(lambda: generate_batch(self.spec, subtask, batch.count, models=self.models,
-                                                             avoid=avoid, guidance=lessons, batch_label=batch.label))
+                                                             avoid=avoid, guidance=lessons, batch_label=batch.label,
+                                                             briefs=briefs))
         except StageFailed as exc:
             return [_Candidate(subtask, drop=("parse", str(exc).split(" (")[0]))]
         if drafts is None:
             return None
         candidates = [self._schema(batch, draft) for draft in list(drafts)[: batch.count]]  # type: ignore[call-overload]
-        await asyncio.gather(*(self._judge(c) for c in candidates if c.sample is not None))
+        for candidate, brief in zip(candidates, briefs or [], strict=False):
+            candidate.brief = brief
+        await asyncio.gather(*(self._check(c) for c in candidates if c.sample is not None))
         return candidates
+
+    async def _briefs(self, batch: _Batch, avoid: list[str]) -> list[SampleBrief] | None:
+        try:
+            briefs = await self._call(lambda: design_briefs(self.spec, batch.subtask, batch.count, models=self.models,
+                                                            avoid=avoid))
+        except StageFailed:
+            return None  # the samples are written without briefs rather than not at all
+        return briefs  # type: ignore[return-value]
 
     def _schema(self, batch: _Batch, draft: SampleDraft) -> _Candidate:
         provenance = make_provenance(self.build_id, self.models.names["generator"], self.models.names["judge"],
@@ -193,18 +215,38 @@ class _Build:
         sample.metadata.update(batch=batch.label, wave=batch.wave)
         return _Candidate(batch.subtask, sample=sample, question=draft.question)
 
-    async def _judge(self, candidate: _Candidate) -> None:
+    async def _check(self, candidate: _Candidate) -> None:
+        """The quality gate, or the single judge; sets the candidate's records and its drop, if any."""
         sample = candidate.sample
         assert sample is not None
+        qc = self.options.qc
         try:
-            verdict = await self._call(lambda: judge_sample(sample, self.spec, models=self.models))
+            if qc is None:
+                result = await self._call(lambda: self._judge(sample))
+            else:
+                result = await self._call(lambda: quality_gate(sample, self.spec, candidate.subtask, models=self.models,
+                                                               options=qc, brief=candidate.brief))
         except StageFailed:
-            candidate.drop = ("judge", "judge gave no valid verdict")
-            return
-        if verdict is None:
+            result = GateResult(sample=None, records=[CheckRecord(sample_id=sample.id, check="judge", outcome="dropped",
+                                                                  reasons=["no valid verdict"])])
+        if result is None:
             candidate.unjudged = True
-        elif not verdict.accepted:  # type: ignore[attr-defined]
-            candidate.drop = ("judge", "; ".join(verdict.reasons))  # type: ignore[attr-defined]
+            return
+        assert isinstance(result, GateResult)
+        candidate.records = result.records
+        dropped = result.dropped
+        if result.sample is None or dropped is not None:
+            check, reasons = (dropped.check, dropped.reasons) if dropped else ("judge", [])
+            candidate.drop = (check, "; ".join(reasons) or f"failed the {check} check")
+        else:
+            result.sample.metadata.update(batch=sample.metadata["batch"], wave=sample.metadata["wave"])
+            candidate.sample = result.sample
+
+    async def _judge(self, sample: Sample) -> GateResult:
+        verdict = await judge_sample(sample, self.spec, models=self.models)
+        record = CheckRecord(sample_id=sample.id, check="judge", outcome="passed" if verdict.accepted else "dropped",
+                             reasons=verdict.reasons)
+        return GateResult(sample=sample if verdict.accepted else None, records=[record])
 
     # -- decisions --------------------------------------------------------------------------------
 
@@ -216,15 +258,13 @@ class _Build:
             if check != "parse":
                 counts["schema:attempted"] += 1
                 counts["schema:dropped" if check == "schema" else "schema:passed"] += 1
-            if check in ("parse", "schema"):
-                await self._drop(batch, candidate, *candidate.drop)  # type: ignore[misc]
+            for record in candidate.records:
+                counts[f"{record.check}:attempted"] += 1
+                counts[f"{record.check}:{'dropped' if record.outcome == 'dropped' else 'passed'}"] += 1
+            self.ledger.record_checks(batch.label, candidate.records)
+            if candidate.drop is not None:
+                await self._drop(batch, candidate, *candidate.drop)
                 continue
-            counts["judge:attempted"] += 1
-            if check == "judge":
-                counts["judge:dropped"] += 1
-                await self._drop(batch, candidate, *candidate.drop)  # type: ignore[misc]
-                continue
-            counts["judge:passed"] += 1
             counts.update(await self._accept_unless_duplicate(batch, candidate))
         return counts
 

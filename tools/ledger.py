@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memory.files import append_jsonl, read_jsonl
-from tools.models import Drop, Sample, StageCount, SubtaskOutcome, SubtaskPlan
+from tools.models import CheckRecord, Drop, Sample, StageCount, SubtaskOutcome, SubtaskPlan
 
 ACCEPTED = "accepted.jsonl"
 DROPS = "drops.jsonl"
+CHECKS = "checks.jsonl"
 PROGRESS = "progress.jsonl"
 
 
@@ -59,10 +60,16 @@ class Ledger:
     directory: Path
     accepted: list[Sample] = field(default_factory=list)
     drops: list[Drop] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
 
     def accept(self, sample: Sample) -> None:
         append_jsonl(self.directory / ACCEPTED, [sample.model_dump(mode="json")])
         self.accepted.append(sample)
+
+    def record_checks(self, batch: str, records: list[CheckRecord]) -> None:
+        """Every quality check of a candidate, kept for the quality report."""
+        append_jsonl(self.directory / CHECKS, [{"batch": batch, **r.model_dump(mode="json")} for r in records])
+        self.checks.extend(records)
 
     def drop(self, drop: Drop) -> None:
         append_jsonl(self.directory / DROPS, [drop.model_dump(mode="json")])
@@ -78,6 +85,8 @@ class Ledger:
         self.accepted = list(seen.values())
         drops = (Drop.model_validate(r) for r in read_jsonl(self.directory / DROPS))
         self.drops = [d for d in drops if d.batch in decided]
+        self.checks = [CheckRecord.model_validate({k: v for k, v in r.items() if k != "batch"})
+                       for r in read_jsonl(self.directory / CHECKS) if r.get("batch") in decided]
 
     def for_subtask(self, subtask_id: str, before_wave: int | None = None) -> list[Sample]:
         return [s for s in self.accepted if s.subtask_id == subtask_id
@@ -110,5 +119,14 @@ def stage_counts(totals: Counter[str]) -> list[StageCount]:
         stage, _, what = key.partition(":")
         entry = stages.setdefault(stage, StageCount(stage=stage))
         setattr(entry, what, getattr(entry, what) + value)
-    order = ["generate", "parse", "schema", "judge", "duplicate", "surplus"]
+    order = ["generate", "parse", "schema", "leakage", "executed", "inspector", "solver", "judge", "duplicate", "surplus"]
     return sorted(stages.values(), key=lambda c: order.index(c.stage) if c.stage in order else len(order))
+
+
+def decided_checks(directory: Path) -> list[CheckRecord]:
+    """The quality-check records of every decided batch of the build checkpointed in `directory`."""
+    progress = Progress(directory)
+    progress.load()
+    ledger = Ledger(directory)
+    ledger.load(set(progress.done))
+    return ledger.checks

@@ -15,6 +15,7 @@ from tools.build import CHECKPOINTS, BuildOptions, EventSink, run_build
 from tools.design import design_subtasks
 from tools.errors import ConfigurationError, InvalidRequest
 from tools.export import export_benchmark
+from tools.finish import FinishOptions, finish
 from tools.llm import StageModels
 from tools.models import (
     BenchmarkSpec,
@@ -23,6 +24,7 @@ from tools.models import (
     CostEstimate,
     ExportManifest,
     NeedsClarification,
+    QualityReport,
     SubtaskPlan,
 )
 from tools.requirements import analyze_request
@@ -39,6 +41,7 @@ class Limits:
 class BuildResult:
     report: BuildReport
     manifest: ExportManifest | None
+    quality: QualityReport | None = None
 
 
 def build_id_for(directory: Path) -> str:
@@ -84,8 +87,9 @@ async def build_and_export(
     options: BuildOptions,
     on_event: EventSink | None = None,
     warnings: list[str] | None = None,
+    finishing: FinishOptions | None = None,
 ) -> BuildResult:
-    """Build to the plan's quotas and export. A build stopped by its budget or a dead endpoint writes only
+    """Build to the plan's quotas, finish (positions, panel, quality) and export. A build stopped by its budget or a dead endpoint writes only
     report.json (its checkpoints let it resume); one with no accepted sample raises after writing it."""
     _preflight(models, options)
     build_id = build_id_for(directory)
@@ -98,10 +102,16 @@ async def build_and_export(
     if report.status == "stopped":
         write_json(directory / "report.json", report.model_dump(mode="json"))
         return BuildResult(report=report, manifest=None)
+    if samples:
+        done = await finish(samples, report, spec=spec, plan=plan, models=build_models, store=store,
+                            checkpoints=directory / CHECKPOINTS, options=finishing or FinishOptions(), emit=on_event)
+        samples, report, quality = done.samples, done.report, done.quality
+    else:
+        quality = None
     await _emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))
-    manifest = export_benchmark(samples, report, directory)
+    manifest = export_benchmark(samples, report, directory, quality=quality)
     await _emit(on_event, BuildEvent(stage="export", kind="finished", message=f"Wrote {len(manifest.files)} files"))
-    return BuildResult(report=report, manifest=manifest)
+    return BuildResult(report=report, manifest=manifest, quality=quality)
 
 
 def describe_estimate(estimate: CostEstimate) -> str:
@@ -111,7 +121,8 @@ def describe_estimate(estimate: CostEstimate) -> str:
 
 
 async def resume_build(directory: Path, *, models: StageModels, store: SampleStore, options: BuildOptions,
-                       on_event: EventSink | None = None, warnings: list[str] | None = None) -> BuildResult:
+                       on_event: EventSink | None = None, warnings: list[str] | None = None,
+                       finishing: FinishOptions | None = None) -> BuildResult:
     """Continue an interrupted build from its checkpoints: same spec, plan and id; nothing decided is redone."""
     checkpoints = directory / CHECKPOINTS
     try:
@@ -120,7 +131,7 @@ async def resume_build(directory: Path, *, models: StageModels, store: SampleSto
     except FileNotFoundError as exc:
         raise InvalidRequest(f"{directory} holds no build to resume (no {CHECKPOINTS}/spec.json and plan.json).") from exc
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
-                                  on_event=on_event, warnings=warnings)
+                                  on_event=on_event, warnings=warnings, finishing=finishing)
 
 
 async def run_autonomous(
@@ -134,6 +145,7 @@ async def run_autonomous(
     limits: Limits,
     on_event: EventSink | None = None,
     warnings: list[str] | None = None,
+    finishing: FinishOptions | None = None,
 ) -> BuildResult:
     """Request in, benchmark out, no questions asked: every gap is filled and recorded as an assumption."""
     await _emit(on_event, BuildEvent(stage="analyze", kind="started", message="Reading the request"))
@@ -147,7 +159,8 @@ async def run_autonomous(
     await _emit(on_event, BuildEvent(stage="design", kind="finished", message="Subtasks: " + ", ".join(
         f"{s.name} ({s.quota})" for s in plan.subtasks)))
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
-                                  on_event=on_event, warnings=[*(warnings or []), *_spec_notes(spec)])
+                                  on_event=on_event, warnings=[*(warnings or []), *_spec_notes(spec)],
+                                  finishing=finishing)
 
 
 def _spec_notes(spec: BenchmarkSpec) -> list[str]:

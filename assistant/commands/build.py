@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from assistant.commands.progress import ProgressPrinter
-from assistant.deps import build_options, limits, open_store
+from assistant.deps import build_options, finish_options, limits, open_store
 from assistant.model_registry import model_warnings, stage_models
 from assistant.settings import Settings
 from tools.errors import InvalidRequest
@@ -39,7 +39,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 def settings_from(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
     if getattr(args, "model", None):
-        overrides = {"model": args.model, "chat_model": None, "generator_model": None, "judge_model": None}
+        overrides = {"model": args.model, "chat_model": None, "generator_model": None, "judge_model": None,
+                     "solver_model": None}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = args.data_dir
     return Settings().model_copy(update=overrides)
@@ -94,5 +95,6 @@ async def run(args: argparse.Namespace) -> int:
         limits=limits(settings),
         on_event=printer(args.quiet),
         warnings=warnings,
+        finishing=finish_options(settings),
     )
     return summary(result, args.out)

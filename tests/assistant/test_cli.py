@@ -24,10 +24,10 @@ def server() -> Iterator[FakeLLMServer]:
         yield running
 
 
-def _cli(tmp_path: Path, base_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(tmp_path: Path, base_url: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCHMARK_AGENT_", "OPENAI_"))}
     env.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="test-key", BENCHMARK_AGENT_DATA_DIR=str(tmp_path / "data"),
-               HF_HUB_OFFLINE="1")
+               HF_HUB_OFFLINE="1", **extra_env)
     return subprocess.run([sys.executable, "-m", "assistant.cli", "build", *args], env=env, capture_output=True,
                           text=True, timeout=600, cwd=Path(__file__).parents[2])
 
@@ -60,8 +60,9 @@ def test_unreachable_model_exits_non_zero_and_says_why(tmp_path: Path) -> None:
 
 def test_a_build_that_accepts_nothing_exits_non_zero_and_the_report_says_why(tmp_path: Path) -> None:
     with FakeLLMServer(port=0, seed=3, judge_reject_rate=1.0) as rejecting:
+        # A single judge that rejects everything (the full quality gate would ask other roles too).
         run = _cli(tmp_path, rejecting.base_url, "arithmetic word problems, numeric answers", "--size", "3",
-                   "--out", str(tmp_path / "o"), "--model", "openai:fake-model")
+                   "--out", str(tmp_path / "o"), "--model", "openai:fake-model", BENCHMARK_AGENT_QC="false")
     assert run.returncode == 2 and "No sample was accepted" in run.stderr
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["checkpoints", "report.json"]
     report = json.loads((tmp_path / "o" / "report.json").read_text())

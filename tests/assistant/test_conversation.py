@@ -38,7 +38,9 @@ class Chat:
             self.offered.append([t.name for t in info.function_tools])
             return respond_fn(messages, info)
 
-        self.settings = Settings(data_dir=tmp_path / "data", batch_size=4)
+        # The conversation is under test here, not quality control: one judge verdict per sample.
+        self.settings = Settings(data_dir=tmp_path / "data", batch_size=4, qc=False, design_briefs=False,
+                                 quality_sample_size=0)
         models = StageModels(models={"chat": FunctionModel(orchestrator), "generator": script.model(), "judge": script.model()},
                              names={"chat": "function:chat", "generator": "function:gen", "judge": "function:judge"})
         self.threads = ThreadStore(self.settings.data_dir / "threads")
