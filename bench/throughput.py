@@ -25,7 +25,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import pydantic_ai.models  # noqa: E402
 
-from assistant.deps import build_options  # noqa: E402
+from assistant.deps import build_options, finish_options  # noqa: E402
 from assistant.model_registry import stage_models  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from memory.embeddings import MiniLMEmbedder  # noqa: E402
@@ -49,7 +49,7 @@ def _plan(samples: int) -> tuple[BenchmarkSpec, SubtaskPlan]:
 
 
 def _progress(event: BuildEvent) -> None:
-    if event.stage == "build" or event.kind == "replenishing" or (event.kind == "accepted" and (event.done or 0) % 20 == 0):
+    if event.stage in ("build", "generate") or (event.kind == "accepted" and (event.done or 0) % 20 == 0):
         print(f"  {event.stage} {event.kind}: {event.message}", file=sys.stderr, flush=True)
 
 
@@ -65,7 +65,8 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
         with SampleStore(work / "chroma", embedder=embedder) as store:
             started = time.perf_counter()
             result = await build_and_export(spec, plan, models=models, store=store, directory=work / "out",
-                                            options=build_options(settings), on_event=_progress)
+                                            options=build_options(settings), on_event=_progress,
+                                            finishing=finish_options(settings))
             seconds = time.perf_counter() - started
         calls = server.stats.completions
     report = result.report

@@ -38,6 +38,7 @@ class FinishOptions:
     quality_sample_size: int = 20
     qc: QCOptions | None = None
     dedup_threshold: float = 0.9
+    concurrency: int = 8
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ async def finish(samples: list[Sample], report: BuildReport, *, spec: BenchmarkS
         admit = _Admit(spec, models, store, report.build_id, options)
         samples, panel = await calibrate_difficulty(
             samples, spec, plan, panel=options.panel, models=models, band=options.band, admit=admit,
-            attempts=options.panel_attempts, max_rounds=options.calibration_rounds)
+            attempts=options.panel_attempts, max_rounds=options.calibration_rounds, concurrency=options.concurrency)
         samples = balance_positions(samples)
     report = report.model_copy(update={"answer_positions": position_distribution(samples),
                                        "warnings": [*report.warnings, *(panel.notes if panel else [])]})
@@ -68,7 +69,7 @@ async def finish(samples: list[Sample], report: BuildReport, *, spec: BenchmarkS
         await _say(emit, f"Scoring the quality of {min(options.quality_sample_size, len(samples))} samples")
         quality = await quality_report(samples, spec, plan, models=models, build_id=report.build_id,
                                        records=decided_checks(checkpoints), build=report, panel=panel,
-                                       sample_size=options.quality_sample_size)
+                                       sample_size=options.quality_sample_size, concurrency=options.concurrency)
     return Finished(samples=samples, report=report, quality=quality, panel=panel)
 
 

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -159,6 +160,7 @@ class CallCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.hits = 0
+        self._lock = threading.Lock()  # puts come from worker threads; a long line must not interleave
         self._responses: dict[str, str] = {r["key"]: r["response"] for r in read_jsonl(path)}
 
     def get(self, key: str) -> ModelResponse | None:
@@ -170,8 +172,9 @@ class CallCache:
 
     def put(self, key: str, response: ModelResponse) -> None:
         raw = ModelMessagesTypeAdapter.dump_json([response]).decode()
-        self._responses[key] = raw
-        append_jsonl(self.path, [{"key": key, "response": raw}])
+        with self._lock:
+            self._responses[key] = raw
+            append_jsonl(self.path, [{"key": key, "response": raw}])
 
     def __len__(self) -> int:
         return len(self._responses)
@@ -189,5 +192,5 @@ class CachedModel(WrapperModel):
         if cached is not None:
             return cached
         response = await self.wrapped.request(messages, model_settings, model_request_parameters)
-        self.cache.put(key, response)
+        await asyncio.to_thread(self.cache.put, key, response)  # fsync off the event loop
         return response
