@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pydantic_ai.exceptions import AgentRunError
 
-from assistant import steps
+from assistant import previews, refinement, steps
 from assistant.agent import chat_agent
 from assistant.deps import AssistantDeps
+from assistant.editor import describe, to_edit, with_typed_value
 from assistant.flow import next_step
+from assistant.model_registry import model_warnings
 from assistant.session import ThreadStore
 from tools.errors import BenchmarkAgentError
 
@@ -44,12 +48,18 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
     if rejected is not None:
         return Reply(rejected, _take_notices(deps))
     state.last_message = message
-    deps.acted = False
+    deps.acted, deps.summary = False, None
     text = "The turn was interrupted; your spec and plan are saved."
     try:
-        result = await chat_agent.run(message, deps=deps, message_history=state.history(), model=deps.models.model("chat"))
-        state.set_history(result.all_messages())
-        text = result.output
+        direct = _without_model(deps, message)
+        if direct is not None:
+            text = direct
+        else:
+            result = await chat_agent.run(message, deps=deps, message_history=state.history(),
+                                          model=deps.models.model("chat"))
+            state.set_history(result.all_messages())
+            # The embedded toy model's words are rarely about the benchmark: the step's own summary says it.
+            text = deps.summary if deps.summary and model_warnings(deps.models) else result.output
     except BenchmarkAgentError as exc:
         text = str(exc)
     except AgentRunError as exc:
@@ -72,6 +82,36 @@ async def run_next_step(deps: AssistantDeps, threads: ThreadStore) -> Reply:
     finally:
         reply = _finish(deps, threads, text)
     return reply
+
+
+async def run_step(deps: AssistantDeps, threads: ThreadStore, step: Callable[[], Awaitable[str] | str]) -> Reply:
+    """What a button does: run one step directly, without the model; the thread is saved whatever happens."""
+    text = "The step was interrupted; your spec and plan are saved."
+    try:
+        result = step()
+        text = await result if inspect.isawaitable(result) else result
+    except BenchmarkAgentError as exc:
+        text = str(exc)
+    finally:
+        reply = _finish(deps, threads, text)
+    return reply
+
+
+def _without_model(deps: AssistantDeps, message: str) -> str | None:
+    """A reply to a value the assistant asked for, or to a plain preview review; None for everything else."""
+    state = deps.state
+    pending, state.pending = state.pending, None
+    if pending is not None and pending.kind == "edit" and state.plan is not None:
+        partial = with_typed_value(pending.edit, message)
+        if partial is not None:
+            edit = to_edit(partial)
+            return refinement.edit_step(deps, [edit], describe(edit, state.plan))
+    elif pending is not None and pending.item_id is not None:
+        verdict: previews.Verdict = "reject" if pending.kind == "reject_reason" else "edit"
+        return previews.review_step(deps, pending.item_id, verdict, message)
+    if state.phase == "planned":
+        return previews.review_command(deps, message)
+    return None
 
 
 def _take_notices(deps: AssistantDeps) -> list[str]:

@@ -10,21 +10,39 @@ from pathlib import Path
 from assistant.model_registry import resolve_model
 from assistant.session import ThreadState, ThreadStore
 from assistant.settings import Settings
-from memory.embeddings import Embedder, MiniLMEmbedder
+from memory.catalog import PriorCatalog
+from memory.embeddings import Embedder
+from memory.minilm_onnx import OnnxMiniLMEmbedder
 from memory.store import SampleStore
 from tools.budget import Budget, parse_prices
 from tools.build import BuildOptions, EventSink
 from tools.errors import ConfigurationError
 from tools.finish import FinishOptions
-from tools.qc import QCOptions
-from tools.sandbox import SandboxLimits
 from tools.llm import StageModels
 from tools.pipeline import Limits
+from tools.qc import QCOptions
+from tools.sandbox import SandboxLimits
+
+
+def memory_embedder() -> Embedder:
+    """The embedder of the vector memory: the packaged all-MiniLM-L6-v2, int8 ONNX (what dedup is calibrated on)."""
+    return OnnxMiniLMEmbedder()
 
 
 def open_store(settings: Settings, embedder: Embedder | None = None) -> SampleStore:
-    """The vector memory under the data directory, with the packaged embedding model."""
-    return SampleStore(settings.data_dir / "chroma", embedder=embedder or MiniLMEmbedder())
+    """The samples memory: under the data directory, or on the Chroma server when CHROMA_HOST is set.
+
+    The collection is named after the embedder, so vectors of different embedders never mix."""
+    embedder = embedder or memory_embedder()
+    return SampleStore(settings.data_dir / "chroma", embedder=embedder, host=settings.chroma_host,
+                       port=settings.chroma_port, collection=f"samples-{embedder.name}")
+
+
+def open_catalog(settings: Settings, embedder: Embedder | None = None) -> PriorCatalog:
+    """The prior-benchmark catalog, next to the samples memory (seeded with the shipped benchmarks)."""
+    embedder = embedder or memory_embedder()
+    return PriorCatalog(settings.data_dir / "chroma", embedder=embedder, host=settings.chroma_host,
+                        port=settings.chroma_port, collection=f"prior-benchmarks-{embedder.name}")
 
 
 def qc_options(settings: Settings) -> QCOptions | None:
@@ -69,9 +87,13 @@ class AssistantDeps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Set by a tool when it has done its step this turn; the agent is then offered no more tools.
     acted: bool = False
+    # What that step said; shown instead of the chat model's words when the chat model is the toy one.
+    summary: str | None = None
     threads: ThreadStore | None = None
     # Thread ids whose build runs in this server process right now (shared by all sessions).
     active_builds: set[str] = field(default_factory=set)
+    # Known benchmarks: the design notes overlaps with them, and a finished build joins them. None = not used.
+    catalog: PriorCatalog | None = None
 
     @property
     def builds_dir(self) -> Path:

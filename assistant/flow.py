@@ -1,7 +1,8 @@
 """Which step the conversation may take next. The state decides; the model only chooses among these.
 
 A weak model cannot derail the flow: in each phase the orchestrator is offered only the tools
-that make sense there, and a plain confirmation ("go", "yes") narrows them to the next step.
+that make sense there, and a message that plainly asks for one step ("go", "undo", "preview",
+"drop 2") narrows them to that step.
 """
 
 from __future__ import annotations
@@ -13,12 +14,23 @@ from assistant.session import Phase
 ANALYZE = "analyze_request"
 DESIGN = "design_plan"
 BUILD = "build_benchmark"
+REFINE = "refine_plan"
+UNDO = "undo_plan"
+PREVIEW = "preview_samples"
 
 _CONFIRM = re.compile(
     r"^\s*(go|go ahead|yes|y|yep|ok|okay|sure|confirm(ed)?|looks good|lgtm|build( it)?|start|proceed|"
     r"accept( defaults)?|use (the )?defaults|do it|sounds good|perfect|great)\s*[.!]*\s*$",
     re.IGNORECASE,
 )
+_UNDO = re.compile(r"^\s*(please\s+)?(undo|revert|go back|roll ?back|restore)\b", re.IGNORECASE)
+_PREVIEW = re.compile(r"\b(preview|show (me )?(some |a few )?(samples|examples|items)|try (it|a few) first)\b", re.IGNORECASE)
+_EDIT = re.compile(
+    r"\b(drop|remove|delete|add|rename|split|merge|combine|harder|more difficult|quota|format|"
+    r"multiple[- ]choice|yes/no|numeric|short answers?|\d+\s+(items?|samples?|questions?))\b",
+    re.IGNORECASE,
+)
+_REDESIGN = re.compile(r"\b(redesign|new plan|different subtasks|design (it )?again|start the plan over)\b", re.IGNORECASE)
 
 _NEXT_STEP: dict[Phase, str | None] = {
     "gathering": None,
@@ -33,7 +45,7 @@ _ON_OTHER_MESSAGES: dict[Phase, tuple[str, ...]] = {
     "gathering": (ANALYZE,),
     "clarifying": (ANALYZE,),
     "spec_ready": (ANALYZE,),
-    "planned": (ANALYZE, DESIGN),
+    "planned": (REFINE, ANALYZE, DESIGN, PREVIEW, UNDO),
     "building": (),
     "built": (ANALYZE,),
 }
@@ -43,12 +55,17 @@ def is_confirmation(message: str) -> bool:
     return bool(_CONFIRM.match(message))
 
 
-def allowed_tools(phase: Phase, message: str) -> tuple[str, ...]:
+def allowed_tools(phase: Phase, message: str, *, can_undo: bool = True) -> tuple[str, ...]:
     """The tools on offer for `message` in `phase`."""
     step = _NEXT_STEP[phase]
     if step is not None and is_confirmation(message):
         return (step,)
-    return _ON_OTHER_MESSAGES[phase]
+    if phase == "planned":
+        for pattern, tool in ((_UNDO, UNDO), (_PREVIEW, PREVIEW), (_REDESIGN, DESIGN), (_EDIT, REFINE)):
+            if pattern.search(message) and (tool != UNDO or can_undo):
+                return (tool,)
+    tools = _ON_OTHER_MESSAGES[phase]
+    return tools if can_undo else tuple(t for t in tools if t != UNDO)
 
 
 def next_step(phase: Phase) -> str | None:

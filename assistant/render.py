@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from assistant.session import ThreadState
-from tools.models import BenchmarkSpec, SubtaskPlan
+from collections import Counter
+from typing import Any
 
+from assistant.session import ThreadState
+from tools.models import BenchmarkSpec, PreviewItem, SubtaskPlan
+
+DOWNLOADS = ("benchmark.jsonl", "benchmark.csv", "report.json", "README.md")
 CONFIRM_LABELS = {
     "clarifying": "Use the defaults and plan",
     "spec_ready": "Confirm spec and plan subtasks",
@@ -36,9 +40,72 @@ def questions_block(state: ThreadState) -> str:
 
 
 def plan_table(plan: SubtaskPlan) -> str:
-    lines = ["**Plan**", "", "| subtask | what it tests | format | quota |", "|---|---|---|---|"]
-    lines += [f"| {s.name} | {s.description} | {s.answer_format.replace('_', ' ')} | {s.quota} |" for s in plan.subtasks]
-    lines.append(f"| **total** | | | **{plan.total}** |")
+    known = any(s.overlaps for s in plan.subtasks)  # the column appears when the catalog found something close
+    extra, rule = (" closest known benchmark |", "---|") if known else ("", "")
+    lines = ["**Plan**", "", f"| subtask | what it tests | format | quota |{extra}", f"|---|---|---|---|{rule}"]
+    for s in plan.subtasks:
+        closest = f" {s.overlaps[0].name} ({s.overlaps[0].score:.2f}) |" if s.overlaps else " none close |"
+        lines.append(f"| {s.name} | {s.description} | {s.answer_format.replace('_', ' ')} | {s.quota} |"
+                     + (closest if known else ""))
+    lines.append(f"| **total** | | | **{plan.total}** |" + (" |" if known else ""))
+    differences = [f"- {s.name} vs {s.overlaps[0].name}: {s.overlaps[0].how_we_differ}"
+                   for s in plan.subtasks if s.overlaps and s.overlaps[0].how_we_differ]
+    return "\n".join(lines + (["", *differences] if differences else []))
+
+
+def version_line(state: ThreadState) -> str:
+    version = state.version
+    if version is None:
+        return ""
+    origin = f" from v{version.parent}" if version.parent and not version.note.startswith("undo") else ""
+    changed = ": " + "; ".join(version.changes) if version.changes else ""
+    return f"_Plan v{version.number}{origin} ({version.note[:80]}){changed}_"
+
+
+def review_line(state: ThreadState) -> str:
+    """How the preview went, and which subtasks carry the user's instructions into the build."""
+    lines = []
+    if state.previews:
+        counts = Counter(p.status for p in state.previews)
+        done = ", ".join(f"{counts[k]} {k}" for k in ("accepted", "rejected", "edited") if counts[k])
+        lines.append(f"**Preview**: {len(state.previews)} samples" + (f", {done}" if done else "")
+                     + (f", {counts['pending']} to review" if counts["pending"] else ""))
+    guided = [f"{s.name} ({len(s.guidance)})" for s in (state.plan.subtasks if state.plan else []) if s.guidance]
+    if guided:
+        lines.append("Instructions for the build's generator: " + ", ".join(guided))
+    return "\n\n".join(lines)
+
+
+def card_buttons(state: ThreadState) -> list[tuple[str, str, dict[str, Any]]]:
+    """The buttons under the spec card: (callback name, label, payload). Each works without the model."""
+    phase = state.phase
+    buttons: list[tuple[str, str, dict[str, Any]]] = []
+    if phase == "clarifying":
+        for i, q in enumerate(state.questions):
+            label = f"{q.field.replace('_', ' ').capitalize()}: {q.default}"
+            buttons.append(("answer", label[:60], {"phase": phase, "index": i, "field": q.field}))
+    if phase in CONFIRM_LABELS:
+        buttons.append(("confirm", CONFIRM_LABELS[phase], {"phase": phase}))
+    if phase == "planned" and state.version is not None:
+        version = state.version.number
+        buttons.append(("preview", "Preview again" if state.previews else "Preview samples", {"version": version}))
+        buttons.append(("edit", "Edit the plan", {"version": version}))
+        if state.version.parent:
+            buttons.append(("undo", f"Undo (back to v{state.version.parent})", {"version": version}))
+    return buttons
+
+
+def preview_view(item: PreviewItem, number: int, subtask: str) -> str:
+    status = {"pending": "", "accepted": " · accepted", "rejected": " · rejected", "edited": " · corrected"}[item.status]
+    lines = [f"**Preview {number}** · {subtask}{status}", ""]
+    if item.context:
+        lines += [f"> {item.context}", ""]
+    lines.append(item.question)
+    if item.choices:
+        lines += [""] + [f"{'ABCDEF'[i]}. {c}" for i, c in enumerate(item.choices)]
+    lines += ["", f"**Answer:** {item.answer}"]
+    if item.status == "rejected" and item.reason:
+        lines.append(f"_Rejected: {item.reason}_")
     return "\n".join(lines)
 
 
@@ -47,10 +114,11 @@ def state_view(state: ThreadState) -> str:
     parts: list[str] = []
     if state.phase == "clarifying" and state.questions:
         parts.append(questions_block(state))
-    if state.spec is not None and state.phase in ("clarifying", "spec_ready", "planned"):
+    if state.spec is not None and state.phase != "gathering":
         parts.append(spec_card(state.spec, draft=state.phase == "clarifying"))
-    if state.plan is not None and state.phase == "planned":
+    if state.plan is not None and state.phase in ("planned", "building", "built"):
         parts.append(plan_table(state.plan))
+        parts += [line for line in (version_line(state), review_line(state)) if line]
     if state.build is not None and state.phase in ("built", "planned"):
         build = state.build
         status = {"complete": "complete", "short": "fell short", "failed": "failed",

@@ -38,7 +38,10 @@ class Settings(BaseSettings):
     max_rounds_per_sample: float = Field(
         default=3.0, gt=1, description="Candidates a subtask may generate in all, as a multiple of its quota."
     )
-    dedup_threshold: float = Field(default=0.9, gt=0, le=1)
+    dedup_threshold: float = Field(
+        default=0.74, gt=0, le=1,
+        description="Question similarity from which a same-answer candidate is a duplicate (calibrated, memory/dedup.py).",
+    )
     # Vector memory: embedded under data_dir by default; a `chroma run` server when a host is set.
     chroma_host: str | None = Field(
         default=None, validation_alias=AliasChoices("BENCHMARK_AGENT_CHROMA_HOST", "CHROMA_HOST")

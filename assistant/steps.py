@@ -11,11 +11,13 @@ from pathlib import Path
 from assistant.deps import AssistantDeps, build_options, finish_options, limits
 from assistant.model_registry import model_warnings
 from assistant.session import BuildSummary
-from tools.design import design_subtasks
+from tools.design import design_subtasks, overlap_summary
 from tools.errors import BenchmarkAgentError
-from tools.models import BenchmarkSpec, NeedsClarification, SubtaskPlan
+from tools.models import BenchmarkSpec, ChangeFormat, NeedsClarification, PlanEdit, SetSize, SubtaskPlan
 from tools.pipeline import build_and_export, build_id_for
-from tools.requirements import analyze_request
+from tools.plan_edits import plan_diff
+from tools.refine import revise
+from tools.requirements import analyze_request, apply_answer
 
 
 def describe_spec(spec: BenchmarkSpec) -> str:
@@ -32,31 +34,107 @@ def describe_plan(plan: SubtaskPlan) -> str:
     return "; ".join(f"{s.name} ({s.quota})" for s in plan.subtasks)
 
 
+_FIELDS = {"capability": "Capability", "domain": "Domain", "language": "Language", "answer_format": "Answer format",
+           "size": "Size", "difficulty": "Difficulty"}
+_PLAN_FIELDS = {"size", "answer_format", "difficulty", "constraints", "unsupported_requests", "assumptions"}
+
+
+def _shown(value: object) -> str:
+    return str(value).replace("_", " ")
+
+
+def changed_fields(old: BenchmarkSpec, new: BenchmarkSpec) -> set[str]:
+    """The spec fields that differ, ignoring the goal (which only records what was said)."""
+    return {name for name in BenchmarkSpec.model_fields if name != "goal" and getattr(old, name) != getattr(new, name)}
+
+
+def _change_notices(old: BenchmarkSpec, new: BenchmarkSpec) -> list[str]:
+    """Say when a later message overrides something the user had stated (not something we had assumed)."""
+    notices = []
+    for name, label in _FIELDS.items():
+        before, after = getattr(old, name), getattr(new, name)
+        assumed = any(a.split(":")[0] == label and a.endswith(("(not specified)", "(inferred, not stated)"))
+                      for a in old.assumptions)
+        if before != after and not assumed:
+            notices.append(f"{label} changed from {_shown(before)} to {_shown(after)}: your latest message wins.")
+    notices += [f"Cannot do: {u}" for u in new.unsupported_requests if u not in old.unsupported_requests]
+    return notices
+
+
 async def analyze_step(deps: AssistantDeps) -> str:
     state = deps.state
     previous = state.spec if state.phase not in ("gathering", "built") else None
     result = await analyze_request(state.last_message, models=deps.models, previous=previous, **_limits(deps))
     spec = result.draft if isinstance(result, NeedsClarification) else result
-    if previous is not None and spec.size != previous.size:
-        state.notices.append(f"Size changed from {previous.size} to {spec.size}: your latest message wins.")
-    state.spec, state.plan, state.build = spec, None, None
+    if previous is None:
+        state.reset_plan()
+        state.notices += [f"Cannot do: {u}" for u in spec.unsupported_requests]
+    else:
+        changed = changed_fields(previous, spec)
+        if not changed and not (isinstance(result, NeedsClarification) and state.phase == "clarifying"):
+            return ("That message changes nothing in the spec; it is kept as it was (if it was a question or small "
+                    "talk, answer it in one sentence, then steer back to the benchmark). To go on, confirm (say 'go') "
+                    f"or say what to change. Current spec: {describe_spec(previous)}.")
+        state.notices += _change_notices(previous, spec)
+        if state.phase == "planned" and state.plan is not None and changed <= _PLAN_FIELDS:
+            return _revise_for_spec(deps, previous, spec)
+    state.build = None
+    if state.plan is not None:  # the plan was made for another spec; its versions stay, for undo
+        state.notices.append("The spec changed in a way the plan cannot follow: the subtasks will be designed again.")
+        state.plan = None
+    state.spec = spec
     if isinstance(result, NeedsClarification):
         state.questions, state.phase = list(result.questions), "clarifying"
         asked = " ".join(f"({i}) {q.question} [default: {q.default}]" for i, q in enumerate(result.questions, 1))
-        return (f"The request needs clarifying. Ask the user: {asked} They can answer, or say 'go' to use the "
-                f"defaults. Draft so far: {describe_spec(spec)}.")
+        return (f"A few questions decide the benchmark: {asked} Answer them, or say 'go' to use the defaults. "
+                f"Draft so far: {describe_spec(spec)}.")
     state.questions, state.phase = [], "spec_ready"
-    return f"Spec ready: {describe_spec(spec)}. Ask the user to confirm (say 'go') or to change anything."
+    return f"Spec ready: {describe_spec(spec)}. Next: confirm it (say 'go') or change anything."
+
+
+def _revise_for_spec(deps: AssistantDeps, old: BenchmarkSpec, new: BenchmarkSpec) -> str:
+    """A size, format or difficulty change while planned: the plan follows it as a new version, nothing redesigned."""
+    state = deps.state
+    assert state.plan is not None
+    edits: list[PlanEdit] = []
+    if new.size != old.size:
+        edits.append(SetSize(op="size", size=new.size))
+    if new.answer_format != old.answer_format:
+        edits.append(ChangeFormat(op="format", answer_format=new.answer_format))
+    plan = state.plan
+    if new.difficulty != old.difficulty:  # the spec's new difficulty applies to every subtask
+        plan = plan.model_copy(update={"subtasks": [s.model_copy(update={"difficulty": None}) for s in plan.subtasks]})
+    revision = revise(plan, new.model_copy(update={"goal": old.goal}), edits, max_size=deps.settings.max_size)
+    changes = plan_diff(state.plan, revision.plan, revision.spec) or ["the spec's notes"]
+    version = state.commit(revision.plan, revision.spec, "spec change", changes)
+    return (f"Plan v{version.number}: " + "; ".join(changes) + ". Next: build it (say 'go'), "
+            "preview samples, or keep editing.")
+
+
+async def answer_step(deps: AssistantDeps, index: int, answer: str | None = None) -> str:
+    """A clarifying question answered with one click (its default) or with `answer`; no model involved."""
+    state = deps.state
+    if state.spec is None or not 0 <= index < len(state.questions):
+        return "That question has already been answered."
+    question = state.questions.pop(index)
+    state.spec = apply_answer(state.spec, question, answer or question.default, max_size=deps.settings.max_size)
+    if not state.questions:
+        state.phase = "spec_ready"
+        return f"Spec ready: {describe_spec(state.spec)}. Confirm it to plan the subtasks, or change anything."
+    return f"Noted: {question.field.replace('_', ' ')} is {answer or question.default}. {len(state.questions)} question(s) left."
 
 
 async def design_step(deps: AssistantDeps) -> str:
     state = deps.state
     if state.spec is None:
         return "There is no spec yet: ask the user what benchmark they want."
-    state.plan = await design_subtasks(state.spec, models=deps.models)
-    state.questions, state.phase = [], "planned"
-    return (f"Plan with {len(state.plan.subtasks)} subtasks: {describe_plan(state.plan)}. "
-            "Ask the user to confirm the build (say 'go') or to change the plan.")
+    plan = await design_subtasks(state.spec, models=deps.models, catalog=deps.catalog)
+    old = state.version
+    version = state.commit(plan, state.spec, "designed", plan_diff(old.plan, plan, state.spec) if old else [])
+    state.questions, state.phase, state.pending = [], "planned", None
+    known = overlap_summary(plan)
+    return (f"Plan v{version.number} with {len(plan.subtasks)} subtasks: {describe_plan(plan)}. "
+            + (f"{known} " if known else "") + "Next: build it (say 'go'), preview samples, or change the plan.")
 
 
 async def build_step(deps: AssistantDeps) -> str:
@@ -78,7 +156,7 @@ async def build_step(deps: AssistantDeps) -> str:
         result = await build_and_export(state.spec, state.plan, models=deps.models, store=deps.store,
                                         directory=directory, options=build_options(deps.settings),
                                         on_event=deps.on_event, warnings=model_warnings(deps.models),
-                                        finishing=finish_options(deps.settings))
+                                        finishing=finish_options(deps.settings), catalog=deps.catalog)
     except BenchmarkAgentError as exc:
         state.phase = "planned"
         state.build = BuildSummary(build_id=build_id, directory=str(directory), status="failed",

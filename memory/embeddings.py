@@ -1,4 +1,5 @@
-"""Text embedders: the packaged all-MiniLM-L6-v2 model, a deterministic fake for tests, and Chroma's adapter."""
+"""Text embedders: the packaged all-MiniLM-L6-v2 model (PyTorch; the int8 ONNX one is in memory/minilm_onnx.py),
+a deterministic fake for tests, and Chroma's adapter."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 MINILM_NAME = "all-MiniLM-L6-v2"
+MINILM_INT8_NAME = "all-MiniLM-L6-v2-int8"  # memory/minilm_onnx.py
 HASH_NAME_PREFIX = "hash-"
 
 
@@ -75,6 +77,41 @@ class _LRU:
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
+
+
+class _ArrayLRU:
+    """A bounded, thread-safe map from content hash to a float32 vector (1.5 kB each, not a tuple of floats)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._max = max_entries
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._items.get(key)
+            if vector is not None:
+                self._items.move_to_end(key)
+            return vector
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._items[key] = vector
+            self._items.move_to_end(key)
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+def embed_array(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """`embedder`'s vectors for `texts` as a float32 matrix, through its fast path when it has one."""
+    fast = getattr(embedder, "embed_array", None)
+    if fast is not None:
+        return np.asarray(fast(texts), dtype=np.float32)
+    return np.asarray(embedder.embed(texts), dtype=np.float32).reshape(len(texts), -1)
 
 
 class MiniLMEmbedder:
@@ -178,6 +215,10 @@ def embedder_from_name(name: str) -> Embedder:
     """A fresh embedder for a stored embedder name (used only when no live instance exists)."""
     if name == MINILM_NAME:
         return MiniLMEmbedder()
+    if name == MINILM_INT8_NAME:
+        from memory.minilm_onnx import OnnxMiniLMEmbedder
+
+        return OnnxMiniLMEmbedder()
     if name.startswith(HASH_NAME_PREFIX) and name[len(HASH_NAME_PREFIX) :].isdigit():
         return HashEmbedder(int(name[len(HASH_NAME_PREFIX) :]))
     raise ValueError(f"Unknown embedder {name!r}")

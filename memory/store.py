@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 import chromadb
+import numpy as np
 from chromadb.api.client import Client
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings
@@ -16,6 +17,7 @@ from chromadb.config import Settings
 from memory.embeddings import ChromaEmbedding, Embedder
 
 DEFAULT_HTTP_PORT = 8000
+_QUERY_BATCH = 1000
 _EMBEDDER_KEY = "embedder"  # collection metadata: which embedder's vectors the collection holds
 
 
@@ -44,9 +46,9 @@ class SampleStore:
         collection: str = "samples",
     ) -> None:
         self._embedder = embedder
-        self._client = _make_client(path, host, port)
+        self._client = make_client(path, host, port)
         try:
-            self._collection = _open_collection(self._client, collection, ChromaEmbedding(embedder))
+            self._collection = open_collection(self._client, collection, ChromaEmbedding(embedder))
         except BaseException:
             self._client.close()
             raise
@@ -100,6 +102,40 @@ class SampleStore:
             return best[0]
         return None
 
+    def query_vectors(self, vectors: np.ndarray, *, k: int = 5, build_id: str | None = None) -> list[list[Match]]:
+        """For each vector, the up-to-`k` most similar stored items, best first (only `build_id`'s when given)."""
+        available = self.count(build_id)
+        if available == 0 or k <= 0 or len(vectors) == 0:
+            return [[] for _ in range(len(vectors))]
+        found: list[list[Match]] = []
+        for start in range(0, len(vectors), _QUERY_BATCH):
+            result = self._collection.query(
+                query_embeddings=np.asarray(vectors[start : start + _QUERY_BATCH], dtype=np.float32),
+                n_results=min(k, available),
+                where=_build_filter(build_id),
+                include=["documents", "metadatas", "distances"],
+            )
+            found.extend(_matches(result, row) for row in range(len(result["ids"])))
+        return found
+
+    def with_metadata(self, key: str, values: Sequence[str], *,
+                      build_id: str | None = None) -> list[tuple[Match, np.ndarray]]:
+        """Stored items whose metadata `key` is one of `values`, with their vectors (similarity left at 0)."""
+        found: list[tuple[Match, np.ndarray]] = []
+        for start in range(0, len(values), _QUERY_BATCH):
+            where: dict[str, Any] = {key: {"$in": list(values[start : start + _QUERY_BATCH])}}
+            if build_id is not None:
+                where = {"$and": [where, {"build_id": build_id}]}
+            result = self._collection.get(where=cast(Any, where), include=["documents", "metadatas", "embeddings"])
+            embeddings = result.get("embeddings")
+            for n, sample_id in enumerate(result["ids"]):
+                meta = dict((result.get("metadatas") or [{}] * (n + 1))[n] or {})
+                build = meta.get("build_id")
+                match = Match(id=sample_id, similarity=0.0, build_id=str(build) if build is not None else None,
+                              text=(result.get("documents") or [""] * (n + 1))[n] or "", metadata=meta)
+                found.append((match, np.asarray(embeddings[n], dtype=np.float32)))  # type: ignore[index]
+        return found
+
     def count(self, build_id: str | None = None) -> int:
         if build_id is None:
             return self._collection.count()
@@ -122,6 +158,22 @@ class SampleStore:
         stored.update(build_id=build_id, subtask_id=subtask_id)
         self._collection.upsert(ids=[sample_id], documents=[text], metadatas=[stored])
 
+    def add_vector(
+        self,
+        sample_id: str,
+        vector: Sequence[float] | np.ndarray,
+        document: str,
+        *,
+        build_id: str,
+        subtask_id: str,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Store (or replace) one sample under a vector computed by the caller with this store's embedder."""
+        stored = {key: value for key, value in (metadata or {}).items() if value is not None}
+        stored.update(build_id=build_id, subtask_id=subtask_id)
+        embedding = cast(Any, [np.asarray(vector, dtype=np.float32)])  # Chroma's stubs are narrower than what it takes
+        self._collection.upsert(ids=[sample_id], embeddings=embedding, documents=[document], metadatas=[stored])
+
     def remove_build(self, build_id: str) -> None:
         self._collection.delete(where=_build_filter(build_id))
 
@@ -143,7 +195,8 @@ class SampleStore:
         self.close()
 
 
-def _make_client(path: Path | None, host: str | None, port: int | None) -> Client:
+def make_client(path: Path | None, host: str | None, port: int | None) -> Client:
+    """A Chroma client: a `chroma run` server when `host` is set, else an embedded one persisting under `path`."""
     settings = Settings(anonymized_telemetry=False)
     if host:
         # Both factories return chromadb.api.client.Client (typed as ClientAPI, which lacks close()).
@@ -154,7 +207,7 @@ def _make_client(path: Path | None, host: str | None, port: int | None) -> Clien
     return cast(Client, chromadb.PersistentClient(path=str(path), settings=settings))
 
 
-def _open_collection(client: Client, name: str, function: ChromaEmbedding) -> Collection:
+def open_collection(client: Client, name: str, function: ChromaEmbedding) -> Collection:
     """Open or create the collection, always with our embedding function (never Chroma's default)."""
     embedder_name = function.embedder.name
     collection = client.get_or_create_collection(
@@ -186,12 +239,12 @@ def _build_filter(build_id: str | None) -> dict[str, Any] | None:
     return {"build_id": build_id} if build_id is not None else None
 
 
-def _matches(result: Any) -> list[Match]:
-    """Matches from a one-query Chroma result; cosine distance d gives similarity 1 - d."""
-    ids = result["ids"][0]
-    documents = (result.get("documents") or [[]])[0] or [""] * len(ids)
-    metadatas = (result.get("metadatas") or [[]])[0] or [{}] * len(ids)
-    distances = (result.get("distances") or [[]])[0]
+def _matches(result: Any, row: int = 0) -> list[Match]:
+    """Matches for query `row` of a Chroma result; cosine distance d gives similarity 1 - d."""
+    ids = result["ids"][row]
+    documents = (result.get("documents") or [[]] * (row + 1))[row] or [""] * len(ids)
+    metadatas = (result.get("metadatas") or [[]] * (row + 1))[row] or [{}] * len(ids)
+    distances = (result.get("distances") or [[]] * (row + 1))[row]
     matches = []
     for sample_id, document, metadata, distance in zip(ids, documents, metadatas, distances, strict=True):
         meta = dict(metadata or {})

@@ -19,6 +19,7 @@ pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Settings come from the test, never from the developer's shell or a .env file."""
     for name in list(os.environ):
-        if name.startswith("BENCHMARK_AGENT_") or name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        if name.startswith("BENCHMARK_AGENT_") or name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHROMA_HOST",
+                                                           "CHROMA_PORT"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)

@@ -153,6 +153,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") in ("/v1/models", "/models"):
             model = {"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "fake-llm"}
             self._send_json(200, {"object": "list", "data": [model]})
+        elif self.path.rstrip("/") == "/stats":  # for benchmarks that run the server in its own process
+            stats = self.server.fake.stats
+            self._send_json(200, {"requests": stats.requests, "completions": stats.completions,
+                                  "by_tool": dict(stats.by_tool), "faults": dict(stats.faults)})
         else:
             self._send_error(404, f"no route for GET {self.path}", "not_found")
 

@@ -33,7 +33,14 @@ from pydantic_ai.providers.openai import OpenAIProvider
 from tests.fake_llm import FakeLLMServer
 from tests.fake_llm_content import ContentState, judge_verdict
 from tools.models import (
-    ChoiceBatch, JudgeVerdict, NumericBatch, SampleBatch, SampleDraft, SpecDraft, SubtaskProposal, YesNoBatch,
+    ChoiceBatch,
+    JudgeVerdict,
+    NumericBatch,
+    SampleBatch,
+    SampleDraft,
+    SpecDraft,
+    SubtaskProposal,
+    YesNoBatch,
 )
 
 BATCHES: dict[str, type[BaseModel]] = {

@@ -27,8 +27,10 @@ from tools.design import design_agent
 from tools.generate import GENERATOR_OUTPUTS, generator_agent
 from tools.inspection import inspector_agent, repair_agent
 from tools.llm import StageModels
+from tools.models import BenchmarkSpec, Subtask, SubtaskPlan
 from tools.panel import hardener_agent
 from tools.quality import quality_agent
+from tools.refine import refine_agent
 from tools.requirements import spec_agent
 from tools.solve import adjudicator_agent, solver_agent
 from tools.verify import judge_agent
@@ -57,11 +59,18 @@ def _capture(agent: Agent[Any, Any], deps: Any = None, output_type: Any = None) 
     return seen
 
 
+_SPEC = BenchmarkSpec(goal="g", capability="c", domain="d", answer_format="numeric", size=2)
+_PLAN = SubtaskPlan(subtasks=[Subtask(id="s", name="S", description="d", answer_format="numeric", quota=2)])
+
+
 def _orchestrator_tools(tmp_path: Path) -> dict[str, Any]:
     tools: dict[str, Any] = {}
     with SampleStore(tmp_path / "chroma", embedder=HashEmbedder()) as store:
-        for phase, message in [("gathering", "x"), ("spec_ready", "go"), ("planned", "go")]:
+        for phase, message in [("gathering", "x"), ("spec_ready", "go"), ("planned", "go"), ("planned", "x")]:
             state = ThreadState(thread_id="t", phase=phase, last_message=message)  # type: ignore[arg-type]
+            if message == "x" and phase == "planned":  # two plan versions, so that undo is offered too
+                state.commit(_PLAN, _SPEC, "designed", [])
+                state.commit(_PLAN, _SPEC, "edited", ["x"])
             deps = AssistantDeps(settings=Settings(data_dir=tmp_path), models=StageModels(models={}, names={}),
                                  store=store, state=state)
             seen = _capture(chat_agent, deps)
@@ -75,6 +84,7 @@ def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Pa
         "orchestrator": _orchestrator_tools(tmp_path),
         "requirements": _capture(spec_agent),
         "design": _capture(design_agent),
+        "refine": _capture(refine_agent),
         "generator": _capture(generator_agent),
         **{f"generator:{fmt}": _capture(generator_agent, output_type=out) for fmt, out in GENERATOR_OUTPUTS.items()},
         "judge": _capture(judge_agent),
@@ -90,4 +100,5 @@ def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Pa
     if os.environ.get("UPDATE_SCHEMAS") == "1" or not SNAPSHOT.exists():
         SNAPSHOT.write_text(text)
     assert json.loads(SNAPSHOT.read_text()) == current, "prompts or tool schemas changed: see the module docstring"
-    assert set(current["orchestrator"]["tools"]) == {"analyze_request", "design_plan", "build_benchmark"}
+    assert set(current["orchestrator"]["tools"]) == {"analyze_request", "design_plan", "build_benchmark", "refine_plan",
+                                                     "undo_plan", "preview_samples"}

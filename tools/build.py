@@ -1,10 +1,11 @@
 """The build loop: generate, check, judge and de-duplicate until every subtask's quota is met.
 
-A build runs in waves. A wave asks the generator for each subtask's deficit, in batches, and judges
-every candidate, all as bounded concurrent calls. Decisions (duplicate or not, accept or not) are
-made one candidate at a time in a fixed order (batch, then draft) as results arrive, so a build over
-the same responses always accepts the same samples, however the calls interleave. A batch's inputs
-(what to avoid, lessons from rejections) come only from earlier waves.
+Batches are planned one after another from a sliding window: batch k is planned (which subtask,
+how many samples, what to avoid, which lessons to pass on) from the decisions of the batches
+before k - window, and runs concurrently with the others under the concurrency limit. Batches are
+decided (duplicate or not, accept or not) strictly in order, candidate by candidate. So a build
+over the same responses always accepts the same samples, however the calls interleave, and the
+endpoint is kept busy without waiting for the slowest call of a round.
 
 Every decision is appended to the checkpoint files at once, and a batch counts as decided when its
 `done` marker is written. A re-run over the same directory keeps the decided batches, redoes the
@@ -22,12 +23,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator, TieBreak
 from memory.files import write_json
 from memory.store import SampleStore
+from tools.brief import design_briefs
 from tools.budget import Budget, Price, cost_of
 from tools.checks import CheckFailed, make_provenance, to_sample
 from tools.errors import ModelUnavailable, StageFailed
-from tools.brief import design_briefs
 from tools.generate import generate_batch
 from tools.ledger import Ledger, Progress, stage_counts
 from tools.llm import StageModels
@@ -57,7 +59,8 @@ CHECKPOINTS = "checkpoints"
 class BuildOptions:
     batch_size: int = 4
     max_rounds_per_sample: float = 3.0
-    dedup_threshold: float = 0.9
+    dedup_threshold: float = SHIPPED_THRESHOLD
+    dedup_tie_break: TieBreak | None = None  # settles near-duplicates the text check cannot (e.g. one LLM call)
     concurrency: int = 8
     budget: Budget = Budget()
     prices: dict[str, Price] = field(default_factory=dict)
@@ -69,9 +72,10 @@ class BuildOptions:
 @dataclass(frozen=True)
 class _Batch:
     subtask: Subtask
-    wave: int
+    wave: int  # the batch's position in the plan (kept on its samples and drops as "wave")
     label: str
     count: int
+    basis: int  # planned from the decisions of batches [0, basis)
 
 
 @dataclass
@@ -98,6 +102,7 @@ class _Build:
         self.subtasks = {s.id: s for s in plan.subtasks}
         self.limit = asyncio.Semaphore(options.concurrency)
         self.stop_reason: str | None = None
+        self.dedup = Deduplicator(store.embedder, threshold=options.dedup_threshold, tie_break=options.dedup_tie_break)
 
     async def emit(self, **fields: object) -> None:
         if self.on_event is not None:
@@ -105,14 +110,13 @@ class _Build:
             if inspect.isawaitable(result):
                 await result
 
-    # -- waves ------------------------------------------------------------------------------------
+    # -- planning -------------------------------------------------------------------------------
 
-    def calls(self, subtask_id: str) -> int:
-        return sum(1 for batches in self.progress.waves.values() for b in batches if b["subtask"] == subtask_id)
+    def planned(self, subtask_id: str) -> list[dict[str, object]]:
+        return [b for b in self.progress.batches if b["subtask"] == subtask_id]
 
     def requested(self, subtask_id: str) -> int:
-        return sum(int(b["count"]) for batches in self.progress.waves.values() for b in batches  # type: ignore[call-overload]
-                   if b["subtask"] == subtask_id)
+        return sum(int(b["count"]) for b in self.planned(subtask_id))  # type: ignore[call-overload]
 
     def allowed_candidates(self, subtask: Subtask) -> int:
         """Candidates a subtask may ask for in all: its quota times the attempts allowed per sample."""
@@ -124,39 +128,58 @@ class _Build:
         dropped = sum(1 for d in self.ledger.drops if d.subtask_id == subtask_id)
         return accepted / (accepted + dropped) if accepted + dropped else 0.9
 
-    def plan_wave(self, wave: int) -> list[_Batch]:
-        """Batches for every subtask's deficit, asking for more when its candidates have been failing, so fewer
-        replenishment waves (each a full round trip) are needed. Extra accepted candidates are dropped as surplus."""
-        batches = []
+    def plan_next(self, decided: int) -> _Batch | None:
+        """The next batch, from the decisions of the first `decided` batches and the batches still out;
+        None when no subtask needs more (or may ask for more). A subtask whose candidates keep failing
+        is asked for more than it misses, so that fewer replacement round trips are needed."""
+        seq = len(self.progress.batches)
         for subtask in self.plan.subtasks:
             missing = subtask.quota - len(self.ledger.for_subtask(subtask.id))
-            left = self.allowed_candidates(subtask) - self.requested(subtask.id)
-            deficit = min(math.ceil(missing / max(self.yield_rate(subtask.id), 0.25)), 2 * missing, left)
-            while deficit > 0:
-                count = min(deficit, self.options.batch_size)
-                label = f"{subtask.id}/wave {wave + 1}/batch {len([b for b in batches if b.subtask is subtask]) + 1}"
-                batches.append(_Batch(subtask, wave, label, count))
-                deficit -= count
-        if batches:
-            self.progress.start_wave(wave, [{"subtask": b.subtask.id, "label": b.label, "count": b.count} for b in batches])
-        return batches
+            out = sum(int(b["count"]) for b in self.planned(subtask.id)[self._decided_of(subtask.id):])  # type: ignore[call-overload]
+            wanted = min(math.ceil(missing / max(self.yield_rate(subtask.id), 0.25)), 2 * missing) - out
+            count = min(wanted, self.options.batch_size, self.allowed_candidates(subtask) - self.requested(subtask.id))
+            if count > 0:
+                batch = _Batch(subtask, seq, f"{subtask.id}/batch {seq + 1}", count, decided)
+                self.progress.plan({"subtask": subtask.id, "label": batch.label, "count": count, "basis": decided})
+                return batch
+        return None
 
-    def pending_batches(self, wave: int) -> list[_Batch]:
-        """The batches of an interrupted wave that were not fully decided."""
-        return [_Batch(self.subtasks[str(b["subtask"])], wave, str(b["label"]), int(b["count"]))  # type: ignore[call-overload]
-                for b in self.progress.waves[wave] if b["label"] not in self.progress.done]
+    def _decided_of(self, subtask_id: str) -> int:
+        return sum(1 for b in self.planned(subtask_id) if b["label"] in self.progress.done)
 
-    async def run_wave(self, batches: list[_Batch]) -> None:
-        """Run the wave's batches concurrently; decide each batch in order as soon as it and those before it are in."""
-        tasks = [asyncio.create_task(self.run_batch(batch)) for batch in batches]
+    def undecided(self) -> list[_Batch]:
+        """Planned batches without a `done` marker (an interrupted run's), in plan order."""
+        return [_Batch(self.subtasks[str(b["subtask"])], seq, str(b["label"]), int(b["count"]), int(b["basis"]))  # type: ignore[call-overload]
+                for seq, b in enumerate(self.progress.batches) if b["label"] not in self.progress.done]
+
+    async def run_batches(self) -> None:
+        """Keep up to `2 x concurrency` batches out; decide each in plan order as soon as it is in."""
+        window = 2 * self.options.concurrency
+        out: dict[int, tuple[_Batch, asyncio.Task[list[_Candidate] | None]]] = {
+            b.wave: (b, asyncio.create_task(self.run_batch(b))) for b in self.undecided()}
+        decided = self.progress.decided()
+        replenishing: set[str] = set()
         try:
-            for batch, task in zip(batches, tasks, strict=True):
+            while True:
+                while self.stop_reason is None and len(self.progress.batches) < decided + window:
+                    batch = self.plan_next(decided)
+                    if batch is None:
+                        break
+                    if batch.basis > 0 and batch.subtask.id not in replenishing:
+                        replenishing.add(batch.subtask.id)
+                        await self.emit(stage="generate", kind="replenishing", subtask_id=batch.subtask.id,
+                                        message=f"{batch.subtask.name}: replacing rejected samples")
+                    out[batch.wave] = (batch, asyncio.create_task(self.run_batch(batch)))
+                if decided not in out:
+                    return
+                batch, task = out.pop(decided)
                 candidates = await task
                 if not _complete(candidates):
                     return  # stopped: this batch and the ones after it are redone on resume
                 self.progress.finish_batch(batch.label, await self.decide(batch, candidates))  # type: ignore[arg-type]
+                decided += 1
         finally:
-            for task in tasks:
+            for _, task in out.values():
                 task.cancel()
 
     # -- calls ------------------------------------------------------------------------------------
@@ -180,8 +203,8 @@ class _Build:
     async def run_batch(self, batch: _Batch) -> list[_Candidate] | None:
         """The batch's judged candidates; None when the build stopped before its generation call."""
         subtask = batch.subtask
-        avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_wave=batch.wave)]
-        lessons = self.ledger.lessons(subtask.id, before_wave=batch.wave)[-3:]
+        avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_wave=batch.basis)]
+        lessons = self.ledger.lessons(subtask.id, before_wave=batch.basis)[-3:]
         briefs = await self._briefs(batch, avoid) if self.options.briefs else None
         try:
             drafts = await self._call(lambda: generate_batch(self.spec, subtask, batch.count, models=self.models,
@@ -277,15 +300,16 @@ class _Build:
             await self._drop(batch, candidate, "duplicate", "same question and answer as an accepted sample",
                              duplicate_of=sample.id)
             return ["duplicate:attempted", "duplicate:dropped"]
-        text = _text(sample)
-        match = await asyncio.to_thread(self.store.find_duplicate, text, threshold=self.options.dedup_threshold,
-                                        build_id=self.build_id)
+        # Against this build and every earlier one: the question embedding finds candidates, the text decides.
+        match = await self.dedup.check(_item(sample), self.store)
         if match is not None:
-            await self._drop(batch, candidate, "duplicate", "near-duplicate of an accepted sample",
-                             duplicate_of=match.id, similarity=match.similarity)
+            where = "this build" if match.build_id in (None, self.build_id) else "an earlier build"
+            await self._drop(batch, candidate, "duplicate", f"duplicate of a sample accepted in {where}",
+                             duplicate_of=match.a, similarity=match.score)
             return ["duplicate:attempted", "duplicate:dropped"]
         self.ledger.accept(sample)
-        await asyncio.to_thread(self.store.add, sample.id, text, build_id=self.build_id, subtask_id=subtask.id)
+        await asyncio.to_thread(self.dedup.remember, _item(sample), self.store, build_id=self.build_id,
+                                subtask_id=subtask.id)
         done = len(self.ledger.for_subtask(subtask.id))
         await self.emit(stage="verify", kind="accepted", subtask_id=subtask.id, done=done, total=subtask.quota,
                         message=f"{subtask.name}: {done}/{subtask.quota} accepted")
@@ -298,29 +322,27 @@ class _Build:
                               sample_id=sample.id if sample else None,
                               question=sample.question if sample else candidate.question, duplicate_of=duplicate_of, similarity=similarity,
                               batch=batch.label, wave=batch.wave))
-        await self.emit(stage="verify", kind="rejected", subtask_id=batch.subtask.id, message=f"{check}: {reason[:120]}")
+        repeats = f" ({sample.id} repeats {duplicate_of})" if sample and duplicate_of and duplicate_of != sample.id else ""
+        await self.emit(stage="verify", kind="rejected", subtask_id=batch.subtask.id,
+                        message=f"{check}: {reason[:120]}{repeats}")
 
-    async def restore(self) -> int:
-        """Load what earlier runs decided; return the wave to continue with."""
+    async def restore(self) -> None:
+        """Load what earlier runs decided."""
         self.progress.load()
         self.ledger.load(set(self.progress.done))
         await asyncio.to_thread(self.store.remove_build, self.build_id)  # drop entries of undecided batches
         for sample in self.ledger.accepted:
-            await asyncio.to_thread(self.store.add, sample.id, _text(sample), build_id=self.build_id,
+            await asyncio.to_thread(self.dedup.remember, _item(sample), self.store, build_id=self.build_id,
                                     subtask_id=sample.subtask_id)
-        unfinished = self.progress.unfinished_wave()
-        if unfinished is not None:
-            await self.run_wave(self.pending_batches(unfinished))
-            return unfinished + 1
-        return len(self.progress.waves)
 
 
 def _failed_call(candidates: list[_Candidate]) -> bool:
     return any(c.drop is not None and c.drop[0] == "parse" for c in candidates)
 
 
-def _text(sample: Sample) -> str:
-    return SampleStore.sample_text(sample.question, sample.context, sample.answer, sample.choices)
+def _item(sample: Sample) -> DedupItem:
+    return DedupItem(id=sample.id, question=sample.question, answer=sample.answer, context=sample.context,
+                     choices=tuple(sample.choices) if sample.choices else None)
 
 
 async def run_build(
@@ -345,13 +367,10 @@ async def run_build(
                    options=options, on_event=on_event)
     await build.emit(stage="build", kind="started", total=plan.total,
                      message=f"Building {plan.total} samples in {len(plan.subtasks)} subtasks")
-    wave = await build.restore()
-    while build.stop_reason is None and (batches := build.plan_wave(wave)):
-        kind = "started" if wave == 0 else "replenishing"
-        await build.emit(stage="generate", kind=kind, done=len(build.ledger.accepted), total=plan.total,
-                         message=f"Wave {wave + 1}: {sum(b.count for b in batches)} samples in {len(batches)} batches")
-        await build.run_wave(batches)
-        wave += 1
+    await build.restore()
+    await build.emit(stage="generate", kind="started", done=len(build.ledger.accepted), total=plan.total,
+                     message=f"Generating in batches of {options.batch_size}, up to {2 * options.concurrency} at a time")
+    await build.run_batches()
     samples = [s for sub in plan.subtasks for s in build.ledger.for_subtask(sub.id)]
     report = _report(build, samples, started=started, warnings=warnings or [], estimate=estimate)
     await build.emit(stage="build", kind="finished", done=report.accepted, total=report.requested,
@@ -361,7 +380,7 @@ async def run_build(
 
 def _report(build: _Build, samples: list[Sample], *, started: datetime, warnings: list[str],
             estimate: CostEstimate | None) -> BuildReport:
-    outcomes = build.ledger.outcomes(build.plan, {s.id: build.calls(s.id) for s in build.plan.subtasks})
+    outcomes = build.ledger.outcomes(build.plan, {s.id: len(build.planned(s.id)) for s in build.plan.subtasks})
     notes = list(warnings)
     for outcome in outcomes:
         if outcome.short and build.stop_reason is None:

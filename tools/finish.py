@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic_ai.models import Model
 
+from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator
 from memory.store import SampleStore
 from tools.checks import CheckFailed, to_sample
 from tools.ledger import decided_checks
@@ -37,7 +38,7 @@ class FinishOptions:
     calibration_rounds: int = 2
     quality_sample_size: int = 20
     qc: QCOptions | None = None
-    dedup_threshold: float = 0.9
+    dedup_threshold: float = SHIPPED_THRESHOLD
     concurrency: int = 8
 
 
@@ -79,6 +80,7 @@ class _Admit:
     def __init__(self, spec: BenchmarkSpec, models: StageModels, store: SampleStore, build_id: str,
                  options: FinishOptions) -> None:
         self.spec, self.models, self.store, self.build_id, self.options = spec, models, store, build_id, options
+        self.dedup = Deduplicator(store.embedder, threshold=options.dedup_threshold)
 
     async def __call__(self, draft: SampleDraft, subtask: Subtask, replaced: Sample) -> Sample | None:
         try:
@@ -90,12 +92,12 @@ class _Admit:
             if gated.sample is None:
                 return None
             sample = gated.sample
-        text = SampleStore.sample_text(sample.question, sample.context, sample.answer, sample.choices)
-        match = await asyncio.to_thread(self.store.find_duplicate, text, threshold=self.options.dedup_threshold,
-                                        build_id=self.build_id)
-        if match is not None and match.id != replaced.id:
+        item = DedupItem(id=sample.id, question=sample.question, answer=sample.answer, context=sample.context,
+                         choices=tuple(sample.choices) if sample.choices else None)
+        match = await self.dedup.check(item, self.store)
+        if match is not None and match.a != replaced.id:
             return None
-        await asyncio.to_thread(self.store.add, sample.id, text, build_id=self.build_id, subtask_id=subtask.id)
+        await asyncio.to_thread(self.dedup.remember, item, self.store, build_id=self.build_id, subtask_id=subtask.id)
         return sample.model_copy(update={"metadata": {**replaced.metadata, **sample.metadata}})
 
 

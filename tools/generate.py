@@ -7,7 +7,14 @@ from pydantic_ai import Agent, ToolOutput
 from tools.brief import briefs_section
 from tools.llm import StageModels, run_stage
 from tools.models import (
-    BenchmarkSpec, ChoiceBatch, NumericBatch, SampleBatch, SampleBrief, SampleDraft, Subtask, YesNoBatch,
+    BenchmarkSpec,
+    ChoiceBatch,
+    NumericBatch,
+    SampleBatch,
+    SampleBrief,
+    SampleDraft,
+    Subtask,
+    YesNoBatch,
 )
 
 _INSTRUCTIONS = """\

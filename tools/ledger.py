@@ -17,36 +17,34 @@ PROGRESS = "progress.jsonl"
 
 @dataclass
 class Progress:
-    """The build's waves: each wave's planned batches, and which batches are fully decided.
+    """The build's batches in the order they were planned, and which of them are fully decided.
 
     A batch's decisions count only once its `done` marker is written, so a build killed halfway
-    through a batch redoes that batch (from the call cache) instead of keeping half of it.
+    through a batch redoes that batch (from the call cache) instead of keeping half of it. Batches
+    are decided in order, so the decided ones are always a prefix of the planned ones.
     """
 
     directory: Path
-    waves: dict[int, list[dict[str, object]]] = field(default_factory=dict)
+    batches: list[dict[str, object]] = field(default_factory=list)
     done: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def load(self) -> None:
         for record in read_jsonl(self.directory / PROGRESS):
-            if "wave" in record:
-                self.waves[int(record["wave"])] = list(record["batches"])
+            if "batch" in record:
+                self.batches.append(dict(record["batch"]))
             else:
                 self.done[str(record["done"])] = dict(record["counts"])
 
-    def start_wave(self, wave: int, batches: list[dict[str, object]]) -> None:
-        append_jsonl(self.directory / PROGRESS, [{"wave": wave, "batches": batches}])
-        self.waves[wave] = batches
+    def plan(self, batch: dict[str, object]) -> None:
+        append_jsonl(self.directory / PROGRESS, [{"batch": batch}])
+        self.batches.append(batch)
 
     def finish_batch(self, label: str, counts: Counter[str]) -> None:
         append_jsonl(self.directory / PROGRESS, [{"done": label, "counts": dict(counts)}])
         self.done[label] = dict(counts)
 
-    def unfinished_wave(self) -> int | None:
-        for wave in sorted(self.waves):
-            if any(str(b["label"]) not in self.done for b in self.waves[wave]):
-                return wave
-        return None
+    def decided(self) -> int:
+        return sum(1 for b in self.batches if b["label"] in self.done)
 
     def totals(self) -> Counter[str]:
         total: Counter[str] = Counter()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from memory.catalog import PriorCatalog
 from memory.files import write_json
 from memory.store import SampleStore
 from tools.budget import estimate_build, price_for
@@ -88,8 +90,10 @@ async def build_and_export(
     on_event: EventSink | None = None,
     warnings: list[str] | None = None,
     finishing: FinishOptions | None = None,
+    catalog: PriorCatalog | None = None,
 ) -> BuildResult:
-    """Build to the plan's quotas, finish (positions, panel, quality) and export. A build stopped by its budget or a dead endpoint writes only
+    """Build to the plan's quotas, finish (positions, panel, quality) and export; the exported benchmark joins the
+    prior-benchmark `catalog` when one is given. A build stopped by its budget or a dead endpoint writes only
     report.json (its checkpoints let it resume); one with no accepted sample raises after writing it."""
     _preflight(models, options)
     build_id = build_id_for(directory)
@@ -111,7 +115,17 @@ async def build_and_export(
     await _emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))
     manifest = export_benchmark(samples, report, directory, quality=quality)
     await _emit(on_event, BuildEvent(stage="export", kind="finished", message=f"Wrote {len(manifest.files)} files"))
+    if catalog is not None and samples:
+        await asyncio.to_thread(_catalogue, catalog, spec, plan, report)
     return BuildResult(report=report, manifest=manifest, quality=quality)
+
+
+def _catalogue(catalog: PriorCatalog, spec: BenchmarkSpec, plan: SubtaskPlan, report: BuildReport) -> None:
+    """Record a finished benchmark as a prior one, so later designs can say how they differ from it."""
+    subtasks = "; ".join(f"{s.name}: {s.description}" for s in plan.subtasks)
+    catalog.add_built(build_id=report.build_id, name=f"{spec.capability} ({spec.domain})"[:120],
+                      measures=f"{spec.goal} Subtasks: {subtasks}"[:1000], format=spec.answer_format.replace("_", " "),
+                      size=f"{report.accepted} samples", year=report.finished_at.year)
 
 
 def describe_estimate(estimate: CostEstimate) -> str:
@@ -122,7 +136,7 @@ def describe_estimate(estimate: CostEstimate) -> str:
 
 async def resume_build(directory: Path, *, models: StageModels, store: SampleStore, options: BuildOptions,
                        on_event: EventSink | None = None, warnings: list[str] | None = None,
-                       finishing: FinishOptions | None = None) -> BuildResult:
+                       finishing: FinishOptions | None = None, catalog: PriorCatalog | None = None) -> BuildResult:
     """Continue an interrupted build from its checkpoints: same spec, plan and id; nothing decided is redone."""
     checkpoints = directory / CHECKPOINTS
     try:
@@ -131,7 +145,7 @@ async def resume_build(directory: Path, *, models: StageModels, store: SampleSto
     except FileNotFoundError as exc:
         raise InvalidRequest(f"{directory} holds no build to resume (no {CHECKPOINTS}/spec.json and plan.json).") from exc
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
-                                  on_event=on_event, warnings=warnings, finishing=finishing)
+                                  on_event=on_event, warnings=warnings, finishing=finishing, catalog=catalog)
 
 
 async def run_autonomous(
@@ -146,6 +160,7 @@ async def run_autonomous(
     on_event: EventSink | None = None,
     warnings: list[str] | None = None,
     finishing: FinishOptions | None = None,
+    catalog: PriorCatalog | None = None,
 ) -> BuildResult:
     """Request in, benchmark out, no questions asked: every gap is filled and recorded as an assumption."""
     await _emit(on_event, BuildEvent(stage="analyze", kind="started", message="Reading the request"))
@@ -155,12 +170,12 @@ async def run_autonomous(
     await _emit(on_event, BuildEvent(stage="analyze", kind="finished", message=f"Spec: {spec.size} {spec.answer_format} "
                                      f"samples on {spec.capability} ({spec.domain})"))
     await _emit(on_event, BuildEvent(stage="design", kind="started", message="Designing subtasks"))
-    plan = await design_subtasks(spec, models=models)
+    plan = await design_subtasks(spec, models=models, catalog=catalog)
     await _emit(on_event, BuildEvent(stage="design", kind="finished", message="Subtasks: " + ", ".join(
         f"{s.name} ({s.quota})" for s in plan.subtasks)))
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
                                   on_event=on_event, warnings=[*(warnings or []), *_spec_notes(spec)],
-                                  finishing=finishing)
+                                  finishing=finishing, catalog=catalog)
 
 
 def _spec_notes(spec: BenchmarkSpec) -> list[str]:

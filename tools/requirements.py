@@ -9,6 +9,7 @@ from pydantic_ai import Agent, ToolOutput
 from tools.errors import InvalidRequest
 from tools.llm import StageModels, run_stage
 from tools.models import (
+    ANSWER_FORMATS,
     SUPPORTED_MODALITIES,
     BenchmarkSpec,
     ClarifyingQuestion,
@@ -47,6 +48,62 @@ def size_in_text(text: str) -> int | None:
     """The sample count the user wrote ("60 arithmetic word problems"), if any."""
     match = _SIZE_PATTERN.search(text)
     return int(match.group(1).replace(",", "")) if match else None
+
+
+_DIFFICULTY_WORDS = {
+    "hard": ("hard", "harder", "difficult", "challenging", "tough"),
+    "easy": ("easy", "simple", "beginner", "elementary"),
+    "mixed": ("mixed difficulty", "varied difficulty", "range of difficulties"),
+    "medium": ("medium", "moderate", "intermediate"),
+}
+_STOPWORDS = frozenset({
+    "the", "and", "for", "with", "that", "this", "from", "about", "into", "than", "then", "them", "they",
+    "what", "which", "when", "where", "will", "would", "should", "could", "some", "more", "most", "very",
+    "just", "like", "make", "benchmark", "benchmarks", "test", "tests", "testing", "question", "questions",
+    "item", "items", "sample", "samples", "problem", "problems", "task", "tasks",
+})
+
+
+def difficulty_in_text(text: str) -> str | None:
+    lowered = text.lower()
+    for difficulty in ("mixed", "hard", "easy", "medium"):
+        if any(re.search(rf"\b{re.escape(word)}\b", lowered) for word in _DIFFICULTY_WORDS[difficulty]):
+            return difficulty
+    return None
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) >= 4 and w not in _STOPWORDS}
+
+
+def screen_draft(draft: SpecDraft, request: str, previous: BenchmarkSpec | None) -> tuple[SpecDraft, dict[str, str]]:
+    """Keep only what the request supports: a weak model fills fields with sentences nobody said.
+
+    Capability, domain, language and constraints stay when they share a word with what the user wrote
+    (this request or the spec so far). An unsupported but label-like capability or domain is returned
+    as inferred (it becomes a question's default); a sentence-like one marks the whole draft as
+    unreliable, and then only what the text itself says is kept.
+    """
+    said = _stems(request) | (_stems(f"{previous.goal} {previous.capability} {previous.domain}") if previous else set())
+    inferred: dict[str, str] = {}
+    update: dict[str, object] = {}
+    trusted = True
+    for name in ("capability", "domain"):
+        value = getattr(draft, name)
+        if value is None or _stems(value) & said:
+            continue
+        update[name] = None
+        if len(value.split()) <= 6 and not re.search(r"[.!?;]", value):
+            inferred[name] = value
+        else:
+            trusted = False
+    if draft.language is not None and draft.language.lower() not in request.lower():
+        update["language"] = None
+    update["constraints"] = [c for c in draft.constraints if _stems(c) & said]
+    if not trusted:
+        update.update(answer_format=None, size=None, difficulty=None, questions=[], modalities=[])
+        inferred = {}
+    return draft.model_copy(update=update), inferred
 
 
 def format_in_text(text: str) -> str | None:
@@ -112,10 +169,13 @@ def resolve_draft(
 ) -> BenchmarkSpec | NeedsClarification:
     """Deterministic part of the analysis: merge, fill defaults as assumptions, enforce limits."""
     assumptions: list[str] = []
+    stated: set[str] = set()  # fields this request states: an earlier assumption about them no longer holds
     unsupported: list[str] = list(previous.unsupported_requests) if previous else []
 
     def pick(name: str, from_text: object, default: object, label: str) -> object:
         value = from_text if from_text is not None else getattr(draft, name)
+        if value is not None:
+            stated.add(label)
         if value is None and previous is not None:
             return getattr(previous, name)
         if value is None:
@@ -123,6 +183,7 @@ def resolve_draft(
             return default
         return value
 
+    draft, inferred = screen_draft(draft, request, previous)
     wanted = size if size is not None else size_in_text(request)
     chosen_size = int(pick("size", wanted, default_size, "Size"))  # type: ignore[call-overload]
     if chosen_size > max_size:
@@ -135,39 +196,73 @@ def resolve_draft(
 
     capability = draft.capability or (previous.capability if previous else None)
     domain = draft.domain or (previous.domain if previous else None)
+    stated |= {label for label, value in (("Capability", draft.capability), ("Domain", draft.domain)) if value}
     spec = BenchmarkSpec(
         goal=f"{previous.goal} | {request}"[:2000] if previous else request[:2000],
-        capability=capability or DEFAULT_CAPABILITY,
-        domain=domain or DEFAULT_DOMAIN,
+        capability=capability or inferred.get("capability") or DEFAULT_CAPABILITY,
+        domain=domain or inferred.get("domain") or DEFAULT_DOMAIN,
         language=str(pick("language", None, "English", "Language")),
         answer_format=pick("answer_format", format_in_text(request), "multiple_choice", "Answer format"),  # type: ignore[arg-type]
         size=chosen_size,
-        difficulty=pick("difficulty", None, "medium", "Difficulty"),  # type: ignore[arg-type]
+        difficulty=pick("difficulty", difficulty_in_text(request), "medium", "Difficulty"),  # type: ignore[arg-type]
         modalities=modalities or ["text"],
         constraints=_merge(previous.constraints if previous else [], draft.constraints),
         assumptions=_merge(previous.assumptions if previous else [], assumptions),
         unsupported_requests=_dedupe(unsupported),
     )
-    gaps = [f"Capability: {DEFAULT_CAPABILITY} (not specified)"] if not capability else []
-    gaps += [f"Domain: {DEFAULT_DOMAIN} (not specified)"] if not domain else []
-    spec = spec.model_copy(update={"assumptions": _merge(spec.assumptions, gaps)})
+    gaps = [_gap("Capability", inferred.get("capability"), DEFAULT_CAPABILITY)] if not capability else []
+    gaps += [_gap("Domain", inferred.get("domain"), DEFAULT_DOMAIN)] if not domain else []
+    kept = [a for a in _merge(spec.assumptions, gaps) if a.split(":")[0] not in stated or a in assumptions]
+    spec = spec.model_copy(update={"assumptions": kept})
     if autonomous:
         return spec
-    questions = _questions(draft, capability=capability, domain=domain)
+    questions = _questions(draft, capability=capability, domain=domain, defaults=inferred)
     return NeedsClarification(questions=questions, draft=spec) if questions else spec
 
 
-def _questions(draft: SpecDraft, *, capability: str | None, domain: str | None) -> list[ClarifyingQuestion]:
+def apply_answer(spec: BenchmarkSpec, question: ClarifyingQuestion, answer: str, *, max_size: int) -> BenchmarkSpec:
+    """`spec` with `answer` (a question's default, or the user's words) filled into the field the question is about."""
+    answer = answer.strip()[:200] or question.default
+    label = {"capability": "Capability", "domain": "Domain", "answer_format": "Answer format", "size": "Size",
+             "difficulty": "Difficulty", "language": "Language"}.get(question.field)
+    update: dict[str, object] = {}
+    if question.field in ("capability", "domain", "language"):
+        update[question.field] = answer
+    elif question.field == "answer_format":
+        chosen = answer.replace(" ", "_").lower() if answer.replace(" ", "_").lower() in ANSWER_FORMATS else format_in_text(answer)
+        if chosen:
+            update["answer_format"] = chosen
+    elif question.field == "size":
+        digits = re.search(r"\d[\d,]*", answer)
+        if digits:
+            wanted = int(digits.group().replace(",", ""))
+            update["size"] = max(1, min(wanted, max_size))
+    elif question.field == "difficulty" and answer.lower() in ("easy", "medium", "hard", "mixed"):
+        update["difficulty"] = answer.lower()
+    else:
+        update["constraints"] = _merge(spec.constraints, [f"{question.question.rstrip('?')}: {answer}"[:200]])
+    if label and len(update) == 1:
+        update["assumptions"] = [a for a in spec.assumptions if a.split(":")[0] != label]
+    return BenchmarkSpec.model_validate({**spec.model_dump(), **update})
+
+
+def _gap(label: str, inferred: str | None, default: str) -> str:
+    return f"{label}: {inferred} (inferred, not stated)" if inferred else f"{label}: {default} (not specified)"
+
+
+def _questions(draft: SpecDraft, *, capability: str | None, domain: str | None,
+               defaults: dict[str, str]) -> list[ClarifyingQuestion]:
     """The model's questions, plus ours for the two fields no benchmark can be built without."""
     questions = list(draft.questions)
     asked = {q.field for q in questions}
     if capability is None and "capability" not in asked:
         questions.insert(0, ClarifyingQuestion(
             field="capability", question="Which skill should the benchmark test (e.g. multi-step arithmetic, reading comprehension)?",
-            default=DEFAULT_CAPABILITY))
+            default=defaults.get("capability", DEFAULT_CAPABILITY)[:120]))
     if domain is None and "domain" not in asked:
         questions.append(ClarifyingQuestion(
-            field="domain", question="Which subject area should the questions come from?", default=DEFAULT_DOMAIN))
+            field="domain", question="Which subject area should the questions come from?",
+            default=defaults.get("domain", DEFAULT_DOMAIN)[:120]))
     if capability is not None and domain is not None:
         return []
     return questions[:3]

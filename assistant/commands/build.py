@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from assistant.commands.progress import ProgressPrinter
-from assistant.deps import build_options, finish_options, limits, open_store
+from assistant.deps import build_options, finish_options, limits, memory_embedder, open_catalog, open_store
 from assistant.model_registry import model_warnings, stage_models
 from assistant.settings import Settings
 from tools.errors import InvalidRequest
@@ -85,16 +85,18 @@ async def run(args: argparse.Namespace) -> int:
     print(f"Models: {', '.join(f'{role}={name}' for role, name in models.names.items())}", file=sys.stderr)
     for warning in warnings:
         print(f"note: {warning}", file=sys.stderr)
+    embedder = memory_embedder()  # one model for the samples memory and the prior-benchmark catalog
     result = await run_autonomous(
         args.request,
         size=args.size,
         models=models,
-        store=open_store(settings),
+        store=open_store(settings, embedder),
         directory=args.out,
         options=build_options(settings),
         limits=limits(settings),
         on_event=printer(args.quiet),
         warnings=warnings,
         finishing=finish_options(settings),
+        catalog=open_catalog(settings, embedder),
     )
     return summary(result, args.out)

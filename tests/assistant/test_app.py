@@ -5,6 +5,7 @@ The models are the fake OpenAI-compatible server on 127.0.0.1; the vector memory
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import importlib.util
 import os
@@ -21,8 +22,10 @@ _APP_ROOT = tempfile.mkdtemp(prefix="chainlit-app-root-")
 atexit.register(shutil.rmtree, _APP_ROOT, ignore_errors=True)
 _previous_root = os.environ.get("CHAINLIT_APP_ROOT")
 os.environ["CHAINLIT_APP_ROOT"] = _APP_ROOT
+os.environ.setdefault("CHAINLIT_AUTH_SECRET", "test-secret")  # else the app keeps one under ./data at import
 
 import chainlit as cl  # noqa: E402
+import chainlit.data  # noqa: E402
 import pydantic_ai.models  # noqa: E402
 import pytest  # noqa: E402
 from chainlit.context import ChainlitContext, context_var  # noqa: E402
@@ -30,7 +33,7 @@ from chainlit.emitter import BaseChainlitEmitter  # noqa: E402
 from chainlit.session import HTTPSession  # noqa: E402
 
 import assistant.app as app  # noqa: E402
-from assistant.deps import open_store  # noqa: E402
+from assistant import auth  # noqa: E402
 from assistant.model_registry import TOY_MODEL_WARNING  # noqa: E402
 from assistant.render import CONFIRM_LABELS  # noqa: E402
 from assistant.settings import EMBEDDED_MODEL  # noqa: E402
@@ -64,6 +67,9 @@ class Recorder(BaseChainlitEmitter):
     async def send_element(self, element_dict: Any) -> None:
         self.events.append(("element", element_dict))
 
+    async def delete_step(self, step_dict: Any) -> None:
+        self.events.append(("delete_step", step_dict))
+
     def of(self, kind: str) -> list[Any]:
         return [data for event, data in self.events if event == kind]
 
@@ -90,11 +96,15 @@ def llm() -> Iterator[FakeLLMServer]:
 def _runtime(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """A fresh runtime per test; the hash embedder keeps the build fast (MiniLM is tested elsewhere)."""
     monkeypatch.setenv("BENCHMARK_AGENT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(app, "open_store", lambda settings: open_store(settings, embedder=HashEmbedder()))
+    monkeypatch.setattr(app, "memory_embedder", HashEmbedder)  # for the samples memory and the catalog
     app.runtime.cache_clear()
+    monkeypatch.setattr(chainlit.data, "_data_layer", None)  # the chat history of this test's data dir
+    monkeypatch.setattr(chainlit.data, "_data_layer_initialized", False)
     yield
     if app.runtime.cache_info().currsize:
         app.runtime().store.close()
+        if app.runtime().catalog is not None:
+            app.runtime().catalog.close()
     app.runtime.cache_clear()
 
 
@@ -108,9 +118,10 @@ def fake_models(monkeypatch: pytest.MonkeyPatch, llm: FakeLLMServer) -> FakeLLMS
     return llm
 
 
-def open_session(thread_id: str | None = None) -> Recorder:
+def open_session(thread_id: str | None = None, user: str | None = None) -> Recorder:
     """Install a Chainlit context for one browser session (call inside the test: it needs the running loop)."""
-    session = HTTPSession(id=str(uuid.uuid4()), client_type="webapp", thread_id=thread_id or str(uuid.uuid4()))
+    session = HTTPSession(id=str(uuid.uuid4()), client_type="webapp", thread_id=thread_id or str(uuid.uuid4()),
+                          user=cl.User(identifier=user) if user else None)
     recorder = Recorder(session)
     context_var.set(ChainlitContext(session, emitter=recorder))
     return recorder
@@ -168,8 +179,9 @@ async def test_confirm_advances_the_phase_and_removes_the_clicked_button(fake_mo
     assert [a["id"] for a in recorder.of("remove_action")] == [clicked.id]
     reply = recorder.last_message()
     assert "**Plan**" in reply["output"] and "**total**" in reply["output"]
-    [action] = recorder.for_message("action", reply)
+    [action] = [a for a in recorder.for_message("action", reply) if a["name"] == "confirm"]
     assert action["payload"] == {"phase": "planned"} and action["label"] == CONFIRM_LABELS["planned"]
+    assert {a["name"] for a in recorder.for_message("action", reply)} == {"confirm", "preview", "edit"}
 
 
 async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLLMServer) -> None:
@@ -244,3 +256,142 @@ def test_the_app_loads_the_way_chainlit_run_loads_it() -> None:
     spec = importlib.util.spec_from_file_location(str(path), path)
     assert spec is not None and spec.loader is not None
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+# --- refinement, preview and resume buttons ---------------------------------------------------
+
+
+def click(name: str, payload: dict[str, Any]) -> cl.Action:
+    return cl.Action(name=name, payload=payload, label=name)
+
+
+def buttons(recorder: Recorder, message: dict[str, Any], name: str | None = None) -> list[dict[str, Any]]:
+    return [a for a in recorder.for_message("action", message) if name is None or a["name"] == name]
+
+
+async def _planned(recorder: Recorder) -> Any:
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    await app.on_confirm(confirm("spec_ready"))
+    assert state().phase == "planned"
+    recorder.forget()
+    return state()
+
+
+async def test_the_card_is_replaced_each_turn_so_only_one_is_on_screen(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    first_card = state().card_message_id
+    await app.on_confirm(confirm("spec_ready"))
+    assert first_card in [d["id"] for d in recorder.of("delete_step")]
+    assert state().card_message_id == recorder.last_message()["id"] != first_card
+
+
+async def test_the_edit_buttons_walk_through_an_edit_without_the_model(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    planned = await _planned(recorder)
+    requests = fake_models.stats.requests
+    version = {"version": 1}
+    await app.on_edit(click("edit", version))
+    menu = recorder.last_message()
+    assert len(buttons(recorder, menu)) == 10  # nine operations and Cancel
+    await app.on_edit(click("edit", {**version, "edit": {"op": "quota"}}))
+    which = recorder.last_message()
+    assert len(buttons(recorder, which)) == len(planned.plan.subtasks) + 1
+    first = planned.plan.subtasks[0]
+    await app.on_edit(click("edit", {**version, "edit": {"op": "quota", "subtask": first.id}}))
+    assert state().pending is not None and state().pending.kind == "edit"
+    wanted = first.quota + 1
+    await app.on_message(cl.Message(content=str(wanted), author="User", type="user_message"))  # the typed value
+    no_errors(recorder)
+    edited = state()
+    assert edited.plan.subtasks[0].quota == wanted and edited.plan.total == 8 and edited.version.number == 2
+    assert fake_models.stats.requests == requests, "buttons and typed values need no model"
+    card = recorder.last_message()
+    assert "Plan v2 from v1" in card["output"] and buttons(recorder, card, "undo")
+    assert {d["id"] for d in recorder.of("delete_step")} >= {menu["id"], which["id"]}, "the editor is gone"
+
+    await app.on_undo(click("undo", {"version": 2}))
+    assert state().plan == planned.plan and state().version.number == 3
+
+
+async def test_an_edit_button_from_an_older_version_is_refused(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    planned = await _planned(recorder)
+    await app.on_edit(click("edit", {"version": 1, "edit": {"op": "drop", "subtask": planned.plan.subtasks[0].id}}))
+    recorder.forget()
+    await app.on_edit(click("edit", {"version": 1, "edit": {"op": "drop", "subtask": planned.plan.subtasks[1].id}}))
+    [reply] = recorder.messages()
+    assert "out of date" in reply["output"] and len(state().plan.subtasks) == len(planned.plan.subtasks) - 1
+
+
+async def test_preview_buttons_accept_and_reject_with_a_reason(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await _planned(recorder)
+    await app.on_preview(click("preview", {"version": 1}))
+    no_errors(recorder)
+    previewed = state()
+    assert previewed.previews and len(previewed.previews) <= 3 * len(previewed.plan.subtasks)
+    shown = [m for m in recorder.messages() if m["output"].startswith("**Preview 1**")]
+    assert len(buttons(recorder, shown[0])) == 3
+    first, second = previewed.previews[0], previewed.previews[1]
+    await app.on_review(click("review", {"item": first.id, "verdict": "accept"}))
+    await app.on_review(click("review", {"item": second.id, "verdict": "reject"}))
+    reasons = [a for a in recorder.of("action") if a["payload"].get("reason")]
+    assert [a["label"] for a in reasons] == ["Wrong answer", "Too easy", "Ambiguous", "Off topic"]
+    await app.on_review(click("review", reasons[1]["payload"]))
+    reviewed = state()
+    assert [p.status for p in reviewed.previews[:2]] == ["accepted", "rejected"]
+    assert any("Too easy" in g for g in next(s for s in reviewed.plan.subtasks if s.id == second.subtask_id).guidance)
+    assert recorder.of("update_step"), "the preview messages and the card are updated in place"
+
+
+async def test_a_reopened_thread_gets_its_buttons_and_current_card_back(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await _planned(recorder)
+    await asyncio.sleep(0.05)  # Chainlit persists messages in background tasks
+    thread_id = cl.context.session.thread_id
+    thread = await chainlit.data.get_data_layer().get_thread(thread_id)
+    saved = state()
+    assert thread is not None and saved.card_message_id in [s["id"] for s in thread["steps"]]
+
+    reopened = open_session(thread_id)  # a new browser session on the same thread, e.g. after a restart
+    app.runtime.cache_clear()
+    await app.on_resume(thread)
+    card = next(s for s in thread["steps"] if s["id"] == saved.card_message_id)
+    assert "**Plan**" in card["output"]
+    assert {a["name"] for a in reopened.of("action") if a["forId"] == saved.card_message_id} == {"confirm", "preview", "edit"}
+    await app.on_confirm(confirm("planned"))  # and the flow goes on from where it was
+    assert state().phase == "built"
+
+
+async def test_sign_in_without_configured_users_is_the_local_user_and_with_them_needs_the_password(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    user = await app.header_user({})
+    assert user is not None and user.identifier == "researcher"
+    monkeypatch.setenv("BENCHMARK_AGENT_AUTH_USERS", "alice:s3cret,bob:pw")
+    app.runtime.cache_clear()
+    assert (await app.password_user("alice", "s3cret")).identifier == "alice"  # type: ignore[union-attr]
+    assert await app.password_user("alice", "pw") is None and await app.password_user("eve", "x") is None
+    monkeypatch.setenv("BENCHMARK_AGENT_AUTH_HEADER", "X-Forwarded-User")
+    app.runtime.cache_clear()
+    assert (await app.header_user({"X-Forwarded-User": "carol"})).identifier == "carol"  # type: ignore[union-attr]
+    assert await app.header_user({}) is None
+
+
+def test_the_auth_secret_is_generated_once_and_kept_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("CHAINLIT_AUTH_SECRET")
+    auth.ensure_auth_secret(tmp_path)
+    secret = os.environ["CHAINLIT_AUTH_SECRET"]
+    monkeypatch.delenv("CHAINLIT_AUTH_SECRET")
+    auth.ensure_auth_secret(tmp_path)
+    assert os.environ["CHAINLIT_AUTH_SECRET"] == secret and len(secret) > 40
+    assert (tmp_path / "chainlit_auth_secret").stat().st_mode & 0o077 == 0
+
+
+async def test_each_signed_in_user_has_their_own_state_even_under_the_same_thread_id(fake_models: FakeLLMServer) -> None:
+    thread_id = str(uuid.uuid4())
+    open_session(thread_id, user="alice")
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    threads = app.runtime().threads
+    assert threads.load(thread_id, owner="alice").phase == "spec_ready"
+    assert threads.load(thread_id, owner="bob").phase == "gathering" and threads.load(thread_id).phase == "gathering"

@@ -59,7 +59,7 @@ async def test_vague_request_gets_questions_then_go_plans_then_go_builds(tmp_pat
     chat = Chat(tmp_path, store, _script(SPEC_VAGUE), "analyze_request", "design_plan", "build_benchmark")
     reply = await chat.say("a hard reasoning benchmark")
     state = chat.deps.state
-    assert state.phase == "clarifying" and state.questions and "Ask the user" in reply
+    assert state.phase == "clarifying" and state.questions and state.questions[0].question in reply
     await chat.say("go")
     assert state.phase == "planned" and state.plan is not None and state.plan.total == state.spec.size  # type: ignore[union-attr]
     assert chat.offered[-2] == ["design_plan"], "a confirmation offers only the next step"
@@ -114,7 +114,7 @@ async def test_confirm_button_runs_the_next_step_without_the_chat_model(tmp_path
     await chat.say("40 arithmetic word problems")
     calls = len(chat.offered)
     reply = await run_next_step(chat.deps, chat.threads)
-    assert chat.deps.state.phase == "planned" and "Plan with 2 subtasks" in reply.text
+    assert chat.deps.state.phase == "planned" and len(chat.deps.state.plan.subtasks) == 2, reply.text  # type: ignore[union-attr]
     assert len(chat.offered) == calls
 
 

@@ -11,11 +11,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.fake_llm import FakeLLMServer
 
@@ -36,6 +38,7 @@ class AppServer:
     url: str
     data_dir: Path
     log: Path
+    restart: Callable[[], None] = lambda: None  # stop the chainlit process and start a new one on the same data dir
 
 
 def _free_port() -> int:
@@ -83,34 +86,61 @@ def llm() -> Iterator[FakeLLMServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def app_server(llm: FakeLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    workdir = tmp_path_factory.mktemp("chainlit")
-    port = _free_port()
+def chainlit_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCHMARK_AGENT_", "OPENAI_", "CHAINLIT_"))}
     env.update(
         CHAINLIT_APP_ROOT=str(REPO),  # the repository's .chainlit/, public/theme.json and chainlit.md
         HF_HUB_OFFLINE="1",
         ANONYMIZED_TELEMETRY="False",
-        BENCHMARK_AGENT_MODEL="openai:fake-model",
-        OPENAI_BASE_URL=llm.base_url,
-        OPENAI_API_KEY="test",
-        BENCHMARK_AGENT_DATA_DIR=str(workdir / "data"),
-        BENCHMARK_AGENT_BATCH_SIZE="4",
+        BENCHMARK_AGENT_DATA_DIR=str(data_dir),
+        **extra,
     )
+    return env
+
+
+@contextmanager
+def chainlit_server(workdir: Path, env: dict[str, str]) -> Iterator[AppServer]:
+    """`chainlit run` on 127.0.0.1; `restart()` stops it and starts it again on the same port and data."""
+    port = _free_port()
     log = workdir / "chainlit.log"
-    chainlit = Path(sys.executable).with_name("chainlit")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(chainlit), "run", "assistant/app.py", "--host", "127.0.0.1", "--port", str(port), "--headless"],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
+    chainlit = Path(sys.executable).with_name("chainlit")
+    running: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        with log.open("ab") as out:
+            running.append(subprocess.Popen(
+                [str(chainlit), "run", "assistant/app.py", "--host", "127.0.0.1", "--port", str(port), "--headless"],
+                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            ))
+        _wait_until_serving(url + "/", running[-1], log)
+
+    def restart() -> None:
+        _stop(running[-1])
+        start()
+
     try:
-        _wait_until_serving(url + "/", process, log)
-        yield AppServer(url=url, data_dir=workdir / "data", log=log)
+        start()
+        yield AppServer(url=url, data_dir=Path(env["BENCHMARK_AGENT_DATA_DIR"]), log=log, restart=restart)
     finally:
-        _stop(process)
+        if running:
+            _stop(running[-1])
+
+
+@pytest.fixture(scope="module")
+def app_server(llm: FakeLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    workdir = tmp_path_factory.mktemp("chainlit")
+    env = chainlit_env(workdir / "data", BENCHMARK_AGENT_MODEL="openai:fake-model", OPENAI_BASE_URL=llm.base_url,
+                       OPENAI_API_KEY="test", BENCHMARK_AGENT_BATCH_SIZE="4")
+    with chainlit_server(workdir, env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

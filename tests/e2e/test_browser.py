@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from assistant.app import DOWNLOADS
-from assistant.render import CONFIRM_LABELS
+from assistant.render import CONFIRM_LABELS, DOWNLOADS  # not assistant.app: importing chainlit here writes .files/
 from tests.e2e.conftest import CHROMIUM_ARGS, AppServer
 
 pytestmark = pytest.mark.slow

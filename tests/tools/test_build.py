@@ -51,8 +51,10 @@ async def test_rejection_reasons_reach_the_generator_prompt(tmp_path: Path, stor
     generator = Script(submit_samples=[batch_for])
     judge = Script(submit_verdict=[{"verdict": "reject", "reasons": ["answer leaked in the question"]}] * 6 + [ACCEPT])
     await _build(tmp_path, store, generator, judge)
-    replenishing = [p for p in generator.calls["submit_samples"] if "wave 2" in p]
-    assert replenishing and all("answer leaked in the question" in p for p in replenishing)
+    prompts = generator.calls["submit_samples"]
+    first, later = prompts[:2], prompts[2:]  # batches planned before any decision, then replacements
+    assert later and not any("answer leaked" in p for p in first)
+    assert any("Lessons from rejected samples: answer leaked in the question" in p for p in later)
 
 
 async def test_duplicates_are_dropped_and_named(tmp_path: Path, store: SampleStore) -> None:
@@ -67,7 +69,7 @@ async def test_duplicates_are_dropped_and_named(tmp_path: Path, store: SampleSto
 
 async def test_malformed_generator_output_is_a_drop_not_a_crash(tmp_path: Path, store: SampleStore) -> None:
     def answer(prompt: str) -> str | dict:  # type: ignore[type-arg]
-        return '{"samples": [{"question": "cut' if "adding/wave 1/" in prompt else batch_for(prompt)
+        return '{"samples": [{"question": "cut' if "Batch: adding/batch 1 " in prompt else batch_for(prompt)
 
     generator = Script(submit_samples=[answer])
     samples, report, _ = await _build(tmp_path, store, generator, Script(submit_verdict=[ACCEPT]))

@@ -40,7 +40,7 @@ async def test_autonomous_mode_never_asks_and_records_assumptions() -> None:
 
 async def test_size_above_the_limit_is_refused_and_capped() -> None:
     models = stage_models(Script(submit_spec=[SPEC_CLEAR]))
-    spec = await analyze_request("1,000,000 arithmetic questions", models=models, **LIMITS)
+    spec = await analyze_request("1,000,000 arithmetic word problems", models=models, **LIMITS)
     assert isinstance(spec, BenchmarkSpec)
     assert spec.size == 500
     assert any("1,000,000" in u for u in spec.unsupported_requests)
@@ -48,7 +48,7 @@ async def test_size_above_the_limit_is_refused_and_capped() -> None:
 
 async def test_image_modality_is_named_as_unsupported_not_dropped() -> None:
     draft = {**SPEC_CLEAR, "modalities": ["text", "image"]}
-    spec = await analyze_request("chart questions", models=stage_models(Script(submit_spec=[draft])), **LIMITS)
+    spec = await analyze_request("arithmetic word problems read off charts", models=stage_models(Script(submit_spec=[draft])), **LIMITS)
     assert isinstance(spec, BenchmarkSpec)
     assert spec.modalities == ["text"]
     assert any("image" in u for u in spec.unsupported_requests)
@@ -56,7 +56,7 @@ async def test_image_modality_is_named_as_unsupported_not_dropped() -> None:
 
 async def test_later_size_wins_over_earlier_one() -> None:
     models = stage_models(Script(submit_spec=[SPEC_CLEAR]))
-    first = await analyze_request("50 arithmetic items", models=models, **LIMITS)
+    first = await analyze_request("50 arithmetic word problems", models=models, **LIMITS)
     assert isinstance(first, BenchmarkSpec)
     second = await analyze_request("actually make it 100 items", models=models, previous=first, **LIMITS)
     assert isinstance(second, BenchmarkSpec) and second.size == 100
@@ -83,3 +83,26 @@ def test_size_is_read_from_the_request_text() -> None:
     assert size_in_text("60 arithmetic word problems harder than GSM8K") == 60
     assert size_in_text("make 1,200 hard questions") == 1200
     assert size_in_text("questions about the 1990s") is None
+
+
+JUNK = {"goal": "a hard reasoning benchmark", "capability": "The best way to improve your skills is to learn a new language.",
+        "domain": "The best way to improve your skills is to learn a new language.", "language": "The best way to improve",
+        "answer_format": "numeric", "size": 7, "difficulty": "mixed", "constraints": ["Learn a new language."],
+        "questions": []}
+
+
+async def test_fields_a_weak_model_made_up_are_not_taken_and_the_user_is_asked() -> None:
+    result = await analyze_request("a hard reasoning benchmark", models=stage_models(Script(submit_spec=[JUNK])), **LIMITS)
+    assert isinstance(result, NeedsClarification), "made-up fields do not stand in for the user's answers"
+    draft = result.draft
+    assert (draft.capability, draft.domain, draft.language) == ("general reasoning", "general knowledge", "English")
+    assert (draft.answer_format, draft.size, draft.difficulty) == ("multiple_choice", 20, "hard")  # the text's "hard"
+    assert draft.constraints == [] and {q.field for q in result.questions} == {"capability", "domain"}
+
+
+async def test_a_plausible_inferred_capability_becomes_the_questions_default() -> None:
+    draft = {**SPEC_CLEAR, "capability": "multi-step arithmetic", "domain": "grade-school word problems"}
+    result = await analyze_request("problems like GSM8K", models=stage_models(Script(submit_spec=[draft])), **LIMITS)
+    assert isinstance(result, NeedsClarification)
+    assert result.questions[0].field == "capability" and result.questions[0].default == "multi-step arithmetic"
+    assert any("(inferred, not stated)" in a for a in result.draft.assumptions)

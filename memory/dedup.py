@@ -1,0 +1,305 @@
+"""Duplicate detection in two stages: embedding neighbours from Chroma are the candidates, a cheap
+textual check (numbers, answers, passages) decides, and an injected tie-break settles the few
+candidates in the uncertain band.
+
+What is embedded is the question alone (boilerplate such as "According to the passage," removed):
+a long shared passage would otherwise make every question about it look alike (~0.975), and the
+answer is compared as text, where "largest planet / Jupiter" and "smallest planet / Mercury" differ
+plainly. The thresholds below were calibrated on tests/data/dedup_pairs.jsonl with the shipped
+embedder (int8 MiniLM); tests/memory/test_dedup.py measures them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from memory.compare import Features, answers_match, fold, same_passage
+from memory.embeddings import Embedder, embed_array
+from memory.neighbours import Neighbours
+from memory.store import Match, SampleStore
+
+# Calibrated on tests/data/dedup_pairs.jsonl (250 labelled pairs) with OnnxMiniLMEmbedder.
+SHIPPED_THRESHOLD = 0.74
+UNCERTAIN_BAND = 0.04  # [threshold - band, threshold): asked of the tie-break when there is one
+ANSWER_SIMILARITY = 0.8  # answers the text check cannot settle are the same above this cosine
+NEIGHBOURS = 10
+BUCKET_LIMIT = 50  # buckets larger than this ("Yes", "True") are left to the embedding neighbours
+
+TieBreak = Callable[[str, str], Awaitable[bool]]
+"""Given two samples as text, whether they are the same benchmark item (e.g. one LLM call)."""
+
+_BOILERPLATE = re.compile(
+    r"^(according to|based on|in|from|using) (the|this) (passage|text|article|paragraph|excerpt|story)( above| below)?,?\s*",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DedupItem:
+    """One benchmark item as far as de-duplication cares."""
+
+    id: str
+    question: str
+    answer: str
+    context: str | None = None
+    choices: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], *, default_id: str) -> DedupItem:
+        """An item from a JSONL row with at least `question` and `answer` (`context`, `choices` optional)."""
+        choices = row.get("choices")
+        return cls(
+            id=str(row.get("id") or default_id),
+            question=str(row.get("question") or ""),
+            answer=str(row.get("answer") if row.get("answer") is not None else ""),
+            context=str(row["context"]) if row.get("context") else None,
+            choices=tuple(str(c) for c in choices) if choices else None,
+        )
+
+    @cached_property
+    def features(self) -> Features:
+        return Features.of(self.question, self.answer, self.context)
+
+    @property
+    def key_text(self) -> str:
+        """What is embedded: the question, without "According to the passage," and the like."""
+        return _BOILERPLATE.sub("", self.question.strip()) or self.question.strip()
+
+    @cached_property
+    def exact_key(self) -> str:
+        """Equal for items that differ only in case, spacing, accents, trailing punctuation or option order."""
+        parts = [self.question, self.answer, self.context or "", *sorted(self.choices or ())]
+        canonical = "\x1f".join(fold(p).rstrip(" .?!") for p in parts)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def as_text(self) -> str:
+        return SampleStore.sample_text(self.question, self.context, self.answer, self.choices)
+
+    def metadata(self) -> dict[str, Any]:
+        """How the item is kept in Chroma metadata, so a stored item can be compared field by field."""
+        meta: dict[str, Any] = {"question": self.question, "answer": self.answer, "bucket": self.features.bucket}
+        if self.context:
+            meta["context"] = self.context
+        if self.choices:
+            meta["choices"] = json.dumps(list(self.choices), ensure_ascii=False)
+        return meta
+
+    @classmethod
+    def from_match(cls, match: Match) -> DedupItem | None:
+        """The stored item behind a match; None for entries stored without their fields (plain `add`)."""
+        meta = match.metadata
+        if "question" not in meta or "answer" not in meta:
+            return None
+        choices = json.loads(meta["choices"]) if meta.get("choices") else None
+        return cls(id=match.id, question=str(meta["question"]), answer=str(meta["answer"]),
+                   context=meta.get("context") or None, choices=tuple(choices) if choices else None)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The second stage's answer for one candidate pair; `duplicate` is None in the uncertain band."""
+
+    duplicate: bool | None
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """`b` (the later item) duplicates `a` (kept, or stored in memory by build `build_id`)."""
+
+    a: str
+    b: str
+    score: float
+    reason: str
+    build_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"a": self.a, "b": self.b, "score": round(self.score, 4)}
+        if self.build_id is not None:
+            row["build_id"] = self.build_id
+        return row
+
+
+class Deduplicator:
+    """Decides which items duplicate which: within a batch, against memory, or one new sample at a time."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        threshold: float = SHIPPED_THRESHOLD,
+        band: float = UNCERTAIN_BAND,
+        answer_similarity: float = ANSWER_SIMILARITY,
+        k: int = NEIGHBOURS,
+        tie_break: TieBreak | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.threshold, self.band, self.answer_similarity, self.k = threshold, band, answer_similarity, k
+        self.tie_break = tie_break
+
+    # -- stage two --------------------------------------------------------------------------------
+
+    def verdict(self, a: DedupItem, b: DedupItem, score: float) -> Verdict:
+        """The textual check of a candidate pair whose questions have cosine similarity `score`."""
+        if a.exact_key == b.exact_key:
+            return Verdict(True, 1.0, "identical")
+        if score < self.threshold - self.band:
+            return Verdict(False, score, "different question")
+        fa, fb = a.features, b.features
+        if not same_passage(fa, fb):
+            return Verdict(False, score, "different passage")
+        if fa.question_numbers != fb.question_numbers:
+            return Verdict(False, score, "different numbers")
+        if fa.negated != fb.negated:
+            return Verdict(False, score, "one question is negated")
+        if not self._same_answer(a, b):
+            return Verdict(False, score, "different answer")
+        if score >= self.threshold:
+            return Verdict(True, score, "paraphrase with the same answer")
+        return Verdict(None, score, "uncertain")
+
+    def _same_answer(self, a: DedupItem, b: DedupItem) -> bool:
+        match = answers_match(a.features.answer, b.features.answer)
+        if match != "unsure":
+            return match == "same"
+        va, vb = embed_array(self.embedder, [a.answer, b.answer])
+        return float(va @ vb) >= self.answer_similarity
+
+    async def decide(self, a: DedupItem, b: DedupItem, score: float) -> Verdict:
+        """`verdict`, with the uncertain band settled by the tie-break (without one: not a duplicate)."""
+        verdict = self.verdict(a, b, score)
+        if verdict.duplicate is not None:
+            return verdict
+        if self.tie_break is not None and await self.tie_break(a.as_text(), b.as_text()):
+            return Verdict(True, score, "judged the same item")
+        return Verdict(False, score, "uncertain, kept")
+
+    # -- batches ----------------------------------------------------------------------------------
+
+    def vectors(self, items: Sequence[DedupItem]) -> np.ndarray:
+        return embed_array(self.embedder, [item.key_text for item in items])
+
+    async def within(self, items: Sequence[DedupItem], *, skip: Iterable[str] = ()) -> list[Duplicate]:
+        """Each later item that duplicates an earlier kept one, in order; items whose id is in `skip` are
+        neither checked nor kept (already dropped elsewhere, e.g. as duplicates of memory)."""
+        skipped = set(skip)
+        found: list[tuple[int, Duplicate]] = []
+        first_of: dict[str, int] = {}
+        unique: list[int] = []
+        for index, item in enumerate(items):
+            if item.id in skipped:
+                continue
+            earlier = first_of.setdefault(item.exact_key, index)
+            if earlier != index:
+                found.append((index, Duplicate(items[earlier].id, item.id, 1.0, "identical")))
+            else:
+                unique.append(index)
+        if len(unique) >= 2:
+            vectors = await asyncio.to_thread(self.vectors, [items[i] for i in unique])
+            candidates = await asyncio.to_thread(self._candidates, [items[i] for i in unique], vectors)
+            kept: set[int] = set()
+            for position, index in enumerate(unique):
+                anchors = ((items[unique[p]], score) for p, score in candidates[position] if p in kept)
+                duplicate = await self._first_duplicate(items[index], anchors)
+                if duplicate is None:
+                    kept.add(position)
+                else:
+                    found.append((index, duplicate))
+        return [duplicate for _, duplicate in sorted(found, key=lambda pair: pair[0])]
+
+    def _candidates(self, items: Sequence[DedupItem], vectors: np.ndarray) -> list[list[tuple[int, float]]]:
+        """For each item, the earlier items worth a second look, best first: its embedding neighbours
+        (Chroma), plus the earlier items of its bucket (same numbers, same answer) that crowded-out
+        neighbours would hide among many templated look-alikes."""
+        floor = self.threshold - self.band
+        pairs: list[dict[int, float]] = [{} for _ in items]
+        for position, neighbours in enumerate(_neighbours(vectors, self.k)):
+            for other, score in neighbours:
+                if other < position and score >= floor:
+                    pairs[position][other] = score
+        members: dict[str, list[int]] = {}
+        for position, item in enumerate(items):
+            members.setdefault(item.features.bucket, []).append(position)
+        for group in members.values():
+            if 1 < len(group) <= BUCKET_LIMIT:
+                scores = vectors[group] @ vectors[group].T
+                for j in range(1, len(group)):
+                    for i in range(j):
+                        if scores[i, j] >= floor:
+                            pairs[group[j]].setdefault(group[i], float(scores[i, j]))
+        return [sorted(found.items(), key=lambda pair: -pair[1]) for found in pairs]
+
+    async def against(self, items: Sequence[DedupItem], store: SampleStore, *,
+                      build_id: str | None = None) -> list[Duplicate]:
+        """Items that duplicate something stored in memory (all builds, or only `build_id`'s)."""
+        if not items or store.count() == 0:
+            return []
+        vectors = await asyncio.to_thread(self.vectors, items)
+        matches = await asyncio.to_thread(store.query_vectors, vectors, k=self.k, build_id=build_id)
+        # Word problems with numbers: also the stored items of the same bucket, which look-alikes with other
+        # numbers can crowd out of the neighbours (buckets with numbers in them stay small).
+        numbered = sorted({item.features.bucket for item in items if item.features.question_numbers})
+        stored = await asyncio.to_thread(store.with_metadata, "bucket", numbered, build_id=build_id) if numbered else []
+        by_bucket: dict[str, list[tuple[Match, np.ndarray]]] = {}
+        for match, vector in stored:
+            by_bucket.setdefault(str(match.metadata.get("bucket")), []).append((match, vector))
+        found = []
+        for item, vector, candidates in zip(items, vectors, matches, strict=True):
+            seen = {m.id for m in candidates}
+            extra = [replace(m, similarity=float(vector @ v)) for m, v in by_bucket.get(item.features.bucket, [])
+                     if m.id not in seen]
+            ranked = sorted([*candidates, *extra[:BUCKET_LIMIT]], key=lambda m: -m.similarity)
+            duplicate = await self._first_stored_duplicate(item, ranked)
+            if duplicate is not None:
+                found.append(duplicate)
+        return found
+
+    async def check(self, item: DedupItem, store: SampleStore, *, build_id: str | None = None) -> Duplicate | None:
+        """What a new sample duplicates in memory (this build and every earlier one), if anything."""
+        found = await self.against([item], store, build_id=build_id)
+        return found[0] if found else None
+
+    def remember(self, item: DedupItem, store: SampleStore, *, build_id: str, subtask_id: str,
+                 metadata: Mapping[str, Any] | None = None) -> None:
+        """Store an accepted item with its question vector and its fields, for later checks."""
+        vector = self.vectors([item])[0]
+        store.add_vector(item.id, vector, item.as_text(), build_id=build_id, subtask_id=subtask_id,
+                         metadata={**(metadata or {}), **item.metadata()})
+
+    async def _first_duplicate(self, item: DedupItem, candidates: Iterable[tuple[DedupItem, float]]) -> Duplicate | None:
+        for other, score in candidates:
+            verdict = await self.decide(other, item, score)
+            if verdict.duplicate:
+                return Duplicate(other.id, item.id, verdict.score, verdict.reason)
+        return None
+
+    async def _first_stored_duplicate(self, item: DedupItem, matches: list[Match]) -> Duplicate | None:
+        for match in matches:
+            stored = DedupItem.from_match(match)
+            if stored is None:  # stored without fields: only the embedding can speak
+                if match.similarity >= max(self.threshold, 0.95):
+                    return Duplicate(match.id, item.id, match.similarity, "near-identical text", match.build_id)
+                continue
+            verdict = await self.decide(stored, item, match.similarity)
+            if verdict.duplicate:
+                return Duplicate(match.id, item.id, verdict.score, verdict.reason, match.build_id)
+        return None
+
+
+def _neighbours(vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    with Neighbours(vectors) as index:
+        return index.query(vectors, k=k + 1)
+
+
+def items_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[DedupItem]:
+    return [DedupItem.from_row(row, default_id=f"row-{n}") for n, row in enumerate(rows, 1)]

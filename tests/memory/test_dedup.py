@@ -1,0 +1,280 @@
+"""Two-stage de-duplication: calibrated on the labelled pairs, within a batch, against memory, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.cli import main
+from assistant.settings import Settings
+from memory.compare import answer_match, numbers_in
+from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator
+from memory.embeddings import HashEmbedder
+from memory.minilm_onnx import OnnxMiniLMEmbedder
+from memory.store import SampleStore
+
+PAIRS = Path(__file__).parents[1] / "data" / "dedup_pairs.jsonl"
+
+
+def _pairs() -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _precision_recall(predicted: list[bool], truth: list[bool]) -> tuple[float, float]:
+    tp = sum(p and t for p, t in zip(predicted, truth, strict=True))
+    return tp / max(1, sum(predicted)), tp / max(1, sum(truth))
+
+
+def item(question: str, answer: str, *, id: str = "x", context: str | None = None,
+         choices: tuple[str, ...] | None = None) -> DedupItem:
+    return DedupItem(id=id, question=question, answer=answer, context=context, choices=choices)
+
+
+@pytest.fixture
+def store(tmp_path: Path, int8: OnnxMiniLMEmbedder) -> Iterator[SampleStore]:
+    with SampleStore(tmp_path / "chroma", embedder=int8) as opened:
+        yield opened
+
+
+# -- calibration ----------------------------------------------------------------------------------
+
+
+def test_labelled_pairs_are_many_and_varied() -> None:
+    pairs = _pairs()
+    assert len(pairs) >= 200
+    kinds = {p["kind"] for p in pairs}
+    assert {"paraphrase", "same_wording_different_answer", "numbers_differ", "mc_different_stem",
+            "shared_passage_or_generic_question"} <= kinds
+    assert {"multiple_choice", "numeric", "short_answer"} <= {p["format"] for p in pairs}
+    assert 0.3 < sum(p["duplicate"] for p in pairs) / len(pairs) < 0.6
+
+
+def test_shipped_threshold_meets_precision_and_recall_on_the_labelled_pairs(int8: OnnxMiniLMEmbedder) -> None:
+    pairs = _pairs()
+    a = [DedupItem.from_row(p["a"], default_id="a") for p in pairs]
+    b = [DedupItem.from_row(p["b"], default_id="b") for p in pairs]
+    dedup = Deduplicator(int8)  # shipped settings, no tie-break: the uncertain band counts as "not a duplicate"
+    scores = np.sum(dedup.vectors(a) * dedup.vectors(b), axis=1)
+    predicted = [bool(dedup.verdict(x, y, float(s)).duplicate) for x, y, s in zip(a, b, scores, strict=True)]
+    precision, recall = _precision_recall(predicted, [p["duplicate"] for p in pairs])
+    assert precision >= 0.95 and recall >= 0.9, f"precision {precision:.3f}, recall {recall:.3f}"
+
+    # The embedding alone, on the whole sample text, cannot get both at any one threshold.
+    full = np.sum(int8.embed_array([x.as_text() for x in a]) * int8.embed_array([y.as_text() for y in b]), axis=1)
+    truth = [p["duplicate"] for p in pairs]
+    for threshold in np.arange(0.70, 0.99, 0.01):
+        p, r = _precision_recall([bool(s >= threshold) for s in full], truth)
+        assert not (p >= 0.95 and r >= 0.9), f"embedding-only reached it at {threshold:.2f}"
+
+
+def test_settings_default_is_the_calibrated_threshold() -> None:
+    assert Settings().dedup_threshold == SHIPPED_THRESHOLD
+
+
+# -- the second stage -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("Leonardo da Vinci", "da Vinci", "same"), ("8", "eight", "same"), ("180 km", "180", "same"),
+    ("The 13th Amendment", "Thirteenth Amendment", "same"), ("In the 1940s", "the 1940s", "same"),
+    ("Carbon dioxide", "Carbon dioxide (CO2)", "same"), ("The mitochondrion", "Mitochondria", "same"),
+    ("Jupiter", "Mercury", "different"), ("O(log n)", "O(n)", "different"), ("Vitamin A", "Vitamin D", "different"),
+    ("Austria", "Australia", "different"), ("$20", "$15", "different"), ("1,000", "1000", "same"),
+])
+def test_answers_are_compared_as_text(a: str, b: str, expected: str) -> None:
+    assert answer_match(a, b) == expected
+
+
+def test_numbers_are_read_from_digits_and_words() -> None:
+    assert numbers_in("Twenty-five percent of 200") == numbers_in("What is 25% of 200?")
+    assert numbers_in("Which one of these is a noble gas?") == numbers_in("Which of these is a noble gas?")
+
+
+def test_same_wording_with_another_answer_is_not_a_duplicate(int8: OnnxMiniLMEmbedder) -> None:
+    dedup = Deduplicator(int8)
+    a = item("What is the largest planet in the solar system?", "Jupiter")
+    b = item("What is the smallest planet in the solar system?", "Mercury")
+    assert dedup.verdict(a, b, float(np.dot(*dedup.vectors([a, b])))).duplicate is False
+
+
+def test_a_word_problem_with_one_number_changed_is_not_a_duplicate(int8: OnnxMiniLMEmbedder) -> None:
+    dedup = Deduplicator(int8)
+    a = item("Tom has 12 apples and gives 5 to his sister. How many are left?", "7")
+    b = item("Tom has 12 apples and gives 4 to his sister. How many are left?", "8")
+    verdict = dedup.verdict(a, b, float(np.dot(*dedup.vectors([a, b]))))
+    assert verdict.score > 0.9 and verdict.duplicate is False
+
+
+def test_different_questions_on_one_long_passage_are_kept(int8: OnnxMiniLMEmbedder) -> None:
+    passage = next(p for p in _pairs() if p["a"].get("context"))["a"]["context"]
+    a = item("What does the duration of the waggle run indicate?", "The distance to the food", context=passage)
+    b = item("What does the angle of the waggle run indicate?", "The direction of the food", context=passage)
+    whole_text = np.dot(*int8.embed_array([a.as_text(), b.as_text()]))
+    dedup = Deduplicator(int8)
+    assert whole_text > 0.85  # an embedding of question, answer and passage together calls them duplicates
+    assert dedup.verdict(a, b, float(np.dot(*dedup.vectors([a, b])))).duplicate is False
+
+
+async def test_the_uncertain_band_goes_to_the_tie_break(int8: OnnxMiniLMEmbedder) -> None:
+    asked: list[tuple[str, str]] = []
+
+    async def same(a: str, b: str) -> bool:
+        asked.append((a, b))
+        return True
+
+    a, b = item("What is the capital of France?", "Paris"), item("Which city is France's capital?", "Paris")
+    score = SHIPPED_THRESHOLD - 0.01
+    assert (await Deduplicator(int8).decide(a, b, score)).duplicate is False
+    verdict = await Deduplicator(int8, tie_break=same).decide(a, b, score)
+    assert verdict.duplicate is True and verdict.reason == "judged the same item"
+    assert "Question: What is the capital of France?" in asked[0][0]
+    await Deduplicator(int8, tie_break=same).decide(a, b, 0.95)
+    assert len(asked) == 1  # above the band the text check decides alone
+
+
+# -- batches and memory ---------------------------------------------------------------------------
+
+
+async def test_within_names_the_later_row_as_the_duplicate_of_the_kept_one(int8: OnnxMiniLMEmbedder) -> None:
+    items = [
+        item("What is the capital city of Australia?", "Canberra", id="r1"),
+        item("Who wrote Pride and Prejudice?", "Jane Austen", id="r2"),
+        item("Which city serves as Australia's capital?", "Canberra", id="r3"),
+        item("what is the capital city of australia", "Canberra", id="r4"),
+        item("What is the largest planet in the solar system?", "Jupiter", id="r5"),
+        item("What is the smallest planet in the solar system?", "Mercury", id="r6"),
+    ]
+    found = await Deduplicator(int8).within(items)
+    assert [(d.a, d.b) for d in found] == [("r1", "r3"), ("r1", "r4")]
+    assert found[1].score == 1.0 and found[0].score >= SHIPPED_THRESHOLD
+
+
+async def test_identical_rows_are_caught_before_any_embedding() -> None:
+    embedder = HashEmbedder()
+    rows = [item("What is 2 + 2?", "4", id=f"r{n}") for n in range(5)]
+    found = await Deduplicator(embedder).within(rows)
+    assert [(d.a, d.b, d.reason) for d in found] == [("r0", f"r{n}", "identical") for n in range(1, 5)]
+    assert embedder.calls == 0
+
+
+async def test_memory_finds_duplicates_from_every_earlier_build_and_survives_a_restart(
+    tmp_path: Path, int8: OnnxMiniLMEmbedder
+) -> None:
+    dedup = Deduplicator(int8)
+    with SampleStore(tmp_path / "chroma", embedder=int8) as store:
+        dedup.remember(item("Who painted the Mona Lisa?", "Leonardo da Vinci", id="old-1"), store,
+                       build_id="b1", subtask_id="art")
+        dedup.remember(item("What is 15% of 80?", "12", id="old-2"), store, build_id="b1", subtask_id="math")
+    with SampleStore(tmp_path / "chroma", embedder=int8) as reopened:
+        match = await dedup.check(item("The Mona Lisa was painted by which artist?", "da Vinci", id="new"), reopened)
+        assert match is not None and (match.a, match.b, match.build_id) == ("old-1", "new", "b1")
+        assert await dedup.check(item("What is 15% of 60?", "9"), reopened) is None
+        assert await dedup.check(item("Compute fifteen percent of 80.", "12"), reopened, build_id="b2") is None
+        assert (await dedup.check(item("Compute fifteen percent of 80.", "12"), reopened)) is not None
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def _write(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_dedup_command_prints_the_pairs_as_json(tmp_path: Path, shipped_cache: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [
+        {"id": "a1", "question": "How many bits are in a byte?", "answer": "8"},
+        {"id": "a2", "question": "What is the boiling point of water at sea level in Celsius?", "answer": "100"},
+        {"id": "a3", "question": "A byte consists of how many bits?", "answer": "eight"},
+        {"id": "a4", "question": "How many bits are in a nibble?", "answer": "4"},
+    ]
+    assert main(["dedup", str(_write(tmp_path / "rows.jsonl", rows)), "--data-dir", str(tmp_path / "data")]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [(d["a"], d["b"]) for d in out["duplicates"]] == [("a1", "a3")]
+    assert SHIPPED_THRESHOLD <= out["duplicates"][0]["score"] <= 1
+
+
+def test_dedup_command_checks_memory_when_asked(tmp_path: Path, shipped_cache: Path, int8: OnnxMiniLMEmbedder,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    with SampleStore(data / "chroma", embedder=int8, collection=f"samples-{int8.name}") as store:
+        Deduplicator(int8).remember(item("Who wrote '1984'?", "George Orwell", id="kept-1"), store,
+                                    build_id="b7", subtask_id="lit")
+    rows = [{"id": "n1", "question": "The novel '1984' was written by whom?", "answer": "Orwell"}]
+    path = _write(tmp_path / "rows.jsonl", rows)
+    assert main(["dedup", str(path), "--data-dir", str(data)]) == 0
+    assert json.loads(capsys.readouterr().out)["duplicates"] == []
+    assert main(["dedup", str(path), "--data-dir", str(data), "--against-memory"]) == 0
+    [found] = json.loads(capsys.readouterr().out)["duplicates"]
+    assert (found["a"], found["b"], found["build_id"]) == ("kept-1", "n1", "b7")
+
+
+def test_dedup_command_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"id": 1, "question": "Q?", "answer": "A"}\n{"id": 2, "answer": "A"}\n')
+    assert main(["dedup", str(path)]) == 2
+    assert "rows.jsonl:2" in capsys.readouterr().err
+
+
+async def test_a_second_build_drops_what_an_earlier_build_already_has(tmp_path: Path) -> None:
+    from tests.scripted import Script, stage_models
+    from tests.tools.samples import ACCEPT, arithmetic_item
+    from tools.build import BuildOptions, run_build
+    from tools.models import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan
+
+    spec = BenchmarkSpec(goal="arithmetic", capability="arithmetic", domain="word problems",
+                         answer_format="multiple_choice", size=2)
+    plan = SubtaskPlan(subtasks=[Subtask(id="adding", name="Adding", description="d",
+                                         answer_format="multiple_choice", quota=2)])
+    first_batch = {"samples": [arithmetic_item("multiple_choice"), arithmetic_item("multiple_choice")]}
+    reworded = {"samples": [{**s, "question": s["question"].replace("How many", "So, how many")}
+                            for s in first_batch["samples"]]}
+    events: list[BuildEvent] = []
+    with SampleStore(tmp_path / "chroma", embedder=HashEmbedder()) as store:
+        first, _ = await run_build(spec, plan, build_id="b1", models=stage_models(
+            Script(submit_samples=[lambda _: first_batch], submit_verdict=[ACCEPT])), store=store,
+            directory=tmp_path / "one", options=BuildOptions(max_rounds_per_sample=2))
+        _, report = await run_build(spec, plan, build_id="b2", models=stage_models(
+            Script(submit_samples=[lambda _: reworded], submit_verdict=[ACCEPT])), store=store,
+            directory=tmp_path / "two", options=BuildOptions(max_rounds_per_sample=2), on_event=events.append)
+    assert len(first) == 2 and report.accepted == 0
+    dropped = [d for d in report.drops if d.check == "duplicate"]
+    assert dropped and {d.duplicate_of for d in dropped} == {s.id for s in first}
+    assert all(d.reason == "duplicate of a sample accepted in an earlier build" and d.similarity for d in dropped)
+    shown = [e.message for e in events if e.kind == "rejected"]
+    assert any(f"{dropped[0].sample_id} repeats {dropped[0].duplicate_of}" in message for message in shown)
+
+
+async def test_memory_checks_word_problems_with_the_same_numbers_even_when_neighbours_are_crowded(
+    tmp_path: Path, int8: OnnxMiniLMEmbedder
+) -> None:
+    dedup = Deduplicator(int8, k=3)
+    with SampleStore(tmp_path / "chroma", embedder=int8) as store:
+        source = item("A train travels 60 km per hour for 3 hours. How far does it travel?", "180 km", id="src")
+        dedup.remember(source, store, build_id="b1", subtask_id="t")
+        for n in range(12):  # look-alikes with other numbers fill the neighbour list
+            dedup.remember(item(f"How many kilometres does a train cover in {n + 4} hours at {n + 61} km/h?",
+                                f"{(n + 4) * (n + 61)} km", id=f"other-{n}"), store, build_id="b1", subtask_id="t")
+        paraphrase = item("How many kilometres does a train cover in 3 hours at 60 km/h?", "180", id="new")
+        neighbours = store.query_vectors(dedup.vectors([paraphrase]), k=3)[0]
+        assert "src" not in {m.id for m in neighbours}
+        match = await dedup.check(paraphrase, store)
+    assert match is not None and match.a == "src"
+
+
+def test_the_int8_model_agrees_with_the_packaged_one_and_embeds_each_text_once(int8: OnnxMiniLMEmbedder) -> None:
+    from memory.embeddings import MiniLMEmbedder
+
+    texts = ["What is the capital of France?", "A train travels 60 km per hour for 3 hours. How far does it go?",
+             "Which data structure uses last-in, first-out order?", "short", "What is the capital of France?"]
+    fast, reference = int8.embed_array(texts), np.asarray(MiniLMEmbedder().embed(texts))
+    assert np.min(np.sum(fast * reference, axis=1)) > 0.98
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-4)
+    before = int8.cached
+    int8.embed_array(texts)
+    assert int8.cached == before  # all five (four distinct) were cached the first time
