@@ -29,7 +29,7 @@ from assistant.render import (
 )
 from assistant.session import PendingInput, ThreadStore
 from assistant.settings import Settings
-from assistant.steps import answer_step, recover_interrupted
+from assistant.steps import answer_step, plan_estimate, recover_interrupted
 from memory.catalog import PriorCatalog
 from memory.store import SampleStore
 from tools.errors import BenchmarkAgentError
@@ -183,7 +183,7 @@ async def on_resume(thread: ThreadDict) -> None:
         await cl.Action(name=button.name, payload=button.payload, label=button.label, id=button.id).send(for_id=button.for_id)
     card = on_screen.get(state.card_message_id or "")
     if card is not None:
-        card["output"] = state_view(state)  # Chainlit shows the thread dict it passed here
+        card["output"] = state_view(state, plan_estimate(deps))  # Chainlit shows the thread dict it passed here
         elements = thread.get("elements")
         for element in screen.files(deps):
             await element.send(for_id=card["id"])
@@ -292,5 +292,5 @@ async def on_review(action: cl.Action) -> None:
         await cl.Message(content=reply.text).send()
     await screen.sync_previews(deps)
     if deps.state.card_message_id:
-        await cl.Message(content=state_view(deps.state), id=deps.state.card_message_id).update()
+        await cl.Message(content=state_view(deps.state, plan_estimate(deps)), id=deps.state.card_message_id).update()
     _save(deps)

@@ -109,8 +109,8 @@ def preview_view(item: PreviewItem, number: int, subtask: str) -> str:
     return "\n".join(lines)
 
 
-def state_view(state: ThreadState) -> str:
-    """What the thread holds now, shown under each reply."""
+def state_view(state: ThreadState, estimate: str | None = None) -> str:
+    """What the thread holds now, shown under each reply; `estimate` is the build's expected cost."""
     parts: list[str] = []
     if state.phase == "clarifying" and state.questions:
         parts.append(questions_block(state))
@@ -119,6 +119,8 @@ def state_view(state: ThreadState) -> str:
     if state.plan is not None and state.phase in ("planned", "building", "built"):
         parts.append(plan_table(state.plan))
         parts += [line for line in (version_line(state), review_line(state)) if line]
+        if estimate and state.phase == "planned":
+            parts.append(f"_{estimate}_")
     if state.build is not None and state.phase in ("built", "planned"):
         build = state.build
         status = {"complete": "complete", "short": "fell short", "failed": "failed",

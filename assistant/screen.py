@@ -12,7 +12,7 @@ from typing import Any
 
 import chainlit as cl
 
-from assistant import previews
+from assistant import previews, steps
 from assistant.conversation import Reply
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask
@@ -68,7 +68,7 @@ async def render_card(deps: AssistantDeps) -> None:
     state = deps.state
     await remove(deps, state.card_message_id)
     state.card_message_id = None
-    content = state_view(state)
+    content = state_view(state, steps.plan_estimate(deps))
     if content:
         state.card_message_id = await send(deps, content, card_buttons(state), files(deps))
 

@@ -14,7 +14,7 @@ from assistant.session import BuildSummary
 from tools.design import design_subtasks, overlap_summary
 from tools.errors import BenchmarkAgentError
 from tools.models import BenchmarkSpec, ChangeFormat, NeedsClarification, PlanEdit, SetSize, SubtaskPlan
-from tools.pipeline import build_and_export, build_id_for
+from tools.pipeline import build_and_export, build_id_for, describe_estimate, estimate_for
 from tools.plan_edits import plan_diff
 from tools.refine import revise
 from tools.requirements import analyze_request, apply_answer
@@ -205,3 +205,11 @@ def _new_build_dir(builds: Path) -> Path:
     while (builds / f"build-{n:04d}").exists():
         n += 1
     return builds / f"build-{n:04d}"
+
+
+def plan_estimate(deps: AssistantDeps) -> str | None:
+    """What building the current plan is expected to cost, shown with the plan before the user confirms."""
+    state = deps.state
+    if state.spec is None or state.plan is None:
+        return None
+    return describe_estimate(estimate_for(state.plan, state.spec, deps.models, build_options(deps.settings)))

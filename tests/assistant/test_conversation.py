@@ -152,3 +152,16 @@ async def test_a_second_build_of_the_same_thread_is_refused_while_one_runs(tmp_p
     chat.deps.active_builds.add("t1")
     reply = await run_next_step(chat.deps, chat.threads)
     assert "already running" in reply.text and chat.deps.state.phase == "planned"
+
+
+async def test_the_plan_is_shown_with_the_cost_estimate_before_the_build(tmp_path: Path, store: SampleStore) -> None:
+    from assistant.render import state_view
+    from assistant.steps import plan_estimate
+
+    chat = Chat(tmp_path, store, _script(SPEC_CLEAR), "analyze_request", "design_plan")
+    await chat.say("40 arithmetic word problems")
+    assert plan_estimate(chat.deps) is None, "nothing to price before there is a plan"
+    await chat.say("go")
+    estimate = plan_estimate(chat.deps)
+    assert estimate is not None and estimate.startswith("Estimate: ") and "model calls" in estimate
+    assert estimate in state_view(chat.deps.state, estimate)
