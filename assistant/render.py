@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from assistant.session import ThreadState
-from tools.models import BenchmarkSpec, PreviewItem, SubtaskPlan
+from tools.models import BenchmarkSpec, PreviewItem, QualityReport, SubtaskPlan
 
-DOWNLOADS = ("benchmark.jsonl", "benchmark.csv", "report.json", "README.md")
+DOWNLOADS = ("benchmark.jsonl", "benchmark.csv", "report.json", "README.md", "quality.json")
 CONFIRM_LABELS = {
     "clarifying": "Use the defaults and plan",
     "spec_ready": "Confirm spec and plan subtasks",
@@ -128,3 +129,14 @@ def state_view(state: ThreadState, estimate: str | None = None) -> str:
         parts.append(f"**Build {build.build_id}**: {build.accepted}/{build.requested} samples, {status}."
                      + (f"\n\n{build.message}" if build.message else ""))
     return "\n\n".join(parts)
+
+
+def built_quality(state: ThreadState) -> QualityReport | None:
+    """The finished build's quality report, when it wrote one."""
+    if state.phase != "built" or state.build is None:
+        return None
+    path = Path(state.build.directory) / "quality.json"
+    try:
+        return QualityReport.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -16,8 +16,10 @@ from assistant import previews, steps
 from assistant.conversation import Reply
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask
-from assistant.render import DOWNLOADS, card_buttons, preview_view, state_view
+from assistant.render import DOWNLOADS, built_quality, card_buttons, preview_view, state_view
 from assistant.session import Button, ThreadStore
+from tools.card import quality_section
+from tools.quality import quality_chart_svg
 
 EDITOR = "editor"
 ButtonSpec = tuple[str, str, dict[str, Any]]
@@ -69,8 +71,14 @@ async def render_card(deps: AssistantDeps) -> None:
     await remove(deps, state.card_message_id)
     state.card_message_id = None
     content = state_view(state, steps.plan_estimate(deps))
+    elements = files(deps)
+    quality = built_quality(state)
+    if quality is not None:  # the quality table and its chart, under the finished build
+        content += "\n\n" + quality_section(quality)
+        elements.append(cl.Image(name="quality.svg", content=quality_chart_svg(quality).encode(), mime="image/svg+xml",
+                                 display="inline"))
     if content:
-        state.card_message_id = await send(deps, content, card_buttons(state), files(deps))
+        state.card_message_id = await send(deps, content, card_buttons(state), elements)
 
 
 def preview_buttons(deps: AssistantDeps, item_id: str, status: str) -> list[ButtonSpec]:

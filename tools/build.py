@@ -29,7 +29,7 @@ from memory.store import SampleStore
 from tools.brief import design_briefs
 from tools.budget import Budget, Price, cost_of
 from tools.checks import CheckFailed, make_provenance, to_sample
-from tools.errors import ModelUnavailable, StageFailed
+from tools.errors import BudgetReached, ModelUnavailable, StageFailed
 from tools.generate import generate_batch
 from tools.ledger import Ledger, Progress, stage_counts
 from tools.llm import StageModels
@@ -102,6 +102,8 @@ class _Build:
         self.subtasks = {s.id: s for s in plan.subtasks}
         self.limit = asyncio.Semaphore(options.concurrency)
         self.stop_reason: str | None = None
+        # Checked before every model call, also those inside a quality gate already under way.
+        models.guard = lambda: options.budget.exceeded(models.usage, cost_of(models.usage, models.names, options.prices))
         self.dedup = Deduplicator(store.embedder, threshold=options.dedup_threshold, tie_break=options.dedup_tie_break)
 
     async def emit(self, **fields: object) -> None:
@@ -196,7 +198,7 @@ class _Build:
                 return None
             try:
                 return await make()
-            except ModelUnavailable as exc:
+            except (ModelUnavailable, BudgetReached) as exc:
                 self.stop_reason = self.stop_reason or str(exc)
                 return None
 
@@ -370,7 +372,10 @@ async def run_build(
     await build.restore()
     await build.emit(stage="generate", kind="started", done=len(build.ledger.accepted), total=plan.total,
                      message=f"Generating in batches of {options.batch_size}, up to {2 * options.concurrency} at a time")
-    await build.run_batches()
+    try:
+        await build.run_batches()
+    finally:
+        models.guard = None  # the budget is the build's: finishing (quality scoring) is not cut off
     samples = [s for sub in plan.subtasks for s in build.ledger.for_subtask(sub.id)]
     report = _report(build, samples, started=started, warnings=warnings or [], estimate=estimate)
     await build.emit(stage="build", kind="finished", done=report.accepted, total=report.requested,

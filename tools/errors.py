@@ -5,6 +5,7 @@
     │   └── InvalidEdit          a change to the plan that cannot be made (unknown subtask, quota too large)
     ├── ConfigurationError       a setting is wrong (unknown model name, missing API key)
     ├── ModelUnavailable         the model endpoint cannot be reached or refuses us
+    ├── BudgetReached            the build's token or cost budget is spent
     └── StageFailed              a stage got no usable output from its model after retries
 
 Malformed model output that the model can fix is not an error here: stage agents raise
@@ -31,6 +32,10 @@ class ConfigurationError(BenchmarkAgentError):
 
 
 class ModelUnavailable(BenchmarkAgentError):
+    pass
+
+
+class BudgetReached(BenchmarkAgentError):
     pass
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,7 +17,7 @@ from pydantic_ai.exceptions import (
 from pydantic_ai.models import Model
 from pydantic_ai.models.wrapper import WrapperModel
 
-from tools.errors import ModelUnavailable, StageFailed
+from tools.errors import BudgetReached, ModelUnavailable, StageFailed
 from tools.models import Role, TokenUsage
 from tools.resilience import CachedModel, CallCache, ResilientModel
 
@@ -32,6 +33,8 @@ class StageModels:
     usage: dict[str, TokenUsage] = field(default_factory=dict)
     cache: CallCache | None = None
     retry_baseline: int = 0
+    # Says why no more calls may be made (a spent budget), or None; checked before every stage call.
+    guard: Callable[[], str | None] | None = None
 
     def model(self, role: Role) -> Model:
         return self.models[role]
@@ -74,6 +77,8 @@ async def run_stage(
 
     `output_type` replaces the agent's own for this run (a stage whose output depends on its input)."""
     name = models.names.get(role, "?")
+    if models.guard is not None and (reason := models.guard()) is not None:
+        raise BudgetReached(reason)
     try:
         if output_type is None:
             result = await agent.run(prompt, model=models.model(role))

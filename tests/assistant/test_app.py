@@ -200,8 +200,13 @@ async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLL
     assert not recorder.for_message("action", reply), "a finished build offers no confirm button"
 
     elements = recorder.for_message("element", reply)
-    assert sorted(e["name"] for e in elements) == sorted(app.DOWNLOADS)
-    assert all(e["type"] == "file" and e["display"] == "inline" and e["chainlitKey"] for e in elements)
+    files_shown = [e for e in elements if e["type"] == "file"]
+    assert sorted(e["name"] for e in files_shown) == sorted(app.DOWNLOADS)
+    assert all(e["display"] == "inline" and e["chainlitKey"] for e in files_shown)
+    # The quality report comes with the result: a table in the card and a chart.
+    assert "## Quality" in reply["output"]
+    assert [e["name"] for e in elements if e["type"] == "image"] == ["quality.svg"]
+    elements = files_shown
     build_dir = Path(built.build.directory)
     files = cl.context.session.files
     for element in elements:  # what the browser downloads is a copy of the build's file
