@@ -23,6 +23,7 @@ from assistant.settings import Settings
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
 from tools.brief import brief_agent
+from tools.dedup_judge import same_item_agent
 from tools.design import design_agent
 from tools.generate import GENERATOR_OUTPUTS, generator_agent
 from tools.inspection import inspector_agent, repair_agent
@@ -88,6 +89,7 @@ def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Pa
         "generator": _capture(generator_agent),
         **{f"generator:{fmt}": _capture(generator_agent, output_type=out) for fmt, out in GENERATOR_OUTPUTS.items()},
         "judge": _capture(judge_agent),
+        "dedup-tie-break": _capture(same_item_agent),
         "brief": _capture(brief_agent),
         "inspector": _capture(inspector_agent),
         "repair": _capture(repair_agent),

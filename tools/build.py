@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator, TieBreak
@@ -29,6 +30,7 @@ from memory.store import SampleStore
 from tools.brief import design_briefs
 from tools.budget import Budget, Price, cost_of
 from tools.checks import CheckFailed, make_provenance, to_sample
+from tools.dedup_judge import same_item
 from tools.errors import BudgetReached, ModelUnavailable, StageFailed
 from tools.generate import generate_batch
 from tools.ledger import Ledger, Progress, stage_counts
@@ -60,7 +62,8 @@ class BuildOptions:
     batch_size: int = 4
     max_rounds_per_sample: float = 3.0
     dedup_threshold: float = SHIPPED_THRESHOLD
-    dedup_tie_break: TieBreak | None = None  # settles near-duplicates the text check cannot (e.g. one LLM call)
+    dedup_tie_break: TieBreak | None = None  # settles near-duplicates the text check cannot decide
+    llm_tie_break: bool = True  # without dedup_tie_break: the judge model settles them (tools/dedup_judge.py)
     concurrency: int = 8
     budget: Budget = Budget()
     prices: dict[str, Price] = field(default_factory=dict)
@@ -104,7 +107,8 @@ class _Build:
         self.stop_reason: str | None = None
         # Checked before every model call, also those inside a quality gate already under way.
         models.guard = lambda: options.budget.exceeded(models.usage, cost_of(models.usage, models.names, options.prices))
-        self.dedup = Deduplicator(store.embedder, threshold=options.dedup_threshold, tie_break=options.dedup_tie_break)
+        tie_break = options.dedup_tie_break or (partial(same_item, models=models) if options.llm_tie_break else None)
+        self.dedup = Deduplicator(store.embedder, threshold=options.dedup_threshold, tie_break=tie_break)
 
     async def emit(self, **fields: object) -> None:
         if self.on_event is not None:
