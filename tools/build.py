@@ -209,8 +209,8 @@ class _Build:
     async def run_batch(self, batch: _Batch) -> list[_Candidate] | None:
         """The batch's judged candidates; None when the build stopped before its generation call."""
         subtask = batch.subtask
-        avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_wave=batch.basis)]
-        lessons = self.ledger.lessons(subtask.id, before_wave=batch.basis)[-3:]
+        avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_batch=batch.basis)]
+        lessons = self.ledger.lessons(subtask.id, before_batch=batch.basis)[-3:]
         briefs = await self._briefs(batch, avoid) if self.options.briefs else None
         try:
             drafts = await self._call(lambda: generate_batch(self.spec, subtask, batch.count, models=self.models,

@@ -86,14 +86,16 @@ class Ledger:
         self.checks = [CheckRecord.model_validate({k: v for k, v in r.items() if k != "batch"})
                        for r in read_jsonl(self.directory / CHECKS) if r.get("batch") in decided]
 
-    def for_subtask(self, subtask_id: str, before_wave: int | None = None) -> list[Sample]:
+    def for_subtask(self, subtask_id: str, before_batch: int | None = None) -> list[Sample]:
         return [s for s in self.accepted if s.subtask_id == subtask_id
-                and (before_wave is None or int(s.metadata.get("wave", 0)) < before_wave)]
+                and (before_batch is None or int(s.metadata.get("wave", 0)) < before_batch)]
 
-    def lessons(self, subtask_id: str, before_wave: int) -> list[str]:
+    def lessons(self, subtask_id: str, before_batch: int) -> list[str]:
         """Reasons the generator's earlier samples for this subtask were rejected, newest last."""
-        return [d.reason[:160] for d in self.drops if d.subtask_id == subtask_id and d.check in ("schema", "judge")
-                and (d.wave or 0) < before_wave]
+        # Every quality check's reason teaches something; a failed call or a duplicate does not (the
+        # generator is shown the questions to avoid instead).
+        return [d.reason[:160] for d in self.drops if d.subtask_id == subtask_id and d.check not in ("parse", "duplicate")
+                and (d.wave or 0) < before_batch]
 
     def ids(self) -> set[str]:
         return {s.id for s in self.accepted}

@@ -282,7 +282,7 @@ class Drop(Strict):
     duplicate_of: str | None = None
     similarity: float | None = Field(default=None, description="For duplicates: similarity to `duplicate_of`.")
     batch: str | None = Field(default=None, description="The generation batch the candidate came from.")
-    wave: int | None = None
+    wave: int | None = Field(default=None, description="That batch's position in the build's plan of batches.")
 
 
 # --- what the stage agents return (validated, then turned into the contracts above) --------
