@@ -11,6 +11,8 @@ from tools.models import BenchmarkSpec, CostEstimate, Role, SubtaskPlan, TokenUs
 # Rough sizes of one call, in tokens, measured on the prompts in tools/generate.py and tools/verify.py.
 GENERATE_INPUT, GENERATE_OUTPUT_PER_SAMPLE = 700, 130
 JUDGE_INPUT, JUDGE_OUTPUT = 380, 40
+BRIEF_INPUT, BRIEF_OUTPUT_PER_SAMPLE = 500, 80
+SOLVE_INPUT, SOLVE_OUTPUT = 300, 30
 EXPECTED_ACCEPTANCE = 0.8
 
 
@@ -69,17 +71,29 @@ def cost_of(usage: dict[str, TokenUsage], names: dict[Role, str], prices: dict[s
     return total
 
 
+def _usage(requests: int, input_each: int, output_total: int) -> TokenUsage:
+    return TokenUsage(requests=requests, input_tokens=requests * input_each, output_tokens=output_total)
+
+
 def estimate_build(spec: BenchmarkSpec, plan: SubtaskPlan, *, batch_size: int, names: dict[Role, str],
-                   prices: dict[str, Price]) -> CostEstimate:
-    """Calls, tokens and (when prices are known) dollars for a build, assuming most samples pass."""
+                   prices: dict[str, Price], briefs: bool = False, gate: bool = False, resolve: bool = False,
+                   quality_items: int = 0) -> CostEstimate:
+    """Calls, tokens and (when prices are known) dollars for a build, assuming most samples pass.
+
+    `gate`: the quality gate's inspector call per candidate (instead of one judge call); `resolve`: its
+    independent solver call; `briefs`: a design-brief call per batch; `quality_items`: judge calls scoring
+    the finished benchmark."""
     del spec  # the plan carries what matters; kept in the signature so estimates can grow finer
     drafts = math.ceil(plan.total / EXPECTED_ACCEPTANCE)
-    generate_calls = sum(math.ceil(math.ceil(s.quota / EXPECTED_ACCEPTANCE) / batch_size) for s in plan.subtasks)
-    per_role = {
-        "generator": TokenUsage(requests=generate_calls, input_tokens=generate_calls * GENERATE_INPUT,
-                                output_tokens=drafts * GENERATE_OUTPUT_PER_SAMPLE),
-        "judge": TokenUsage(requests=drafts, input_tokens=drafts * JUDGE_INPUT, output_tokens=drafts * JUDGE_OUTPUT),
-    }
+    batches = sum(math.ceil(math.ceil(s.quota / EXPECTED_ACCEPTANCE) / batch_size) for s in plan.subtasks)
+    generator = _usage(batches, GENERATE_INPUT, drafts * GENERATE_OUTPUT_PER_SAMPLE)
+    if briefs:
+        generator.add(_usage(batches, BRIEF_INPUT, drafts * BRIEF_OUTPUT_PER_SAMPLE))
+    judge = _usage(drafts, JUDGE_INPUT, drafts * JUDGE_OUTPUT)  # one judge verdict, or the gate's inspector
+    judge.add(_usage(quality_items, JUDGE_INPUT, quality_items * JUDGE_OUTPUT))
+    per_role = {"generator": generator, "judge": judge}
+    if gate and resolve:
+        per_role["solver"] = _usage(drafts, SOLVE_INPUT, drafts * SOLVE_OUTPUT)
     return CostEstimate(
         calls=sum(u.requests for u in per_role.values()),
         input_tokens=sum(u.input_tokens for u in per_role.values()),

@@ -63,8 +63,12 @@ async def _emit(on_event: EventSink | None, event: BuildEvent) -> None:
             await result
 
 
-def estimate_for(plan: SubtaskPlan, spec: BenchmarkSpec, models: StageModels, options: BuildOptions) -> CostEstimate:
-    return estimate_build(spec, plan, batch_size=options.batch_size, names=models.names, prices=options.prices)
+def estimate_for(plan: SubtaskPlan, spec: BenchmarkSpec, models: StageModels, options: BuildOptions,
+                 quality_items: int = 0) -> CostEstimate:
+    gate = options.qc is not None
+    return estimate_build(spec, plan, batch_size=options.batch_size, names=models.names, prices=options.prices,
+                          briefs=options.briefs, gate=gate, resolve=gate and bool(options.qc and options.qc.resolve)
+                          and "solver" in models.models, quality_items=quality_items)
 
 
 def _preflight(models: StageModels, options: BuildOptions) -> None:
@@ -97,7 +101,7 @@ async def build_and_export(
     report.json (its checkpoints let it resume); one with no accepted sample raises after writing it."""
     _preflight(models, options)
     build_id = build_id_for(directory)
-    estimate = estimate_for(plan, spec, models, options)
+    estimate = estimate_for(plan, spec, models, options, (finishing or FinishOptions()).quality_sample_size)
     await _emit(on_event, BuildEvent(stage="build", kind="progress", message=describe_estimate(estimate)))
     build_models = models.with_cache(CallCache(directory / CHECKPOINTS / "calls.jsonl"))
     samples, report = await run_build(spec, plan, build_id=build_id, models=build_models, store=store,
