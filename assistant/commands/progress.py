@@ -54,5 +54,5 @@ class ProgressPrinter:
     def _line(self, event: BuildEvent) -> None:
         if self.tty:
             self.stream.write("\r" + " " * 100 + "\r")
-        counter = f" [{event.done}/{event.total}]" if event.total else ""
+        counter = f" [{event.done}/{event.total}]" if event.total and event.done is not None else ""
         print(f"{event.stage:>8} {event.kind:<12}{counter} {event.message}", file=self.stream, flush=True)
