@@ -9,7 +9,7 @@ from pathlib import Path
 
 from assistant.model_registry import resolve_model
 from assistant.session import ThreadState, ThreadStore
-from assistant.settings import Settings
+from assistant.settings import EMBEDDED_MODEL, Settings
 from memory.catalog import PriorCatalog
 from memory.embeddings import Embedder
 from memory.minilm_onnx import OnnxMiniLMEmbedder
@@ -46,8 +46,14 @@ def open_catalog(settings: Settings, embedder: Embedder | None = None) -> PriorC
 
 
 def qc_options(settings: Settings) -> QCOptions | None:
+    """The quality gate's checks. With the embedded toy model as judge, the model-run checks (inspector,
+    repair, re-solve) would be noise: the deterministic checks run, then one judge verdict (TOY_MODEL_WARNING
+    says so)."""
     if not settings.qc:
         return None
+    if settings.model_for("judge") == EMBEDDED_MODEL:
+        return QCOptions(inspect=False, repair=False, resolve=False, require_solution_code=settings.require_solution_code,
+                         sandbox=SandboxLimits(timeout_s=settings.sandbox_timeout_s, memory_mb=settings.sandbox_memory_mb))
     return QCOptions(repair=settings.qc_repair, resolve=settings.qc_resolve,
                      require_solution_code=settings.require_solution_code,
                      sandbox=SandboxLimits(timeout_s=settings.sandbox_timeout_s, memory_mb=settings.sandbox_memory_mb))

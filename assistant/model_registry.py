@@ -20,7 +20,8 @@ PIPELINE_ROLES: tuple[Role, ...] = ("chat", "generator", "judge", "solver")
 
 TOY_MODEL_WARNING = (
     "Running on the embedded SmolLM2-135M model: it works offline but its samples are toy-level and most "
-    "fail verification. For a real benchmark set BENCHMARK_AGENT_MODEL (e.g. openai:gpt-4o-mini with "
+    "fail verification; with it, quality control runs its deterministic checks and one judge verdict per sample "
+    "(the model-run inspector and re-solve would be noise). For a real benchmark set BENCHMARK_AGENT_MODEL (e.g. openai:gpt-4o-mini with "
     "OPENAI_API_KEY, or openai:<name> with OPENAI_BASE_URL pointing at vLLM, Ollama or a llama.cpp server)."
 )
 

@@ -253,8 +253,7 @@ class _Build:
             if qc is None:
                 result = await self._call(lambda: self._judge(sample))
             else:
-                result = await self._call(lambda: quality_gate(sample, self.spec, candidate.subtask, models=self.models,
-                                                               options=qc, brief=candidate.brief))
+                result = await self._call(lambda: self._gate(sample, candidate.subtask, qc, candidate.brief))
         except StageFailed:
             result = GateResult(sample=None, records=[CheckRecord(sample_id=sample.id, check="judge", outcome="dropped",
                                                                   reasons=["no valid verdict"])])
@@ -270,6 +269,14 @@ class _Build:
         else:
             result.sample.metadata.update(batch=sample.metadata["batch"], wave=sample.metadata["wave"])
             candidate.sample = result.sample
+
+    async def _gate(self, sample: Sample, subtask: Subtask, qc: QCOptions, brief: SampleBrief | None) -> GateResult:
+        """The quality gate; without its inspector, one judge verdict follows the gate's other checks."""
+        gated = await quality_gate(sample, self.spec, subtask, models=self.models, options=qc, brief=brief)
+        if qc.inspect or gated.sample is None or gated.dropped is not None:
+            return gated
+        judged = await self._judge(gated.sample)
+        return GateResult(sample=judged.sample, records=[*gated.records, *judged.records])
 
     async def _judge(self, sample: Sample) -> GateResult:
         verdict = await judge_sample(sample, self.spec, models=self.models)

@@ -97,3 +97,16 @@ async def test_rerun_over_the_same_directory_keeps_what_was_accepted(tmp_path: P
     assert generator.calls == {}
     assert len(list(read_jsonl(tmp_path / "out" / "checkpoints" / "accepted.jsonl"))) == 6
     assert json.loads((tmp_path / "out" / "checkpoints" / "plan.json").read_text())["subtasks"][0]["quota"] == 4
+
+
+async def test_without_the_inspector_the_gate_is_followed_by_one_judge_verdict(tmp_path: Path, store: SampleStore) -> None:
+    from tools.qc import QCOptions
+
+    light = BuildOptions(batch_size=4, max_rounds_per_sample=1.5, dedup_threshold=0.95,
+                         qc=QCOptions(inspect=False, repair=False, resolve=False))
+    reject = {"verdict": "reject", "reasons": ["ambiguous"]}
+    samples, report, _ = await _build(tmp_path, store, Script(submit_samples=[batch_for]),
+                                      Script(submit_verdict=[reject, ACCEPT]), options=light)
+    checks = {c.stage for c in report.stages}
+    assert {"leakage", "judge"} <= checks and "inspector" not in checks
+    assert report.drop_reasons.get("judge: ambiguous") == 1 and len(samples) == 6
