@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator, TieBreak
+from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator, Duplicate, TieBreak
 from memory.files import write_json
 from memory.store import SampleStore
 from tools.brief import design_briefs
@@ -289,6 +289,8 @@ class _Build:
     async def decide(self, batch: _Batch, candidates: list[_Candidate]) -> Counter[str]:
         counts: Counter[str] = Counter({"generate:attempted": 1})
         counts["generate:passed" if not _failed_call(candidates) else "generate:dropped"] += 1
+        duplicates = await self._duplicates([c.sample for c in candidates if c.sample is not None and c.drop is None])
+        accepted: list[DedupItem] = []
         for candidate in candidates:
             check = candidate.drop[0] if candidate.drop else None
             if check != "parse":
@@ -301,28 +303,43 @@ class _Build:
             if candidate.drop is not None:
                 await self._drop(batch, candidate, *candidate.drop)
                 continue
-            counts.update(await self._accept_unless_duplicate(batch, candidate))
+            counts.update(await self._accept_unless_duplicate(batch, candidate, duplicates, accepted))
+        if accepted:  # one trip to the memory for the whole batch
+            await asyncio.to_thread(self._remember, accepted, batch.subtask.id)
         return counts
 
-    async def _accept_unless_duplicate(self, batch: _Batch, candidate: _Candidate) -> list[str]:
+    async def _duplicates(self, samples: list[Sample]) -> dict[str, Duplicate]:
+        """For a batch's passing samples, in one go: what each duplicates in memory (this build's earlier
+        batches and every earlier build) or earlier in the batch; keyed by the later sample's id."""
+        unique = {s.id: s for s in reversed(samples)}  # a repeated id is caught against the ledger instead
+        items = [_item(s) for s in samples if unique.get(s.id) is s]
+        found = {d.b: d for d in await self.dedup.against(items, self.store)}
+        found.update({d.b: d for d in await self.dedup.within(items, skip=found)})
+        return found
+
+    def _remember(self, items: list[DedupItem], subtask_id: str) -> None:
+        for item in items:
+            self.dedup.remember(item, self.store, build_id=self.build_id, subtask_id=subtask_id)
+
+    async def _accept_unless_duplicate(self, batch: _Batch, candidate: _Candidate, duplicates: dict[str, Duplicate],
+                                       accepted: list[DedupItem]) -> list[str]:
         subtask, sample = batch.subtask, candidate.sample
         assert sample is not None
         if len(self.ledger.for_subtask(subtask.id)) >= subtask.quota:
-            return ["surplus:attempted"]  # the quota filled up earlier in this wave
+            return ["surplus:attempted"]  # the quota filled up earlier
         if sample.id in self.ledger.ids():
             await self._drop(batch, candidate, "duplicate", "same question and answer as an accepted sample",
                              duplicate_of=sample.id)
             return ["duplicate:attempted", "duplicate:dropped"]
-        # Against this build and every earlier one: the question embedding finds candidates, the text decides.
-        match = await self.dedup.check(_item(sample), self.store)
+        # The question embedding found the candidates, the text check decided (memory/dedup.py).
+        match = duplicates.get(sample.id)
         if match is not None:
             where = "this build" if match.build_id in (None, self.build_id) else "an earlier build"
             await self._drop(batch, candidate, "duplicate", f"duplicate of a sample accepted in {where}",
                              duplicate_of=match.a, similarity=match.score)
             return ["duplicate:attempted", "duplicate:dropped"]
         self.ledger.accept(sample)
-        await asyncio.to_thread(self.dedup.remember, _item(sample), self.store, build_id=self.build_id,
-                                subtask_id=subtask.id)
+        accepted.append(_item(sample))
         done = len(self.ledger.for_subtask(subtask.id))
         await self.emit(stage="verify", kind="accepted", subtask_id=subtask.id, done=done, total=subtask.quota,
                         message=f"{subtask.name}: {done}/{subtask.quota} accepted")
