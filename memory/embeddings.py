@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
@@ -52,22 +52,25 @@ def _content_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class _LRU:
-    """A bounded, thread-safe map from content hash to vector."""
+V = TypeVar("V")
+
+
+class _LRU(Generic[V]):
+    """A bounded, thread-safe map from content hash to a vector (least recently used dropped first)."""
 
     def __init__(self, max_entries: int) -> None:
         self._max = max_entries
-        self._items: OrderedDict[str, tuple[float, ...]] = OrderedDict()
+        self._items: OrderedDict[str, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> tuple[float, ...] | None:
+    def get(self, key: str) -> V | None:
         with self._lock:
             vector = self._items.get(key)
             if vector is not None:
                 self._items.move_to_end(key)
             return vector
 
-    def put(self, key: str, vector: tuple[float, ...]) -> None:
+    def put(self, key: str, vector: V) -> None:
         with self._lock:
             self._items[key] = vector
             self._items.move_to_end(key)
@@ -79,31 +82,8 @@ class _LRU:
             return len(self._items)
 
 
-class _ArrayLRU:
-    """A bounded, thread-safe map from content hash to a float32 vector (1.5 kB each, not a tuple of floats)."""
-
-    def __init__(self, max_entries: int) -> None:
-        self._max = max_entries
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> np.ndarray | None:
-        with self._lock:
-            vector = self._items.get(key)
-            if vector is not None:
-                self._items.move_to_end(key)
-            return vector
-
-    def put(self, key: str, vector: np.ndarray) -> None:
-        with self._lock:
-            self._items[key] = vector
-            self._items.move_to_end(key)
-            while len(self._items) > self._max:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
+# A float32 array per entry (1.5 kB each) rather than a tuple of floats.
+_ArrayLRU = _LRU[np.ndarray]
 
 
 def embed_array(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
@@ -130,7 +110,7 @@ class MiniLMEmbedder:
         self._path = path
         self._batch_size = batch_size
         self._device = device
-        self._cache = _LRU(cache_size)
+        self._cache: _LRU[tuple[float, ...]] = _LRU(cache_size)
         self._loaded: SentenceTransformer | None = None
         self._load_lock = threading.Lock()
         # One encode at a time: torch already uses every core, and it keeps the model's state simple.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.fake_llm import FakeLLMServer
 
@@ -144,3 +144,21 @@ def browser(chromium: str) -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, browser: Browser, app_server: AppServer, tmp_path: Path) -> Iterator[Page]:
+    """A tall page that accepts downloads; on the way out the server log is printed (shown on failure) and a
+    screenshot is kept, also at the test module's SCREENSHOT_COPY if it names one."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 2400})
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    try:
+        yield opened
+    finally:
+        print(f"--- chainlit log (tail) ---\n{app_server.log.read_text(errors='replace')[-6000:]}")
+        opened.screenshot(path=str(tmp_path / "final.png"))
+        copy = getattr(request.module, "SCREENSHOT_COPY", None)
+        if copy is not None:
+            shutil.copyfile(tmp_path / "final.png", copy)
+        context.close()

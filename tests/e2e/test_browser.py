@@ -4,44 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from assistant.render import CONFIRM_LABELS, DOWNLOADS  # not assistant.app: importing chainlit here writes .files/
-from tests.e2e.conftest import CHROMIUM_ARGS, AppServer
+from tests.e2e.conftest import AppServer
 
 pytestmark = pytest.mark.slow
 
 REQUEST = "8 multiple-choice arithmetic word problems"
-FINAL_SCREENSHOT_COPY = Path("/tmp/e2e-final.png")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser, app_server: AppServer, tmp_path: Path) -> Iterator[Page]:
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 2400})
-    opened = context.new_page()
-    opened.set_default_timeout(30_000)
-    try:
-        yield opened
-    finally:
-        print(f"--- chainlit log (tail) ---\n{app_server.log.read_text(errors='replace')[-6000:]}")  # shown on failure
-        opened.screenshot(path=str(tmp_path / "final.png"))
-        shutil.copyfile(tmp_path / "final.png", FINAL_SCREENSHOT_COPY)
-        context.close()
+SCREENSHOT_COPY = Path("/tmp/e2e-final.png")  # the conftest page fixture copies its last screenshot here
 
 
 def test_a_request_becomes_a_downloadable_benchmark(page: Page, app_server: AppServer, tmp_path: Path) -> None:

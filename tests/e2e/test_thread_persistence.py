@@ -6,12 +6,10 @@ The thread comes back each time with its spec card, its current plan version and
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from assistant.render import CONFIRM_LABELS
 from tests.e2e.conftest import AppServer
@@ -19,21 +17,7 @@ from tests.e2e.conftest import AppServer
 pytestmark = pytest.mark.slow
 
 REQUEST = "8 multiple-choice arithmetic word problems"
-SCREENSHOT_COPY = Path("/tmp/e2e-persistence.png")
-
-
-@pytest.fixture
-def page(browser: Browser, app_server: AppServer, tmp_path: Path) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 2400})
-    opened = context.new_page()
-    opened.set_default_timeout(30_000)
-    try:
-        yield opened
-    finally:
-        print(f"--- chainlit log (tail) ---\n{app_server.log.read_text(errors='replace')[-6000:]}")  # shown on failure
-        opened.screenshot(path=str(tmp_path / "final.png"))
-        shutil.copyfile(tmp_path / "final.png", SCREENSHOT_COPY)
-        context.close()
+SCREENSHOT_COPY = Path("/tmp/e2e-persistence.png")  # the conftest page fixture copies its last screenshot here
 
 
 def _card_shows(page: Page, version: int) -> None:
