@@ -153,10 +153,7 @@ class SampleStore:
         metadata: dict[str, Any] | None = None,
     ) -> None:
         """Store (or replace) one sample; adding the same id again overwrites it."""
-        # Chroma rejects None values on insert; the build and subtask tags always win over caller keys.
-        stored = {key: value for key, value in (metadata or {}).items() if value is not None}
-        stored.update(build_id=build_id, subtask_id=subtask_id)
-        self._collection.upsert(ids=[sample_id], documents=[text], metadatas=[stored])
+        self._collection.upsert(ids=[sample_id], documents=[text], metadatas=[_tags(metadata, build_id, subtask_id)])
 
     def add_vector(
         self,
@@ -169,10 +166,9 @@ class SampleStore:
         metadata: dict[str, Any] | None = None,
     ) -> None:
         """Store (or replace) one sample under a vector computed by the caller with this store's embedder."""
-        stored = {key: value for key, value in (metadata or {}).items() if value is not None}
-        stored.update(build_id=build_id, subtask_id=subtask_id)
         embedding = cast(Any, [np.asarray(vector, dtype=np.float32)])  # Chroma's stubs are narrower than what it takes
-        self._collection.upsert(ids=[sample_id], embeddings=embedding, documents=[document], metadatas=[stored])
+        self._collection.upsert(ids=[sample_id], embeddings=embedding, documents=[document],
+                                metadatas=[_tags(metadata, build_id, subtask_id)])
 
     def remove_build(self, build_id: str) -> None:
         self._collection.delete(where=_build_filter(build_id))
@@ -259,3 +255,10 @@ def _matches(result: Any, row: int = 0) -> list[Match]:
             )
         )
     return matches
+
+
+def _tags(metadata: dict[str, Any] | None, build_id: str, subtask_id: str) -> dict[str, Any]:
+    """What is stored with a sample: Chroma rejects None values, and the build and subtask tags win."""
+    stored = {key: value for key, value in (metadata or {}).items() if value is not None}
+    stored.update(build_id=build_id, subtask_id=subtask_id)
+    return stored
