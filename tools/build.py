@@ -154,9 +154,25 @@ class _Build:
         return sum(1 for b in self.planned(subtask_id) if b["label"] in self.progress.done)
 
     def undecided(self) -> list[_Batch]:
-        """Planned batches without a `done` marker (an interrupted run's), in plan order."""
+        """Planned batches without a `done` marker (an interrupted run's), in plan order; those of a subtask no
+        longer in the plan are left out (`close_dropped` closes them)."""
         return [_Batch(self.subtasks[str(b["subtask"])], seq, str(b["label"]), int(b["count"]), int(b["basis"]))  # type: ignore[call-overload]
-                for seq, b in enumerate(self.progress.batches) if b["label"] not in self.progress.done]
+                for seq, b in enumerate(self.progress.batches)
+                if b["label"] not in self.progress.done and str(b["subtask"]) in self.subtasks]
+
+    def close_dropped(self) -> bool:
+        """Mark done, with nothing decided, the undecided batches of subtasks no longer in the plan (it changed
+        since an earlier run) that come right after the decided ones, so that those stay a prefix; True when
+        it closed any."""
+        closed = False
+        for batch in self.progress.batches:
+            if batch["label"] in self.progress.done:
+                continue
+            if batch["subtask"] in self.subtasks:
+                break
+            self.progress.finish_batch(str(batch["label"]), Counter())
+            closed = True
+        return closed
 
     async def run_batches(self) -> None:
         """Keep up to `2 x concurrency` batches out; decide each in plan order as soon as it is in."""
@@ -357,13 +373,17 @@ class _Build:
                         message=f"{check}: {reason[:120]}{repeats}")
 
     async def restore(self) -> None:
-        """Load what earlier runs decided."""
+        """Load what earlier runs decided. The plan may have changed since (a short build's subtask relaxed or
+        dropped): only samples of the plan's subtasks are remembered for de-duplication, and the undecided
+        batches of a subtask no longer in it are closed (`close_dropped`)."""
         self.progress.load()
         self.ledger.load(set(self.progress.done))
+        self.close_dropped()
         await asyncio.to_thread(self.store.remove_build, self.build_id)  # drop entries of undecided batches
         for sample in self.ledger.accepted:
-            await asyncio.to_thread(self.dedup.remember, _item(sample), self.store, build_id=self.build_id,
-                                    subtask_id=sample.subtask_id)
+            if sample.subtask_id in self.subtasks:
+                await asyncio.to_thread(self.dedup.remember, _item(sample), self.store, build_id=self.build_id,
+                                        subtask_id=sample.subtask_id)
 
 
 def _failed_call(candidates: list[_Candidate]) -> bool:
@@ -402,6 +422,8 @@ async def run_build(
                      message=f"Generating in batches of {options.batch_size}, up to {2 * options.concurrency} at a time")
     try:
         await build.run_batches()
+        while build.stop_reason is None and build.close_dropped():  # it stopped at a batch of a dropped subtask
+            await build.run_batches()
     finally:
         models.guard = None  # the budget is the build's: finishing (quality scoring) is not cut off
     samples = [s for sub in plan.subtasks for s in build.ledger.for_subtask(sub.id)]

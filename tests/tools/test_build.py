@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from memory.files import read_jsonl
 from memory.store import SampleStore
 from tests.scripted import Script, stage_models
@@ -110,3 +112,27 @@ async def test_without_the_inspector_the_gate_is_followed_by_one_judge_verdict(t
     checks = {c.stage for c in report.stages}
     assert {"leakage", "judge"} <= checks and "inspector" not in checks
     assert report.drop_reasons.get("judge: ambiguous") == 1 and len(samples) == 6
+
+
+@pytest.mark.parametrize("open_batches", [["mixing"], ["adding", "mixing", "adding"]])
+async def test_a_build_resumed_with_a_subtask_dropped_keeps_the_rest_and_closes_its_open_batches(
+        tmp_path: Path, store: SampleStore, open_batches: list[str]) -> None:
+    from memory.files import append_jsonl
+
+    first, _, _ = await _build(tmp_path, store, Script(submit_samples=[batch_for], submit_verdict=[ACCEPT]))
+    checkpoints = tmp_path / "out" / "checkpoints"
+    # Batches planned but never decided, as a stopped build leaves them; then 'mixing' is dropped from the plan.
+    planned = len([r for r in read_jsonl(checkpoints / "progress.jsonl") if "batch" in r])
+    append_jsonl(checkpoints / "progress.jsonl", [
+        {"batch": {"subtask": sub, "label": f"{sub}/batch {planned + i + 1}", "count": 1, "basis": planned}}
+        for i, sub in enumerate(open_batches)])
+    only = SubtaskPlan(subtasks=[PLAN.subtasks[0].model_copy(update={"quota": 6})])
+    generator = Script(submit_samples=[batch_for], submit_verdict=[ACCEPT])
+    samples, report = await run_build(SPEC, only, build_id="b1", models=stage_models(generator), store=store,
+                                      directory=tmp_path / "out", options=OPTIONS)
+    assert report.status == "complete" and [s.subtask_id for s in samples] == ["adding"] * 6
+    assert [s.id for s in samples[:4]] == [s.id for s in first if s.subtask_id == "adding"]
+    assert all("Subtask: Adding" in p for p in generator.calls["submit_samples"])
+    done = [r["done"] for r in read_jsonl(checkpoints / "progress.jsonl") if "done" in r]
+    assert f"mixing/batch {planned + open_batches.index('mixing') + 1}" in done
+    assert store.count("b1") == 6, "only samples of subtasks still in the plan are remembered"
