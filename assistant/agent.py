@@ -9,15 +9,16 @@ from pydantic_ai import Agent, RunContext
 from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.tools import ToolDefinition
 
-from assistant import previews, refinement, steps
+from assistant import previews, refinement, shortfall, steps
 from assistant.deps import AssistantDeps
-from assistant.flow import ANALYZE, BUILD, DESIGN, PREVIEW, REFINE, UNDO, allowed_tools
+from assistant.flow import ANALYZE, BUILD, DESIGN, PREVIEW, REFINE, SHORTFALL, UNDO, allowed_tools
 
 _INSTRUCTIONS = """\
 You are Benchmark Agent, an assistant that builds evaluation benchmarks for language models.
 Work in steps: understand the request (analyze_request), design subtasks (design_plan), let the user
 refine the plan (refine_plan, undo_plan) and preview samples (preview_samples), then build
-(build_benchmark). Call the one tool that fits the user's message, then reply in two or three short
+(build_benchmark). If the build fell short, the user may keep what a short subtask has or drop it
+(settle_shortfall). Call the one tool that fits the user's message, then reply in two or three short
 sentences that pass on what the tool said: questions to ask, the plan to confirm, or the result.
 Never invent samples, numbers or results that a tool did not give you."""
 
@@ -43,7 +44,8 @@ class FlowControl(AbstractCapability[AssistantDeps]):
 def _allowed(deps: AssistantDeps) -> tuple[str, ...]:
     state = deps.state
     can_undo = state.version is not None and state.version.parent is not None
-    return allowed_tools(state.phase, state.last_message, can_undo=can_undo)
+    return allowed_tools(state.phase, state.last_message, can_undo=can_undo,
+                         short_build=bool(shortfall.short_subtasks(state)))
 
 
 chat_agent: Agent[AssistantDeps, str] = Agent(
@@ -99,4 +101,15 @@ async def preview_samples(ctx: RunContext[AssistantDeps]) -> str:
     """Generate a few preview samples per subtask for the user to accept, reject or edit before the build."""
     ctx.deps.acted = True
     ctx.deps.summary = await previews.preview_step(ctx.deps)
+    return ctx.deps.summary
+
+
+@chat_agent.tool(name=SHORTFALL)
+async def settle_shortfall(ctx: RunContext[AssistantDeps]) -> str:
+    """The last build fell short of a subtask's quota. As the user's latest message says, either keep the samples
+    that subtask has (its quota becomes that number, the benchmark gets smaller) or drop the subtask (the other
+    subtasks get its samples), then finish the same build without redoing anything. Use it for messages like
+    'keep what Fractions has', 'relax Fractions' or 'drop Fractions'."""
+    ctx.deps.acted = True
+    ctx.deps.summary = await shortfall.shortfall_from_words(ctx.deps)
     return ctx.deps.summary

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import chainlit as cl
 from chainlit.types import ThreadDict
 
-from assistant import auth, previews, screen
+from assistant import auth, previews, screen, shortfall
 from assistant.chat_history import FileDataLayer
 from assistant.conversation import respond, run_next_step, run_step
 from assistant.deps import AssistantDeps, memory_embedder, open_catalog, open_store
@@ -261,6 +261,16 @@ async def on_undo(action: cl.Action) -> None:
     deps = _deps()
     if not await _stale(deps, action.payload):
         await _run(deps, lambda: undo_step(deps))
+
+
+@cl.action_callback("shortfall")
+@_busy
+async def on_shortfall(action: cl.Action) -> None:
+    """Keep what a short subtask has, or drop it, then continue the short build (buttons under a short build)."""
+    deps = _deps()
+    payload = action.payload
+    if not await _stale(deps, payload):
+        await _run(deps, lambda: shortfall.shortfall_step(deps, str(payload["subtask"]), payload["choice"]))
 
 
 @cl.action_callback("preview")

@@ -2,7 +2,7 @@
 
 A weak model cannot derail the flow: in each phase the orchestrator is offered only the tools
 that make sense there, and a message that plainly asks for one step ("go", "undo", "preview",
-"drop 2") narrows them to that step.
+"drop 2", or after a short build "keep what Fractions has") narrows them to that step.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ BUILD = "build_benchmark"
 REFINE = "refine_plan"
 UNDO = "undo_plan"
 PREVIEW = "preview_samples"
+SHORTFALL = "settle_shortfall"
 
 _CONFIRM = re.compile(
     r"^\s*(go|go ahead|yes|y|yep|ok|okay|sure|confirm(ed)?|looks good|lgtm|build( it)?|start|proceed|"
@@ -30,6 +31,8 @@ _EDIT = re.compile(
     r"multiple[- ]choice|yes/no|numeric|short answers?|\d+\s+(items?|samples?|questions?))\b",
     re.IGNORECASE,
 )
+# After a build that fell short: relax a short subtask (keep what it has) or drop it.
+_SHORTFALL = re.compile(r"\b(relax|keep|accept|settle|drop|remove|delete|get rid of|skip|leave out)\b", re.IGNORECASE)
 _REDESIGN = re.compile(r"\b(redesign|new plan|different subtasks|design (it )?again|start the plan over)\b", re.IGNORECASE)
 
 _NEXT_STEP: dict[Phase, str | None] = {
@@ -55,8 +58,8 @@ def is_confirmation(message: str) -> bool:
     return bool(_CONFIRM.match(message))
 
 
-def allowed_tools(phase: Phase, message: str, *, can_undo: bool = True) -> tuple[str, ...]:
-    """The tools on offer for `message` in `phase`."""
+def allowed_tools(phase: Phase, message: str, *, can_undo: bool = True, short_build: bool = False) -> tuple[str, ...]:
+    """The tools on offer for `message` in `phase`; `short_build`: the finished build fell short of a quota."""
     step = _NEXT_STEP[phase]
     if step is not None and is_confirmation(message):
         return (step,)
@@ -64,6 +67,8 @@ def allowed_tools(phase: Phase, message: str, *, can_undo: bool = True) -> tuple
         for pattern, tool in ((_UNDO, UNDO), (_PREVIEW, PREVIEW), (_REDESIGN, DESIGN), (_EDIT, REFINE)):
             if pattern.search(message) and (tool != UNDO or can_undo):
                 return (tool,)
+    if phase == "built" and short_build:
+        return (SHORTFALL,) if _SHORTFALL.search(message) else (*_ON_OTHER_MESSAGES[phase], SHORTFALL)
     tools = _ON_OTHER_MESSAGES[phase]
     return tools if can_undo else tuple(t for t in tools if t != UNDO)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.session import ThreadState
+from assistant.shortfall import short_subtasks
 from tools.models import BenchmarkSpec, PreviewItem, QualityReport, SubtaskPlan
 
 DOWNLOADS = ("benchmark.jsonl", "benchmark.csv", "report.json", "README.md", "quality.json")
@@ -93,6 +94,14 @@ def card_buttons(state: ThreadState) -> list[tuple[str, str, dict[str, Any]]]:
         buttons.append(("edit", "Edit the plan", {"version": version}))
         if state.version.parent:
             buttons.append(("undo", f"Undo (back to v{state.version.parent})", {"version": version}))
+    if phase == "built" and state.version is not None:
+        for short in short_subtasks(state):  # the build continues in its own directory after either choice
+            payload = {"phase": phase, "version": state.version.number, "subtask": short.subtask_id}
+            if short.can_relax:
+                buttons.append(("shortfall", f"{short.name}: keep the {short.accepted} it has"[:60],
+                                {**payload, "choice": "relax"}))
+            if short.can_drop:
+                buttons.append(("shortfall", f"Drop {short.name}"[:60], {**payload, "choice": "drop"}))
     return buttons
 
 
@@ -128,7 +137,19 @@ def state_view(state: ThreadState, estimate: str | None = None) -> str:
                   "stopped": "stopped early; build again to resume it"}[build.status]
         parts.append(f"**Build {build.build_id}**: {build.accepted}/{build.requested} samples, {status}."
                      + (f"\n\n{build.message}" if build.message else ""))
+        parts += [shortfall_block(state)] if short_subtasks(state) else []
     return "\n\n".join(parts)
+
+
+def shortfall_block(state: ThreadState) -> str:
+    """Which subtasks fell short and why, and what the buttons under the card do about it."""
+    lines = ["**Fell short**", ""]
+    for short in short_subtasks(state):
+        why = "; ".join(short.reasons) or "the generator returned too few samples"
+        lines.append(f"- {short.name}: {short.accepted} of {short.quota}. Most frequent drop reasons: {why}")
+    lines += ["", "_Keep what a subtask has (its quota becomes that, the benchmark gets smaller) or drop it (the "
+                  "other subtasks get its samples); the build then continues where it is, keeping every sample._"]
+    return "\n".join(lines)
 
 
 def built_quality(state: ThreadState) -> QualityReport | None:

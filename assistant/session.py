@@ -11,7 +11,7 @@ from pydantic import Field, ValidationError
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
 
 from memory.files import write_atomic
-from tools.models import BenchmarkSpec, ClarifyingQuestion, PreviewItem, Strict, SubtaskPlan
+from tools.models import BenchmarkSpec, ClarifyingQuestion, PreviewItem, Strict, SubtaskOutcome, SubtaskPlan
 from tools.preview import with_guidance
 
 Phase = Literal["gathering", "clarifying", "spec_ready", "planned", "building", "built"]
@@ -25,6 +25,8 @@ class BuildSummary(Strict):
     accepted: int
     requested: int
     message: str = ""
+    shortfalls: list[SubtaskOutcome] = Field(
+        default_factory=list, description="The subtasks a short build left below their quota, with their drop reasons.")
 
 
 class PlanVersion(Strict):

@@ -137,13 +137,17 @@ async def design_step(deps: AssistantDeps) -> str:
             + (f"{known} " if known else "") + "Next: build it (say 'go'), preview samples, or change the plan.")
 
 
-async def build_step(deps: AssistantDeps) -> str:
+async def build_step(deps: AssistantDeps, *, continue_short: bool = False) -> str:
+    """Build the current plan: in a new directory, or in the last build's own directory when that build stopped
+    early or (`continue_short`) fell short and the user has just relaxed or dropped a short subtask. There, every
+    accepted sample and every answered model call is kept: only what the plan still misses is generated."""
     state = deps.state
     if state.spec is None or state.plan is None:
         return "There is no confirmed plan yet: design the subtasks first."
     if state.thread_id in deps.active_builds:
         return "A build for this conversation is already running; its progress is shown above."
-    resuming = state.build is not None and state.build.status == "stopped" and Path(state.build.directory).exists()
+    reusable = ("stopped", "short") if continue_short else ("stopped",)
+    resuming = state.build is not None and state.build.status in reusable and Path(state.build.directory).exists()
     directory = Path(state.build.directory) if resuming and state.build else _new_build_dir(deps.builds_dir)
     build_id = build_id_for(directory)
     state.phase = "building"
@@ -170,11 +174,14 @@ async def build_step(deps: AssistantDeps) -> str:
     state.phase = "planned" if report.status == "stopped" else "built"
     state.build = BuildSummary(build_id=report.build_id, directory=str(directory), status=report.status,
                                accepted=report.accepted, requested=report.requested,
-                               message="; ".join(report.warnings[-3:]))
+                               message="; ".join(report.warnings[-3:]),
+                               shortfalls=[o for o in report.subtasks if o.short] if report.status == "short" else [])
     if report.status == "stopped":
         return (f"The build stopped early: {report.stop_reason}. {report.accepted}/{report.requested} samples are "
                 "saved; building again resumes it without redoing anything.")
-    shortfall = "" if report.status == "complete" else f" It fell short: {'; '.join(report.warnings[-2:])}."
+    shortfall = "" if report.status == "complete" else (
+        f" It fell short: {'; '.join(report.warnings[-2:])}. To finish it, keep what a short subtask has (its quota "
+        "shrinks to that) or drop it (the others get its samples): say so, or use the buttons under the build.")
     return (f"Build {report.build_id} finished: {report.accepted}/{report.requested} samples accepted, "
             f"stored as benchmark.jsonl and benchmark.csv with a report and a dataset card.{shortfall}")
 

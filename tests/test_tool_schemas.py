@@ -18,7 +18,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from assistant.agent import chat_agent
 from assistant.deps import AssistantDeps
-from assistant.session import ThreadState
+from assistant.session import BuildSummary, ThreadState
 from assistant.settings import Settings
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
@@ -28,7 +28,7 @@ from tools.design import design_agent
 from tools.generate import GENERATOR_OUTPUTS, generator_agent
 from tools.inspection import inspector_agent, repair_agent
 from tools.llm import StageModels
-from tools.models import BenchmarkSpec, Subtask, SubtaskPlan
+from tools.models import BenchmarkSpec, Subtask, SubtaskOutcome, SubtaskPlan
 from tools.panel import hardener_agent
 from tools.quality import quality_agent
 from tools.refine import refine_agent
@@ -67,11 +67,16 @@ _PLAN = SubtaskPlan(subtasks=[Subtask(id="s", name="S", description="d", answer_
 def _orchestrator_tools(tmp_path: Path) -> dict[str, Any]:
     tools: dict[str, Any] = {}
     with SampleStore(tmp_path / "chroma", embedder=HashEmbedder()) as store:
-        for phase, message in [("gathering", "x"), ("spec_ready", "go"), ("planned", "go"), ("planned", "x")]:
+        for phase, message in [("gathering", "x"), ("spec_ready", "go"), ("planned", "go"), ("planned", "x"),
+                               ("built", "x")]:
             state = ThreadState(thread_id="t", phase=phase, last_message=message)  # type: ignore[arg-type]
             if message == "x" and phase == "planned":  # two plan versions, so that undo is offered too
                 state.commit(_PLAN, _SPEC, "designed", [])
                 state.commit(_PLAN, _SPEC, "edited", ["x"])
+            if phase == "built":  # a build that fell short, so that its shortfall step is offered too
+                state.commit(_PLAN, _SPEC, "designed", [])
+                state.build = BuildSummary(build_id="b", directory="d", status="short", accepted=1, requested=2,
+                                           shortfalls=[SubtaskOutcome(subtask_id="s", quota=2, accepted=1, rounds=1)])
             deps = AssistantDeps(settings=Settings(data_dir=tmp_path), models=StageModels(models={}, names={}),
                                  store=store, state=state)
             seen = _capture(chat_agent, deps)
@@ -103,4 +108,4 @@ def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Pa
         SNAPSHOT.write_text(text)
     assert json.loads(SNAPSHOT.read_text()) == current, "prompts or tool schemas changed: see the module docstring"
     assert set(current["orchestrator"]["tools"]) == {"analyze_request", "design_plan", "build_benchmark", "refine_plan",
-                                                     "undo_plan", "preview_samples"}
+                                                     "undo_plan", "preview_samples", "settle_shortfall"}

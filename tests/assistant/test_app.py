@@ -400,3 +400,52 @@ async def test_each_signed_in_user_has_their_own_state_even_under_the_same_threa
     threads = app.runtime().threads
     assert threads.load(thread_id, owner="alice").phase == "spec_ready"
     assert threads.load(thread_id, owner="bob").phase == "gathering" and threads.load(thread_id).phase == "gathering"
+
+
+# --- a build that fell short ------------------------------------------------------------------
+
+
+async def test_the_buttons_under_a_short_build_keep_what_it_has_and_finish_the_same_build(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Half the judge's verdicts are rejections and few attempts are allowed: one subtask falls short.
+    with FakeLLMServer(port=0, seed=11, judge_reject_rate=0.5, deterministic=True) as strict:
+        monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)
+        monkeypatch.setenv("BENCHMARK_AGENT_MODEL", "openai:fake-model")
+        monkeypatch.setenv("OPENAI_BASE_URL", strict.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        monkeypatch.setenv("BENCHMARK_AGENT_MAX_ROUNDS_PER_SAMPLE", "1.2")
+        monkeypatch.setenv("BENCHMARK_AGENT_QC", "false")
+        recorder = open_session()
+        await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+        await app.on_confirm(confirm("spec_ready"))
+        await app.on_confirm(confirm("planned"))
+        short = state()
+        assert short.build is not None and short.build.status == "short"
+        [outcome] = short.build.shortfalls
+        assert outcome.accepted >= 1, "the test needs a subtask with something to keep"
+        card = recorder.last_message()
+        assert "**Fell short**" in card["output"]
+        offered = buttons(recorder, card, "shortfall")
+        assert [(b["payload"]["subtask"], b["payload"]["choice"]) for b in offered] == [
+            (outcome.subtask_id, "relax"), (outcome.subtask_id, "drop")]
+        relax, drop = offered
+        assert relax["label"].endswith(f"keep the {outcome.accepted} it has")
+        calls = strict.stats.by_tool
+        recorder.forget()
+
+        await app.on_shortfall(click("shortfall", relax["payload"]))
+
+        no_errors(recorder)
+        done = state()
+        assert done.build is not None and done.build.status == "complete"
+        assert (done.build.build_id, done.build.directory) == (short.build.build_id, short.build.directory)
+        assert done.build.accepted == done.build.requested == short.build.accepted
+        new = strict.stats.by_tool
+        assert (new["submit_samples"], new["submit_verdict"]) == (calls["submit_samples"], calls["submit_verdict"])
+        card = recorder.last_message()
+        assert "complete." in card["output"] and not buttons(recorder, card, "shortfall")
+
+        recorder.forget()
+        await app.on_shortfall(click("shortfall", drop["payload"]))  # the other button, now out of date
+        [reply] = recorder.messages()
+        assert "out of date" in reply["output"] and state().version.number == done.version.number
