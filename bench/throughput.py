@@ -4,7 +4,10 @@
 
 The bound is what a perfect client would reach: `concurrency / latency` calls per second, divided
 by the calls one accepted sample takes. An 8-sample build runs first, untimed, so that models and
-libraries are loaded as in a running server. The last line printed is one JSON object.
+libraries are loaded as in a running server. The last line printed is one JSON object; besides the
+figures above it says where the time went: `build_s` (the generation loop; the rest is finishing and
+export), `server_busy_share` (the share of the slots the server spent answering: close to `ratio`
+means the client kept the endpoint busy), `client_cpu_s`, and the calls by tool and the counts per stage.
 """
 
 from __future__ import annotations
@@ -51,7 +54,12 @@ def _plan(samples: int) -> tuple[BenchmarkSpec, SubtaskPlan]:
     return spec, plan
 
 
+_MARKS: dict[str, float] = {}
+
+
 def _progress(event: BuildEvent) -> None:
+    if event.stage == "build" and event.kind == "finished":
+        _MARKS["built"] = time.perf_counter()
     if event.stage in ("build", "generate") or (event.kind == "accepted" and (event.done or 0) % 20 == 0):
         print(f"  {event.stage} {event.kind}: {event.message}", file=sys.stderr, flush=True)
 
@@ -95,12 +103,15 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
             warm_spec, warm_plan = _plan(8)
             await build_and_export(warm_spec, warm_plan, models=models, store=store, directory=work / "warm",
                                    options=build_options(settings), finishing=finish_options(settings))
-            calls_before = int(server.stats()["completions"])  # type: ignore[call-overload]
+            before = server.stats()
+            calls_before = int(before["completions"])  # type: ignore[call-overload]
+            cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             started = time.perf_counter()
             result = await build_and_export(spec, plan, models=models, store=store, directory=work / "out",
                                             options=build_options(settings), on_event=_progress,
                                             finishing=finish_options(settings))
             seconds = time.perf_counter() - started
+            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         stats = server.stats()
         calls = int(stats["completions"]) - calls_before  # type: ignore[call-overload]
     report = result.report
@@ -114,6 +125,12 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
         "accepted_per_min": round(per_min, 1), "bound_per_min": round(bound, 1), "ratio": round(per_min / bound, 3),
         "calls_per_sample": round(calls_per_sample, 3), "tokens_per_sample": round(tokens / accepted, 1),
         "retries": report.retries, "faults": stats["faults"],
+        "stages": {c.stage: [c.attempted, c.dropped] for c in report.stages},
+        "by_tool": {k: v - before["by_tool"].get(k, 0) for k, v in stats["by_tool"].items()},
+        "client_cpu_s": round(cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime, 2),
+        "build_s": round(_MARKS.get("built", started) - started, 2),
+        "server_busy_share": round((float(stats["busy_s"]) - float(before["busy_s"]))  # type: ignore[arg-type]
+                                   / (seconds * args.concurrency), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 

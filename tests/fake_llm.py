@@ -41,9 +41,11 @@ class FakeLLMStats:
     streamed: int = 0
     by_tool: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
+    busy_s: float = 0.0  # summed wall time of the completion requests, from body read to reply sent
 
     def copy(self) -> FakeLLMStats:
-        return FakeLLMStats(self.requests, self.completions, self.streamed, Counter(self.by_tool), Counter(self.faults))
+        return FakeLLMStats(self.requests, self.completions, self.streamed, Counter(self.by_tool), Counter(self.faults),
+                            self.busy_s)
 
 
 class _Server(ThreadingHTTPServer):
@@ -142,6 +144,9 @@ class FakeLLMServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle's algorithm on, the body waits for the
+    # client's delayed ACK of the headers (~40 ms on Linux), which no real inference server adds.
+    disable_nagle_algorithm = True
     server: _Server
     timeout = 120  # idle keep-alive connections give their thread back
 
@@ -156,7 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.rstrip("/") == "/stats":  # for benchmarks that run the server in its own process
             stats = self.server.fake.stats
             self._send_json(200, {"requests": stats.requests, "completions": stats.completions,
-                                  "by_tool": dict(stats.by_tool), "faults": dict(stats.faults)})
+                                  "by_tool": dict(stats.by_tool), "faults": dict(stats.faults),
+                                  "busy_s": stats.busy_s})
         else:
             self._send_error(404, f"no route for GET {self.path}", "not_found")
 
@@ -177,10 +183,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fake.recent_requests.append(body)
         fake.count(completions=1, streamed=1 if body.get("stream") else 0)
+        started = time.perf_counter()
         try:
             self._complete(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (timeout) while we worked
+        fake.count(busy_s=time.perf_counter() - started)
 
     def _complete(self, body: dict[str, Any]) -> None:
         fake = self.server.fake
