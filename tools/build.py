@@ -51,6 +51,7 @@ from tools.models import (
     SubtaskPlan,
 )
 from tools.qc import QCOptions, quality_gate
+from tools.resilience import call_priority
 from tools.verify import judge_sample
 
 EventSink = Callable[[BuildEvent], Awaitable[None] | None]
@@ -100,12 +101,14 @@ class _Build:
     def __init__(self, spec: BenchmarkSpec, plan: SubtaskPlan, *, build_id: str, models: StageModels,
                  store: SampleStore, directory: Path, options: BuildOptions, on_event: EventSink | None) -> None:
         self.spec, self.plan, self.build_id = spec, plan, build_id
-        self.models, self.store, self.options, self.on_event = models, store, options, on_event
+        self.store, self.options, self.on_event = store, options, on_event
+        # The concurrency limit holds only requests on the wire, not the work between them.
+        self.models = models = models.limited(options.concurrency)
         self.ledger, self.progress = Ledger(directory), Progress(directory)
         self.subtasks = {s.id: s for s in plan.subtasks}
-        self.limit = asyncio.Semaphore(options.concurrency)
         self.stop_reason: str | None = None
-        # Checked before every model call, also those inside a quality gate already under way.
+        # Checked before every model call, also those inside a quality gate already under way; the build's
+        # own copy of the models carries it, so finishing (quality scoring) is not cut off.
         models.guard = lambda: options.budget.exceeded(models.usage, cost_of(models.usage, models.names, options.prices))
         tie_break = options.dedup_tie_break or (partial(same_item, models=models) if options.llm_tie_break else None)
         self.dedup = Deduplicator(store.embedder, threshold=options.dedup_threshold, tie_break=tie_break)
@@ -210,20 +213,20 @@ class _Build:
         return cost_of(self.models.usage, self.models.names, self.options.prices)
 
     async def _call(self, make: Callable[[], Awaitable[object]]) -> object | None:
-        """One model call under the concurrency limit; None once the build has been told to stop."""
-        async with self.limit:
-            if self.stop_reason is None:
-                self.stop_reason = self.options.budget.exceeded(self.models.usage, self.cost())
-            if self.stop_reason is not None:
-                return None
-            try:
-                return await make()
-            except (ModelUnavailable, BudgetReached) as exc:
-                self.stop_reason = self.stop_reason or str(exc)
-                return None
+        """One stage's model call(s); None once the build has been told to stop."""
+        if self.stop_reason is None:
+            self.stop_reason = self.options.budget.exceeded(self.models.usage, self.cost())
+        if self.stop_reason is not None:
+            return None
+        try:
+            return await make()
+        except (ModelUnavailable, BudgetReached) as exc:
+            self.stop_reason = self.stop_reason or str(exc)
+            return None
 
     async def run_batch(self, batch: _Batch) -> list[_Candidate] | None:
         """The batch's judged candidates; None when the build stopped before its generation call."""
+        call_priority.set(batch.wave)  # this task's requests: earlier batches are decided first, so served first
         subtask = batch.subtask
         avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_batch=batch.basis)]
         lessons = self.ledger.lessons(subtask.id, before_batch=batch.basis)[-3:]
@@ -420,12 +423,9 @@ async def run_build(
     await build.restore()
     await build.emit(stage="generate", kind="started", done=len(build.ledger.accepted), total=plan.total,
                      message=f"Generating in batches of {options.batch_size}, up to {2 * options.concurrency} at a time")
-    try:
+    await build.run_batches()
+    while build.stop_reason is None and build.close_dropped():  # it stopped at a batch of a dropped subtask
         await build.run_batches()
-        while build.stop_reason is None and build.close_dropped():  # it stopped at a batch of a dropped subtask
-            await build.run_batches()
-    finally:
-        models.guard = None  # the budget is the build's: finishing (quality scoring) is not cut off
     samples = [s for sub in plan.subtasks for s in build.ledger.for_subtask(sub.id)]
     report = _report(build, samples, started=started, warnings=warnings or [], estimate=estimate)
     await build.emit(stage="build", kind="finished", done=report.accepted, total=report.requested,

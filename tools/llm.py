@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from pydantic_ai import Agent
@@ -19,7 +19,7 @@ from pydantic_ai.models.wrapper import WrapperModel
 
 from tools.errors import BudgetReached, ModelUnavailable, StageFailed
 from tools.models import Role, TokenUsage
-from tools.resilience import CachedModel, CallCache, ResilientModel
+from tools.resilience import CachedModel, CallCache, ResilientModel, SlotModel, Slots
 
 OutputT = TypeVar("OutputT")
 
@@ -43,6 +43,21 @@ class StageModels:
         """The same models answering from `cache` first, with their own usage meter (one build's)."""
         cached: dict[Role, Model] = {role: CachedModel(model, cache, self.names[role]) for role, model in self.models.items()}
         return StageModels(models=cached, names=dict(self.names), cache=cache, retry_baseline=self._retries_total())
+
+    def limited(self, concurrency: int) -> StageModels:
+        """The same models (same usage meter, cache and guard) with at most `concurrency` requests in flight
+        across all roles. Only the request holds a slot: preparing it and checking its answer do not, so the
+        endpoint gets its next request while the last answer is still being checked."""
+        slots = Slots(concurrency)
+        limited = replace(self, models={})
+        # The guard is checked again once a slot is free: a request that waited for one may no longer be affordable.
+        limited.models = {role: SlotModel(model, slots, before=limited.check_guard) for role, model in self.models.items()}
+        return limited
+
+    def check_guard(self) -> None:
+        """Raise `BudgetReached` when the guard says no more calls may be made."""
+        if self.guard is not None and (reason := self.guard()) is not None:
+            raise BudgetReached(reason)
 
     def cache_hits(self) -> int:
         return self.cache.hits if self.cache else 0
@@ -77,8 +92,7 @@ async def run_stage(
 
     `output_type` replaces the agent's own for this run (a stage whose output depends on its input)."""
     name = models.names.get(role, "?")
-    if models.guard is not None and (reason := models.guard()) is not None:
-        raise BudgetReached(reason)
+    models.check_guard()
     try:
         if output_type is None:
             result = await agent.run(prompt, model=models.model(role))

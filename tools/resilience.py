@@ -1,9 +1,10 @@
 """Model wrappers that make a build survive its endpoint: retries with backoff, rate limits, a call cache.
 
-    CachedModel(ResilientModel(endpoint model))
+    SlotModel(CachedModel(ResilientModel(endpoint model)))     (SlotModel: a build's own copy)
 
-A cached response is returned without touching the endpoint, so a resumed build repeats no call
-that was already answered. A live call waits for the rate limiter, and on 429, 5xx, timeouts and
+A build holds one of its `Slots` only while a request is out, so it keeps `concurrency` requests in
+flight, earlier batches first. A cached response is returned without touching the endpoint, so a
+resumed build repeats no call that was already answered. A live call waits for the rate limiter, and on 429, 5xx, timeouts and
 connection errors backs off (honouring Retry-After) until the endpoint has been failing for longer
 than `RetryPolicy.give_up_after_s`; then the last error is raised and the build stops cleanly.
 """
@@ -12,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
+import itertools
 import json
 import random
 import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,6 +182,64 @@ class CallCache:
 
     def __len__(self) -> int:
         return len(self._responses)
+
+
+# The order in which waiting requests get a slot: lower first (a build sets its batch's position in the plan).
+call_priority: ContextVar[int] = ContextVar("call_priority", default=0)
+
+
+class Slots:
+    """At most `size` holders at once; waiters are served lowest `call_priority` first, then in arrival order.
+
+    A build decides its batches in plan order, so a request of an early batch that waits behind those
+    of later ones would hold every decision up; served first, it never does."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    async def acquire(self) -> None:
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (call_priority.get(), next(self._arrivals), waiter))
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, waiter = heapq.heappop(self._waiters)
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+
+class SlotModel(WrapperModel):
+    """Holds one of a build's slots while a request is out, so that the build keeps at most that many in flight."""
+
+    def __init__(self, wrapped: Any, slots: Slots, before: Callable[[], None] | None = None) -> None:
+        super().__init__(wrapped)
+        self.slots, self.before = slots, before
+
+    async def request(self, messages: list[ModelMessage], model_settings: ModelSettings | None,
+                      model_request_parameters: ModelRequestParameters) -> ModelResponse:
+        async with self.slots:
+            if self.before is not None:
+                self.before()  # may refuse the request (a spent budget) by raising
+            return await self.wrapped.request(messages, model_settings, model_request_parameters)
 
 
 class CachedModel(WrapperModel):

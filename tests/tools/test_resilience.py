@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,10 @@ from pydantic_ai.exceptions import ModelConnectionError, ModelHTTPError
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from tools.errors import BudgetReached
+from tools.llm import StageModels, run_stage
 from tools.models import JudgeVerdict
-from tools.resilience import CachedModel, CallCache, RateLimiter, ResilientModel, RetryPolicy
+from tools.resilience import CachedModel, CallCache, RateLimiter, ResilientModel, RetryPolicy, Slots, call_priority
 
 AGENT = Agent(output_type=ToolOutput(JudgeVerdict, name="submit_verdict"))
 
@@ -114,3 +117,60 @@ async def test_cached_calls_are_answered_without_the_endpoint_across_processes(t
     other_model = CachedModel(FunctionModel(flaky), reopened, "another-model")
     await AGENT.run("same prompt", model=other_model)
     assert flaky.calls == 3, "the model is part of the key"
+
+
+async def test_slots_serve_waiting_requests_earliest_batch_first_and_survive_cancellation() -> None:
+    slots, order = Slots(1), []
+    await slots.acquire()  # the only slot is taken: everyone below waits
+
+    async def wait_as(priority: int, name: str) -> None:
+        call_priority.set(priority)
+        async with slots:
+            order.append(name)
+
+    tasks = [asyncio.create_task(wait_as(p, n)) for p, n in ((5, "late"), (1, "early"), (5, "late-2"), (0, "gone"))]
+    await asyncio.sleep(0)
+    tasks[3].cancel()  # a waiter cancelled in the queue must not take (or lose) a slot
+    await asyncio.sleep(0)
+    slots.release()
+    await asyncio.gather(*tasks[:3])
+    assert order == ["early", "late", "late-2"], "lowest priority value first, then arrival order"
+    assert tasks[3].cancelled() and slots.free == 1, "every slot is back once all holders are done"
+
+
+async def test_a_limited_model_keeps_at_most_its_slots_in_flight_across_roles() -> None:
+    in_flight, peak = 0, 0
+
+    async def answer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return ModelResponse(parts=[ToolCallPart("submit_verdict", {"verdict": "accept"})])
+
+    endpoint = FunctionModel(answer)
+    models = StageModels(models={"generator": endpoint, "judge": endpoint}, names={"generator": "g", "judge": "j"})
+    limited = models.limited(3)
+    runs = [run_stage(AGENT, f"x{i}", models=limited, role="judge" if i % 2 else "generator", stage="t")
+            for i in range(12)]
+    assert all(v.verdict == "accept" for v in await asyncio.gather(*runs))
+    assert peak == 3, f"{peak} requests were in flight at once"
+    assert models.usage["judge"].requests == 6, "the limited copy meters into the same usage"
+
+
+async def test_a_request_that_waited_for_a_slot_is_refused_once_the_budget_is_spent() -> None:
+    answered = 0
+
+    async def answer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        nonlocal answered
+        answered += 1
+        await asyncio.sleep(0.01)
+        return ModelResponse(parts=[ToolCallPart("submit_verdict", {"verdict": "accept"})])
+
+    limited = StageModels(models={"judge": FunctionModel(answer)}, names={"judge": "j"}).limited(1)
+    limited.guard = lambda: "token budget reached" if answered else None
+    results = await asyncio.gather(*(run_stage(AGENT, "x", models=limited, role="judge", stage="t") for _ in range(3)),
+                                   return_exceptions=True)
+    # All three passed the check before their call; the two that waited for the slot are refused at it.
+    assert answered == 1 and sum(isinstance(r, BudgetReached) for r in results) == 2
