@@ -30,7 +30,7 @@ brief_agent: Agent[None, BriefSet] = Agent(
 )
 
 
-def brief_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: list[str]) -> str:
+def brief_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: list[str], batch_label: str | None = None) -> str:
     lines = [
         f"Capability under test: {spec.capability}",
         f"Domain: {spec.domain}",
@@ -42,14 +42,19 @@ def brief_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: list[
     ]
     if avoid:
         lines.append("Avoid (already in the benchmark): " + " | ".join(q[:160] for q in avoid[-10:]))
+    if batch_label:
+        # Without it, two batches planned from the same decisions would ask the very same question, and
+        # the call cache would hand the second the first one's briefs.
+        lines.append(f"Batch: {batch_label} (plan items different from other batches)")
     return "\n".join(lines)
 
 
 async def design_briefs(
-    spec: BenchmarkSpec, subtask: Subtask, count: int, *, models: StageModels, avoid: list[str] | None = None
+    spec: BenchmarkSpec, subtask: Subtask, count: int, *, models: StageModels, avoid: list[str] | None = None,
+    batch_label: str | None = None,
 ) -> list[SampleBrief]:
     """One brief per sample to write (fewer if the model gave fewer; extra ones are cut)."""
-    result = await run_stage(brief_agent, brief_prompt(spec, subtask, count, avoid or []), models=models,
+    result = await run_stage(brief_agent, brief_prompt(spec, subtask, count, avoid or [], batch_label), models=models,
                              role="generator", stage=f"design briefs for {subtask.id}")
     return list(result.briefs[:count])
 

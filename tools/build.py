@@ -140,18 +140,27 @@ class _Build:
     def plan_next(self, decided: int) -> _Batch | None:
         """The next batch, from the decisions of the first `decided` batches and the batches still out;
         None when no subtask needs more (or may ask for more). A subtask whose candidates keep failing
-        is asked for more than it misses, so that fewer replacement round trips are needed."""
-        seq = len(self.progress.batches)
+        is asked for more than it misses, so that fewer replacement round trips are needed.
+
+        The subtask least covered (accepted and on the way, against its quota) goes first, so all of
+        them fill together: a build stopped early holds some of every subtask, each subtask's batches
+        learn from more decisions of its earlier ones, and the subtasks' last round trips overlap."""
+        best: tuple[float, Subtask, int] | None = None
         for subtask in self.plan.subtasks:
             missing = subtask.quota - len(self.ledger.for_subtask(subtask.id))
             out = sum(int(b["count"]) for b in self.planned(subtask.id)[self._decided_of(subtask.id):])  # type: ignore[call-overload]
             wanted = min(math.ceil(missing / max(self.yield_rate(subtask.id), 0.25)), 2 * missing) - out
             count = min(wanted, self.options.batch_size, self.allowed_candidates(subtask) - self.requested(subtask.id))
-            if count > 0:
-                batch = _Batch(subtask, seq, f"{subtask.id}/batch {seq + 1}", count, decided)
-                self.progress.plan({"subtask": subtask.id, "label": batch.label, "count": count, "basis": decided})
-                return batch
-        return None
+            covered = (subtask.quota - missing + out) / subtask.quota
+            if count > 0 and (best is None or covered < best[0]):
+                best = (covered, subtask, count)
+        if best is None:
+            return None
+        _, subtask, count = best
+        seq = len(self.progress.batches)
+        batch = _Batch(subtask, seq, f"{subtask.id}/batch {seq + 1}", count, decided)
+        self.progress.plan({"subtask": subtask.id, "label": batch.label, "count": count, "basis": decided})
+        return batch
 
     def _decided_of(self, subtask_id: str) -> int:
         return sum(1 for b in self.planned(subtask_id) if b["label"] in self.progress.done)
@@ -248,7 +257,7 @@ class _Build:
     async def _briefs(self, batch: _Batch, avoid: list[str]) -> list[SampleBrief] | None:
         try:
             briefs = await self._call(lambda: design_briefs(self.spec, batch.subtask, batch.count, models=self.models,
-                                                            avoid=avoid))
+                                                            avoid=avoid, batch_label=batch.label))
         except StageFailed:
             return None  # the samples are written without briefs rather than not at all
         return briefs  # type: ignore[return-value]

@@ -136,3 +136,22 @@ async def test_a_build_resumed_with_a_subtask_dropped_keeps_the_rest_and_closes_
     done = [r["done"] for r in read_jsonl(checkpoints / "progress.jsonl") if "done" in r]
     assert f"mixing/batch {planned + open_batches.index('mixing') + 1}" in done
     assert store.count("b1") == 6, "only samples of subtasks still in the plan are remembered"
+
+
+async def test_every_batch_asks_for_design_briefs_of_its_own(tmp_path: Path, store: SampleStore) -> None:
+    brief = {"facts": ["all numbers are in the question"], "hops": ["add", "subtract"], "difficulty_plan": "two steps"}
+    generator = Script(submit_briefs=[{"briefs": [brief] * 4}], submit_samples=[batch_for])
+    options = BuildOptions(batch_size=2, max_rounds_per_sample=3, dedup_threshold=0.95, briefs=True)
+    _, report, _ = await _build(tmp_path, store, generator, Script(submit_verdict=[ACCEPT]), options=options)
+    prompts = generator.calls["submit_briefs"]
+    # Batches planned from the same decisions must still differ, or the call cache would repeat one's briefs.
+    batches = next(c.attempted for c in report.stages if c.stage == "generate")
+    assert report.accepted == 6 and batches >= 3 and len(prompts) == batches and len(set(prompts)) == batches
+
+
+async def test_subtasks_fill_together_not_one_after_another(tmp_path: Path, store: SampleStore) -> None:
+    options = BuildOptions(batch_size=1, max_rounds_per_sample=3, dedup_threshold=0.95)
+    await _build(tmp_path, store, Script(submit_samples=[batch_for]), Script(submit_verdict=[ACCEPT]), options=options)
+    planned = [r["batch"]["subtask"] for r in read_jsonl(tmp_path / "out" / "checkpoints" / "progress.jsonl") if "batch" in r]
+    # The least covered subtask goes next: a build stopped early holds some of each, and their tails overlap.
+    assert planned[:3] == ["adding", "mixing", "adding"], planned
