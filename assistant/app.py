@@ -27,7 +27,7 @@ from assistant.render import (
     DOWNLOADS,  # noqa: F401  (re-exported: the tests name the files by it)
     state_view,
 )
-from assistant.session import PendingInput, ThreadStore
+from assistant.session import PendingInput, ThreadState, ThreadStore
 from assistant.settings import Settings
 from assistant.steps import answer_step, plan_estimate, recover_interrupted
 from memory.catalog import PriorCatalog
@@ -85,11 +85,18 @@ else:
 
 
 class ProgressView:
-    """One Chainlit step per pipeline stage, updated in place from the build's events."""
+    """The build's progress in the chat: a task list with one task per subtask (accepted of its quota) headed by
+    the samples accepted and the tokens and money spent so far, and one step per pipeline stage with its latest
+    events, all updated in place."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: ThreadState | None = None) -> None:
+        self.state = state
         self.steps: dict[str, cl.Step] = {}
         self.lines: dict[str, list[str]] = {}
+        self.tasks: cl.TaskList | None = None
+        self.subtasks: dict[str, tuple[cl.Task, int]] = {}  # task and quota, by subtask id
+        self.accepted = self.total = 0
+        self.resumed = False
 
     async def __call__(self, event: BuildEvent) -> None:
         step = self.steps.get(event.stage)
@@ -100,8 +107,45 @@ class ProgressView:
         lines = self.lines[event.stage]
         counter = f" ({event.done}/{event.total})" if event.total else ""
         lines.append(f"- {event.kind}{counter}: {event.message}")
-        step.output = "\n".join(lines[-12:])
+        spent = [f"Spent so far: {event.spend.describe()}", ""] if event.spend else []
+        step.output = "\n".join([*spent, *lines[-12:]])
         await step.update()
+        await self._task_list(event)
+
+    async def _task_list(self, event: BuildEvent) -> None:
+        if event.stage == "build" and event.kind == "started":
+            self.tasks, self.subtasks = cl.TaskList(), {}
+            self.total = event.total or 0
+            plan = self.state.plan if self.state is not None else None
+            for subtask in plan.subtasks if plan else []:
+                task = cl.Task(title=f"{subtask.name} ({subtask.quota})")
+                self.subtasks[subtask.id] = (task, subtask.quota)
+                await self.tasks.add_task(task)
+        elif event.stage == "generate" and event.kind == "started":  # after the checkpoints are read
+            self.accepted = event.done or 0
+            self.resumed = self.accepted > 0
+        elif self.tasks is None or event.kind not in ("accepted", "rejected", "finished") or (
+                event.kind == "finished" and event.stage != "build"):
+            return  # nothing the list shows has changed
+        if self.tasks is None:
+            return
+        if event.kind == "accepted":
+            self.accepted += 1
+            if event.subtask_id in self.subtasks:
+                task, quota = self.subtasks[event.subtask_id]
+                task.title = event.message
+                task.status = cl.TaskStatus.DONE if (event.done or 0) >= quota else cl.TaskStatus.RUNNING
+        if event.stage == "build" and event.kind == "finished":
+            complete = (event.done or 0) >= (event.total or 0)
+            for task, _ in self.subtasks.values():
+                # A task that saw no sample in this run is one a resumed run had already filled, or one that got none.
+                if complete or task.status == cl.TaskStatus.READY and self.resumed:
+                    task.status = cl.TaskStatus.DONE if complete else task.status
+                elif task.status != cl.TaskStatus.DONE:
+                    task.status = cl.TaskStatus.FAILED  # this run ended with it below its quota
+        spent = f" · spent {event.spend.describe()}" if event.spend else ""
+        self.tasks.status = f"{min(self.accepted, self.total)}/{self.total} accepted{spent}"
+        await self.tasks.send()
 
 
 def _owner() -> str | None:
@@ -113,7 +157,7 @@ def _deps(thread_id: str | None = None) -> AssistantDeps:
     rt = runtime()
     state = rt.threads.load(thread_id or cl.context.session.thread_id, owner=_owner())
     deps = AssistantDeps(settings=rt.settings, models=rt.models, store=rt.store, state=state,
-                         on_event=ProgressView(), threads=rt.threads, active_builds=rt.active_builds,
+                         on_event=ProgressView(state), threads=rt.threads, active_builds=rt.active_builds,
                          catalog=rt.catalog)
     recover_interrupted(deps)
     return deps

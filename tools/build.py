@@ -47,6 +47,7 @@ from tools.models import (
     Sample,
     SampleBrief,
     SampleDraft,
+    Spend,
     Subtask,
     SubtaskPlan,
 )
@@ -115,9 +116,13 @@ class _Build:
 
     async def emit(self, **fields: object) -> None:
         if self.on_event is not None:
-            result = self.on_event(BuildEvent(**fields))  # type: ignore[arg-type]
+            result = self.on_event(BuildEvent(**fields, spend=self.spend()))  # type: ignore[arg-type]
             if inspect.isawaitable(result):
                 await result
+
+    def spend(self) -> Spend:
+        tokens = {role: u.input_tokens + u.output_tokens for role, u in self.models.usage.items()}
+        return Spend(tokens=tokens, cost=self.cost())
 
     # -- planning -------------------------------------------------------------------------------
 

@@ -710,6 +710,26 @@ class ExportManifest(Strict):
 # --- progress -----------------------------------------------------------------------------
 
 
+ROLE_STAGES: dict[str, str] = {"generator": "generation", "judge": "checks", "solver": "re-solving", "chat": "chat"}
+
+
+class Spend(Strict):
+    """What a build has spent so far: tokens per role (the stage it serves) and, with a known price, money."""
+
+    tokens: dict[str, int] = Field(default_factory=dict)
+    cost: float | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.tokens.values())
+
+    def describe(self) -> str:
+        """e.g. 'generation 12,300 · checks 8,100 tokens · $0.0123'."""
+        parts = [f"{ROLE_STAGES.get(role, role)} {tokens:,}" for role, tokens in self.tokens.items() if tokens]
+        text = (" · ".join(parts) or "0") + " tokens"
+        return text + (f" · ${self.cost:.4f}" if self.cost is not None else "")
+
+
 class BuildEvent(Strict):
     """What the pipeline tells whoever watches it (chat steps, CLI progress)."""
 
@@ -719,3 +739,4 @@ class BuildEvent(Strict):
     subtask_id: str | None = None
     done: int | None = None
     total: int | None = None
+    spend: Spend | None = None  # during a build: what it has spent up to this event

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -135,6 +136,13 @@ def no_errors(recorder: Recorder) -> None:
     assert not [s for s in recorder.of("send_step") if s.get("isError")], recorder.events
 
 
+def task_lists(recorder: Recorder) -> list[dict[str, Any]]:
+    """Each version of the build's task list that was sent, as the browser reads it."""
+    files = cl.context.session.files
+    return [json.loads(Path(files[e["chainlitKey"]]["path"]).read_text()) for e in recorder.of("element")
+            if e["type"] == "tasklist"]
+
+
 def state() -> Any:
     return app.runtime().threads.load(cl.context.session.thread_id)
 
@@ -219,6 +227,16 @@ async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLL
     steps = [s for s in recorder.of("send_step") if s["type"] == "tool"]
     assert steps and {s["id"] for s in recorder.of("update_step")} <= {s["id"] for s in steps}
     assert any("/" in u["output"] for u in recorder.of("update_step")), "counters like (4/8) are shown"
+    assert any(u["output"].startswith("Spent so far: ") and " tokens" in u["output"] for u in recorder.of("update_step"))
+    # And as a task list: one task per subtask, each done at the end, under the count and the spend so far.
+    lists = task_lists(recorder)
+    assert len({e["id"] for e in recorder.of("element") if e["type"] == "tasklist"}) == 1, "one list, updated in place"
+    final = lists[-1]
+    assert [t["status"] for t in final["tasks"]] == ["done"] * len(built.plan.subtasks)
+    assert [t["title"] for t in final["tasks"]] == [f"{s.name}: {s.quota}/{s.quota} accepted" for s in built.plan.subtasks]
+    assert final["status"].startswith("8/8 accepted · spent generation ") and "tokens" in final["status"]
+    assert {t["status"] for t in lists[0]["tasks"]} == {"ready"} and lists[0]["status"].startswith("0/8 accepted")
+    assert any(t["status"] == "running" for listed in lists[:-1] for t in listed["tasks"]), "a subtask under way"
 
 
 async def test_a_stale_button_is_refused_and_changes_nothing(fake_models: FakeLLMServer) -> None:
@@ -423,6 +441,9 @@ async def test_the_buttons_under_a_short_build_keep_what_it_has_and_finish_the_s
         assert short.build is not None and short.build.status == "short"
         outcomes = short.build.shortfalls
         assert outcomes and all(o.accepted >= 1 for o in outcomes), "the test needs subtasks with something to keep"
+        short_names = {s.name for s in short.plan.subtasks if s.id in {o.subtask_id for o in outcomes}}
+        final = task_lists(recorder)[-1]["tasks"]
+        assert {t["title"].split(":")[0] for t in final if t["status"] == "failed"} == short_names
         card = recorder.last_message()
         assert "**Fell short**" in card["output"]
         offered = buttons(recorder, card, "shortfall")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 
 from assistant.commands.progress import ProgressPrinter
-from tools.models import BuildEvent
+from tools.models import BuildEvent, Spend
 
 
 class _Tty(io.StringIO):
@@ -37,3 +37,14 @@ def test_a_log_gets_a_line_per_tenth_not_per_sample() -> None:
     lines = out.getvalue().splitlines()
     assert sum(line.startswith("progress:") for line in lines) == 11
     assert lines[-1].endswith("200/200 samples accepted")
+
+
+def test_the_spend_so_far_is_shown_live_and_at_the_end() -> None:
+    out = io.StringIO()
+    printer = ProgressPrinter(out)
+    for event in _events(10):
+        printer(event.model_copy(update={"spend": Spend(tokens={"generator": 1200, "judge": 800}, cost=0.0125)}))
+    lines = out.getvalue().splitlines()
+    progress = [line for line in lines if line.startswith("progress:")]
+    assert progress and all(line.endswith("; spent generation 1,200 · checks 800 tokens · $0.0125") for line in progress)
+    assert lines[-1].endswith("10/10 samples accepted; spent generation 1,200 · checks 800 tokens · $0.0125")
