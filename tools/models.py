@@ -719,10 +719,6 @@ class Spend(Strict):
     tokens: dict[str, int] = Field(default_factory=dict)
     cost: float | None = None
 
-    @property
-    def total(self) -> int:
-        return sum(self.tokens.values())
-
     def describe(self) -> str:
         """e.g. 'generation 12,300 · checks 8,100 tokens · $0.0123'."""
         parts = [f"{ROLE_STAGES.get(role, role)} {tokens:,}" for role, tokens in self.tokens.items() if tokens]

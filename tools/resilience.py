@@ -4,9 +4,10 @@
 
 A build holds one of its `Slots` only while a request is out, so it keeps `concurrency` requests in
 flight, earlier batches first. A cached response is returned without touching the endpoint, so a
-resumed build repeats no call that was already answered. A live call waits for the rate limiter, and on 429, 5xx, timeouts and
-connection errors backs off (honouring Retry-After) until the endpoint has been failing for longer
-than `RetryPolicy.give_up_after_s`; then the last error is raised and the build stops cleanly.
+resumed build repeats no call that was already answered. A live call waits for the rate limiter,
+and on 429, 5xx, timeouts and connection errors backs off (honouring Retry-After) until the
+endpoint has been failing for longer than `RetryPolicy.give_up_after_s`; then the last error is
+raised and the build stops cleanly.
 """
 
 from __future__ import annotations
