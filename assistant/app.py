@@ -245,6 +245,10 @@ async def on_resume(thread: ThreadDict) -> None:
 async def on_message(message: cl.Message) -> None:
     deps = _deps()
     reply = await respond(deps, message.content, runtime().threads)
+    if deps.state.phase == "building" and deps.state.thread_id in deps.active_builds:
+        # The running build owns this thread's state and card until it ends: answer, change nothing.
+        await cl.Message(content=reply.text).send()
+        return
     await screen.show(reply, deps, runtime().threads)
 
 

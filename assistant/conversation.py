@@ -47,6 +47,9 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
     rejected = check_message(message)
     if rejected is not None:
         return Reply(rejected, _take_notices(deps))
+    if state.phase == "building" and state.thread_id in deps.active_builds:
+        # Answered at once and without saving: the running build owns the thread's state until it ends.
+        return Reply(steps.building_status(deps), _take_notices(deps))
     state.last_message = message
     deps.acted, deps.summary = False, None
     text = "The turn was interrupted; your spec and plan are saved."

@@ -11,8 +11,11 @@ from pathlib import Path
 from assistant.deps import AssistantDeps, build_options, finish_options, limits
 from assistant.model_registry import model_warnings
 from assistant.session import BuildSummary
+from memory.files import read_jsonl
+from tools.build import CHECKPOINTS
 from tools.design import design_subtasks, overlap_summary
 from tools.errors import BenchmarkAgentError
+from tools.ledger import ACCEPTED
 from tools.models import BenchmarkSpec, ChangeFormat, NeedsClarification, PlanEdit, SetSize, SubtaskPlan
 from tools.pipeline import build_and_export, build_id_for, describe_estimate, estimate_for
 from tools.plan_edits import plan_diff
@@ -184,6 +187,17 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False) -> st
         "shrinks to that) or drop it (the others get its samples): say so, or use the buttons under the build.")
     return (f"Build {report.build_id} finished: {report.accepted}/{report.requested} samples accepted, "
             f"stored as benchmark.jsonl and benchmark.csv with a report and a dataset card.{shortfall}")
+
+
+def building_status(deps: AssistantDeps) -> str:
+    """What to say to a message that arrives while this conversation's build runs."""
+    build = deps.state.build
+    if build is None:
+        return "A build is running; its progress is shown above."
+    accepted = sum(1 for _ in read_jsonl(Path(build.directory) / CHECKPOINTS / ACCEPTED))
+    return (f"The build is running: {accepted} of {build.requested} samples accepted so far (the task list above "
+            "shows each subtask and what has been spent). I will answer anything else once it has finished; "
+            "everything accepted is saved as it goes.")
 
 
 def recover_interrupted(deps: AssistantDeps) -> None:

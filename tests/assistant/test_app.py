@@ -474,3 +474,36 @@ async def test_the_buttons_under_a_short_build_keep_what_it_has_and_finish_the_s
         await app.on_shortfall(click("shortfall", drop["payload"]))  # the other button, now out of date
         [reply] = recorder.messages()
         assert "out of date" in reply["output"] and state().version.number == done.version.number
+
+
+async def test_the_chat_answers_while_a_build_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeLLMServer(port=0, seed=5, latency_ms=100) as slow:
+        monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)
+        monkeypatch.setenv("BENCHMARK_AGENT_MODEL", "openai:fake-model")
+        monkeypatch.setenv("OPENAI_BASE_URL", slow.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        open_session()
+        await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+        await app.on_confirm(confirm("spec_ready"))
+        thread = cl.context.session.thread_id
+        build = asyncio.create_task(app.on_confirm(confirm("planned")))  # keeps this session's context
+        for _ in range(200):
+            if state().phase == "building":
+                break
+            await asyncio.sleep(0.02)
+        assert state().phase == "building"
+
+        same = open_session(thread_id=thread)  # the same conversation, e.g. from a second tab
+        await app.on_message(cl.Message(content="how is it going?", author="User", type="user_message"))
+        other = open_session()  # and someone else's
+        await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+        assert not build.done(), "both answers came while the build was still running"
+        [answer] = [m["output"] for m in same.messages()]  # the answer alone: the card is the build's
+        assert answer.startswith("The build is running: ") and "samples accepted so far" in answer, answer
+        assert app.runtime().threads.load(thread).phase == "building", "the thread's state is left to the build"
+        assert other.messages() and state().phase in ("clarifying", "spec_ready")
+        no_errors(same)
+        no_errors(other)
+        await build
+    open_session(thread_id=thread)
+    assert state().phase == "built" and state().build.status == "complete"
