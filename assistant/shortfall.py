@@ -37,6 +37,16 @@ _NOISE = re.compile(
 )
 
 
+# "don't drop it", "not drop", "never remove": the word after it is not what the user asks for.
+_NEGATION = re.compile(r"\b(?:don'?t|do not|never|not|no need to|rather not|without)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_NEGATED_WORDS = re.compile(r"\b(?:don'?t|do not|never|not|no need to|rather not|without)\b", re.IGNORECASE)
+
+
+def _asked(pattern: re.Pattern[str], message: str) -> re.Match[str] | None:
+    """The first of `pattern`'s words in `message` that is not negated."""
+    return next((m for m in pattern.finditer(message) if not _NEGATION.search(message[: m.start()])), None)
+
+
 @dataclass(frozen=True)
 class ShortSubtask:
     """A subtask the last build left below its quota, and what can be done about it."""
@@ -110,10 +120,11 @@ def read_choice(message: str, state: ThreadState) -> tuple[str, Choice] | str:
     short = short_subtasks(state)
     if not short or state.plan is None:
         return "The last build did not fall short: there is no subtask to relax or drop."
-    drop, relax = _DROP.search(message), _RELAX.search(message)
+    drop, relax = _asked(_DROP, message), _asked(_RELAX, message)
     if drop is None and relax is None:
         return f"Say which to do with each short subtask: {describe_options(short)}."
     choice: Choice = "drop" if relax is None or (drop is not None and drop.start() < relax.start()) else "relax"
+    message = _NEGATED_WORDS.sub(" ", message)
     named = re.sub(r"[^\w\s-]", " ", _NOISE.sub(" ", _COUNTS.sub(" ", message)))
     named = re.sub(r"\s+", " ", named).strip()
     if not named:

@@ -188,6 +188,11 @@ def test_short_build_words_narrow_to_the_shortfall_step_and_name_the_subtask() -
     assert read_choice("Keep the 2 decimals has.", state) == ("decimals", "relax")
     assert read_choice("drop fractions, keep the rest", state) == ("fractions", "drop")
     assert "Which subtask?" in read_choice("keep what it has", state)  # type: ignore[operator]
+    # A negated word is not the choice: "don't drop" asks for nothing, or for the other choice when it is named.
+    assert read_choice("don't drop fractions, keep what it has", state) == ("fractions", "relax")
+    assert read_choice("do not remove decimals; relax it", state) == ("decimals", "relax")
+    assert read_choice("I'd rather not keep fractions, drop it", state) == ("fractions", "drop")
+    assert "Say which" in read_choice("don't drop fractions", state)  # type: ignore[operator]
     assert "could not tell" in read_choice("drop geometry", state)  # type: ignore[operator]
     one = _state({"fractions": 4, "decimals": 4}, {"fractions": 1, "decimals": 4})
     assert read_choice("keep the 1 it has", one) == ("fractions", "relax")
