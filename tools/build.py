@@ -465,7 +465,7 @@ def _report(build: _Build, samples: list[Sample], *, started: datetime, warnings
         spec=build.spec, plan=build.plan, requested=build.plan.total, accepted=len(samples),
         stages=stage_counts(build.progress.totals()), subtasks=outcomes,
         drop_reasons=dict(build.ledger.drop_reasons().most_common()), drops=build.ledger.drops,
-        models=dict(build.models.names), usage=dict(build.models.usage), cost=build.cost(), estimate=estimate,
+        models=dict(build.models.names), usage={role: meter.model_copy() for role, meter in build.models.usage.items()}, cost=build.cost(), estimate=estimate,
         cache_hits=build.models.cache_hits(), retries=build.models.retries(),
         answer_positions=dict(sorted(positions.items())), warnings=notes, started_at=started,
         finished_at=datetime.now(UTC),

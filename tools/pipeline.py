@@ -12,7 +12,7 @@ from pathlib import Path
 from memory.catalog import PriorCatalog
 from memory.files import write_json
 from memory.store import SampleStore
-from tools.budget import estimate_build, price_for
+from tools.budget import cost_of, estimate_build, price_for
 from tools.build import CHECKPOINTS, BuildOptions, EventSink, run_build
 from tools.design import design_subtasks
 from tools.errors import ConfigurationError, InvalidRequest
@@ -114,6 +114,9 @@ async def build_and_export(
         done = await finish(samples, report, spec=spec, plan=plan, models=build_models, store=store,
                             checkpoints=directory / CHECKPOINTS, options=finishing or FinishOptions(), emit=on_event)
         samples, report, quality = done.samples, done.report, done.quality
+        # Finishing (panel, quality scoring) spends too: the report's usage and cost cover the whole run.
+        usage = {role: meter.model_copy() for role, meter in build_models.usage.items()}
+        report = report.model_copy(update={"usage": usage, "cost": cost_of(usage, build_models.names, options.prices)})
     else:
         quality = None
     await _emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))

@@ -107,3 +107,19 @@ async def test_a_cost_budget_with_an_unknown_price_is_refused_before_spending(tm
         result = await _build(_settings(server, max_cost=0.002, prices="openai:fake-model=1/2"), store, tmp_path / "o2")
     assert result.report.status == "stopped" and "cost budget reached" in (result.report.stop_reason or "")
     assert result.report.estimate is not None and result.report.estimate.cost is not None
+
+
+async def test_the_report_counts_what_finishing_spent_in_its_tokens_and_cost(tmp_path: Path, store: SampleStore) -> None:
+    from assistant.deps import finish_options
+    from tools.budget import Price, cost_of
+
+    with FakeLLMServer(port=0, seed=4) as server:
+        settings = _settings(server, prices="openai:fake-model=1/2", quality_sample_size=5)
+        models = stage_models(settings)
+        result = await build_and_export(SPEC, PLAN, models=models, store=store, directory=tmp_path / "out",
+                                        options=build_options(settings), finishing=finish_options(settings))
+        completions = server.stats.completions
+    report = result.report
+    assert result.quality is not None and result.quality.scored == 5
+    assert sum(u.requests for u in report.usage.values()) == completions, "every call, quality scoring included"
+    assert report.cost is not None and report.cost == cost_of(report.usage, report.models, {"openai:fake-model": Price(1.0, 2.0)})
