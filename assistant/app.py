@@ -113,39 +113,36 @@ class ProgressView:
         await self._task_list(event)
 
     async def _task_list(self, event: BuildEvent) -> None:
+        finished = event.stage == "build" and event.kind == "finished"
         if event.stage == "build" and event.kind == "started":
-            self.tasks, self.subtasks = cl.TaskList(), {}
-            self.total = event.total or 0
+            self.tasks, self.subtasks, self.total = cl.TaskList(), {}, event.total or 0
             plan = self.state.plan if self.state is not None else None
             for subtask in plan.subtasks if plan else []:
                 task = cl.Task(title=f"{subtask.name} ({subtask.quota})")
                 self.subtasks[subtask.id] = (task, subtask.quota)
                 await self.tasks.add_task(task)
-        elif event.stage == "generate" and event.kind == "started":  # after the checkpoints are read
-            self.accepted = event.done or 0
-            self.resumed = self.accepted > 0
-        elif self.tasks is None or event.kind not in ("accepted", "rejected", "finished") or (
-                event.kind == "finished" and event.stage != "build"):
-            return  # nothing the list shows has changed
-        if self.tasks is None:
-            return
-        if event.kind == "accepted":
+        elif event.stage == "generate" and event.kind == "started":  # sent once the checkpoints are read
+            self.accepted, self.resumed = event.done or 0, bool(event.done)
+        elif event.kind == "accepted":
             self.accepted += 1
             if event.subtask_id in self.subtasks:
                 task, quota = self.subtasks[event.subtask_id]
                 task.title = event.message
                 task.status = cl.TaskStatus.DONE if (event.done or 0) >= quota else cl.TaskStatus.RUNNING
-        if event.stage == "build" and event.kind == "finished":
+        elif finished:
             complete = (event.done or 0) >= (event.total or 0)
             for task, _ in self.subtasks.values():
-                # A task that saw no sample in this run is one a resumed run had already filled, or one that got none.
-                if complete or task.status == cl.TaskStatus.READY and self.resumed:
-                    task.status = cl.TaskStatus.DONE if complete else task.status
-                elif task.status != cl.TaskStatus.DONE:
+                if complete:
+                    task.status = cl.TaskStatus.DONE
+                elif task.status == cl.TaskStatus.RUNNING or task.status == cl.TaskStatus.READY and not self.resumed:
                     task.status = cl.TaskStatus.FAILED  # this run ended with it below its quota
-        spent = f" · spent {event.spend.describe()}" if event.spend else ""
-        self.tasks.status = f"{min(self.accepted, self.total)}/{self.total} accepted{spent}"
-        await self.tasks.send()
+                # (a task a resumed run saw no sample of was filled before, or not: it stays as it is)
+        elif event.kind != "rejected":
+            return  # nothing the list shows has changed
+        if self.tasks is not None:
+            spent = f" · spent {event.spend.describe()}" if event.spend else ""
+            self.tasks.status = f"{min(self.accepted, self.total)}/{self.total} accepted{spent}"
+            await self.tasks.send()
 
 
 def _owner() -> str | None:
