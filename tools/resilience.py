@@ -51,6 +51,10 @@ class RetryPolicy:
     first_contact_give_up_s: float = 5.0
 
 
+def _rate_limited(exc: BaseException) -> bool:
+    return (isinstance(exc, ModelHTTPError) and exc.status_code == 429) or exc.__class__.__name__ == "ModelRateLimitError"
+
+
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, ModelConnectionError):  # connection refused, reset, timeouts
         return True
@@ -119,10 +123,20 @@ class ResilientModel(WrapperModel):
                     raise
                 attempt += 1
                 self.retries += 1
-                await self.sleep(self._delay(exc, attempt))
+                await self._back_off(self._delay(exc, attempt), keep_slot=_rate_limited(exc))
             else:
                 self.answered = True
                 return response
+
+    async def _back_off(self, seconds: float, *, keep_slot: bool) -> None:
+        """Wait before a retry. A build's request gives its slot to another one meanwhile, unless the endpoint
+        asked to slow down (then holding it is the point)."""
+        hold = None if keep_slot else _slot_hold.get()
+        if hold is not None:
+            hold.give()
+        await self.sleep(seconds)  # cancelled here, the slot is not held and nothing is owed
+        if hold is not None:
+            await hold.take()
 
     def _patience(self, exc: BaseException) -> float:
         refused = isinstance(exc, ModelConnectionError) and not isinstance(exc, ModelTimeoutError)
@@ -228,6 +242,25 @@ class Slots:
         self.release()
 
 
+class _SlotHold:
+    """One request's slot, which its retries give back while they wait (ResilientModel._back_off)."""
+
+    def __init__(self, slots: Slots) -> None:
+        self.slots, self.held = slots, False
+
+    async def take(self) -> None:
+        await self.slots.acquire()
+        self.held = True
+
+    def give(self) -> None:
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+
+_slot_hold: ContextVar[_SlotHold | None] = ContextVar("slot_hold", default=None)
+
+
 class SlotModel(WrapperModel):
     """Holds one of a build's slots while a request is out, so that the build keeps at most that many in flight."""
 
@@ -237,10 +270,16 @@ class SlotModel(WrapperModel):
 
     async def request(self, messages: list[ModelMessage], model_settings: ModelSettings | None,
                       model_request_parameters: ModelRequestParameters) -> ModelResponse:
-        async with self.slots:
+        hold = _SlotHold(self.slots)
+        await hold.take()
+        token = _slot_hold.set(hold)
+        try:
             if self.before is not None:
                 self.before()  # may refuse the request (a spent budget) by raising
             return await self.wrapped.request(messages, model_settings, model_request_parameters)
+        finally:
+            _slot_hold.reset(token)
+            hold.give()
 
 
 class CachedModel(WrapperModel):

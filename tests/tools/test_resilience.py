@@ -174,3 +174,30 @@ async def test_a_request_that_waited_for_a_slot_is_refused_once_the_budget_is_sp
                                    return_exceptions=True)
     # All three passed the check before their call; the two that waited for the slot are refused at it.
     assert answered == 1 and sum(isinstance(r, BudgetReached) for r in results) == 2
+
+
+@pytest.mark.parametrize(("status", "first_done"), [(500, "second"), (429, "first")])
+async def test_a_retry_gives_its_slot_away_while_it_waits_unless_told_to_slow_down(status: int, first_done: str) -> None:
+    done: list[str] = []
+    failures = {"first": [_http(status)], "second": []}
+
+    async def answer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        prompt = str(messages[-1].parts[-1].content)  # type: ignore[union-attr]
+        if failures[prompt]:
+            raise failures[prompt].pop()
+        return ModelResponse(parts=[ToolCallPart("submit_verdict", {"verdict": "accept"})])
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0.05)
+
+    endpoint = ResilientModel(FunctionModel(answer), sleep=sleep, seed=1)
+    limited = StageModels(models={"judge": endpoint}, names={"judge": "j"}).limited(1)
+
+    async def run(name: str) -> None:
+        await run_stage(AGENT, name, models=limited, role="judge", stage="t")
+        done.append(name)
+
+    first = asyncio.create_task(run("first"))
+    await asyncio.sleep(0)  # the first request takes the only slot
+    await asyncio.gather(first, run("second"))
+    assert done[0] == first_done and endpoint.retries == 1
