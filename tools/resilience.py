@@ -2,8 +2,8 @@
 
     SlotModel(CachedModel(ResilientModel(endpoint model)))     (SlotModel: a build's own copy)
 
-A build holds one of its `Slots` only while a request is out, so it keeps `concurrency` requests in
-flight, earlier batches first. A cached response is returned without touching the endpoint, so a
+A build holds one of its `Slots` only while a request is out (a retry gives it back while it waits,
+except after a 429), so it keeps `concurrency` requests in flight, earlier batches first. A cached response is returned without touching the endpoint, so a
 resumed build repeats no call that was already answered. A live call waits for the rate limiter,
 and on 429, 5xx, timeouts and connection errors backs off (honouring Retry-After) until the
 endpoint has been failing for longer than `RetryPolicy.give_up_after_s`; then the last error is
