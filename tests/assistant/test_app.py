@@ -111,12 +111,16 @@ def _runtime(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
 
 @pytest.fixture
 def fake_models(monkeypatch: pytest.MonkeyPatch, llm: FakeLLMServer) -> FakeLLMServer:
-    # Requests go only to the fake server on 127.0.0.1.
+    return use_endpoint(monkeypatch, llm)
+
+
+def use_endpoint(monkeypatch: pytest.MonkeyPatch, server: FakeLLMServer) -> FakeLLMServer:
+    """Point every model at `server`: requests go only to the fake server on 127.0.0.1."""
     monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)
     monkeypatch.setenv("BENCHMARK_AGENT_MODEL", "openai:fake-model")
-    monkeypatch.setenv("OPENAI_BASE_URL", llm.base_url)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "test")
-    return llm
+    return server
 
 
 def open_session(thread_id: str | None = None, user: str | None = None) -> Recorder:
@@ -427,10 +431,7 @@ async def test_the_buttons_under_a_short_build_keep_what_it_has_and_finish_the_s
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Half the judge's verdicts are rejections and few attempts are allowed: one subtask falls short.
     with FakeLLMServer(port=0, seed=11, judge_reject_rate=0.5, deterministic=True) as strict:
-        monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)
-        monkeypatch.setenv("BENCHMARK_AGENT_MODEL", "openai:fake-model")
-        monkeypatch.setenv("OPENAI_BASE_URL", strict.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        use_endpoint(monkeypatch, strict)
         monkeypatch.setenv("BENCHMARK_AGENT_MAX_ROUNDS_PER_SAMPLE", "1.2")
         monkeypatch.setenv("BENCHMARK_AGENT_QC", "false")
         recorder = open_session()
@@ -478,10 +479,7 @@ async def test_the_buttons_under_a_short_build_keep_what_it_has_and_finish_the_s
 
 async def test_the_chat_answers_while_a_build_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeLLMServer(port=0, seed=5, latency_ms=100) as slow:
-        monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)
-        monkeypatch.setenv("BENCHMARK_AGENT_MODEL", "openai:fake-model")
-        monkeypatch.setenv("OPENAI_BASE_URL", slow.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        use_endpoint(monkeypatch, slow)
         open_session()
         await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
         await app.on_confirm(confirm("spec_ready"))
