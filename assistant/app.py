@@ -32,9 +32,9 @@ from assistant.settings import Settings
 from assistant.steps import answer_step, plan_estimate, recover_interrupted
 from memory.catalog import PriorCatalog
 from memory.store import SampleStore
+from tools.contracts import BuildEvent
 from tools.errors import BenchmarkAgentError
-from tools.llm import StageModels
-from tools.models import BuildEvent
+from tools.llm.stage import StageModels
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -14,14 +14,15 @@ from memory.catalog import PriorCatalog
 from memory.embeddings import Embedder
 from memory.minilm_onnx import OnnxMiniLMEmbedder
 from memory.store import SampleStore
-from tools.budget import Budget, parse_prices
-from tools.build import BuildOptions, EventSink
+from tools.contracts import EventSink
+from tools.engine.batches import BuildOptions
+from tools.engine.budget import Budget, parse_prices
 from tools.errors import ConfigurationError
-from tools.finish import FinishOptions
-from tools.llm import StageModels
+from tools.finish.run import FinishOptions
+from tools.llm.stage import StageModels
 from tools.pipeline import Limits
-from tools.qc import QCOptions
-from tools.sandbox import SandboxLimits
+from tools.qc.gate import QCOptions
+from tools.qc.sandbox import SandboxLimits
 
 
 def memory_embedder() -> Embedder:

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from tools.contracts import ANSWER_FORMATS, PlanEdit, SubtaskPlan
 from tools.errors import InvalidEdit
-from tools.models import ANSWER_FORMATS, PlanEdit, SubtaskPlan
-from tools.plan_edits import MAX_PLAN_SUBTASKS
+from tools.stages.plan_edits import MAX_PLAN_SUBTASKS
 
 WHOLE = "*"
 OPS: dict[str, str] = {

@@ -11,10 +11,10 @@ from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
 from assistant.settings import EMBEDDED_MODEL, Settings
+from tools.contracts import Role
 from tools.errors import ConfigurationError
-from tools.llm import StageModels
-from tools.models import Role
-from tools.resilience import RateLimiter, ResilientModel, RetryPolicy
+from tools.llm.resilience import RateLimiter, ResilientModel, RetryPolicy
+from tools.llm.stage import StageModels
 
 PIPELINE_ROLES: tuple[Role, ...] = ("chat", "generator", "judge", "solver")
 

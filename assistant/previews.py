@@ -11,8 +11,8 @@ from typing import Literal
 
 from assistant.deps import AssistantDeps
 from assistant.session import PendingInput, ReviewNote
-from tools.models import PreviewItem
-from tools.preview import preview_samples, review_note, with_guidance
+from tools.contracts import PreviewItem
+from tools.stages.preview import preview_samples, review_note, with_guidance
 
 Verdict = Literal["accept", "reject", "edit"]
 _ACCEPT = re.compile(r"^\s*(?:accept|approve|keep)\s+(?:samples?\s+|previews?\s+|items?\s+)?(?P<which>all|everything|"

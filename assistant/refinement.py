@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 from assistant.deps import AssistantDeps
-from tools.models import BenchmarkSpec, PlanEdit, SubtaskPlan
-from tools.plan_edits import plan_diff
-from tools.refine import refine_plan, revise
+from tools.contracts import BenchmarkSpec, PlanEdit, SubtaskPlan
+from tools.stages.plan_edits import plan_diff
+from tools.stages.refine import refine_plan, revise
 
 _NEXT = "Next: build it (say 'go'), preview samples, or keep editing."
 

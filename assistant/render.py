@@ -8,7 +8,7 @@ from typing import Any
 
 from assistant.session import ThreadState
 from assistant.shortfall import short_subtasks
-from tools.models import BenchmarkSpec, PreviewItem, QualityReport, SubtaskPlan
+from tools.contracts import BenchmarkSpec, PreviewItem, QualityReport, SubtaskPlan
 
 DOWNLOADS = ("benchmark.jsonl", "benchmark.csv", "report.json", "README.md", "quality.json")
 CONFIRM_LABELS = {

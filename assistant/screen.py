@@ -18,8 +18,8 @@ from assistant.deps import AssistantDeps
 from assistant.editor import Ask
 from assistant.render import DOWNLOADS, built_quality, card_buttons, preview_view, state_view
 from assistant.session import Button, ThreadStore
-from tools.card import quality_section
-from tools.quality import quality_chart_svg
+from tools.export.card import quality_section
+from tools.finish.quality import quality_chart_svg
 
 EDITOR = "editor"
 ButtonSpec = tuple[str, str, dict[str, Any]]

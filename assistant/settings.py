@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.models import Role
+from tools.contracts import Role
 
 EMBEDDED_MODEL = "embedded:smollm2-135m"
 
@@ -107,7 +107,3 @@ class Settings(BaseSettings):
         """The password users, name -> password, from `auth_users`."""
         pairs = [item.partition(":") for item in (self.auth_users.get_secret_value() if self.auth_users else "").split(",")]
         return {name.strip(): password for name, sep, password in pairs if sep and name.strip() and password}
-
-    @property
-    def uses_embedded(self) -> bool:
-        return any(self.model_for(role) == EMBEDDED_MODEL for role in ("chat", "generator", "judge", "solver"))

@@ -17,10 +17,10 @@ from typing import Literal
 from assistant import steps
 from assistant.deps import AssistantDeps
 from assistant.session import ThreadState
+from tools.contracts import DropSubtask, SubtaskPlan
 from tools.errors import InvalidEdit
-from tools.models import DropSubtask, SubtaskPlan
-from tools.plan_edits import plan_diff, resolve_subtask, sync_spec
-from tools.refine import revise
+from tools.stages.plan_edits import plan_diff, resolve_subtask, sync_spec
+from tools.stages.refine import revise
 
 Choice = Literal["relax", "drop"]
 

@@ -12,15 +12,15 @@ from assistant.deps import AssistantDeps, build_options, finish_options, limits
 from assistant.model_registry import model_warnings
 from assistant.session import BuildSummary
 from memory.files import read_jsonl
-from tools.build import CHECKPOINTS
-from tools.design import design_subtasks, overlap_summary
+from tools.contracts import BenchmarkSpec, ChangeFormat, NeedsClarification, PlanEdit, SetSize, SubtaskPlan
+from tools.engine.batches import CHECKPOINTS
+from tools.engine.ledger import ACCEPTED
 from tools.errors import BenchmarkAgentError
-from tools.ledger import ACCEPTED
-from tools.models import BenchmarkSpec, ChangeFormat, NeedsClarification, PlanEdit, SetSize, SubtaskPlan
 from tools.pipeline import build_and_export, build_id_for, describe_estimate, estimate_for
-from tools.plan_edits import plan_diff
-from tools.refine import revise
-from tools.requirements import analyze_request, apply_answer
+from tools.stages.design import design_subtasks, overlap_summary
+from tools.stages.plan_edits import plan_diff
+from tools.stages.refine import revise
+from tools.stages.requirements import analyze_request, apply_answer
 
 
 def describe_spec(spec: BenchmarkSpec) -> str:
@@ -67,7 +67,9 @@ def _change_notices(old: BenchmarkSpec, new: BenchmarkSpec) -> list[str]:
 async def analyze_step(deps: AssistantDeps) -> str:
     state = deps.state
     previous = state.spec if state.phase not in ("gathering", "built") else None
-    result = await analyze_request(state.last_message, models=deps.models, previous=previous, **_limits(deps))
+    lim = limits(deps.settings)
+    result = await analyze_request(state.last_message, models=deps.models, previous=previous,
+                                   max_size=lim.max_size, default_size=lim.default_size)
     spec = result.draft if isinstance(result, NeedsClarification) else result
     if previous is None:
         state.reset_plan()
@@ -213,11 +215,6 @@ def recover_interrupted(deps: AssistantDeps) -> None:
 def _save(deps: AssistantDeps) -> None:
     if deps.threads is not None:
         deps.threads.save(deps.state)
-
-
-def _limits(deps: AssistantDeps) -> dict[str, int]:
-    lim = limits(deps.settings)
-    return {"max_size": lim.max_size, "default_size": lim.default_size}
 
 
 def _new_build_dir(builds: Path) -> Path:

@@ -31,13 +31,13 @@ from pydantic_ai.models import Model  # noqa: E402
 
 from bench.qc_oracle import Oracle  # noqa: E402
 from bench.qc_planted import ARITH, DETERMINISTIC_KINDS, LLM_KINDS, SUBTASKS, Planted, _arith, _options, planted_items  # noqa: E402
-from tools.checks import CheckFailed, make_provenance, to_sample  # noqa: E402
-from tools.llm import StageModels  # noqa: E402
-from tools.models import BenchmarkSpec, GateResult, Sample, SampleDraft, SubtaskPlan  # noqa: E402
-from tools.panel import calibrate_difficulty, difficulty_report, panel_accuracy  # noqa: E402
-from tools.positions import balance_positions, positions_balanced  # noqa: E402
-from tools.qc import quality_gate  # noqa: E402
-from tools.quality import quality_report  # noqa: E402
+from tools.contracts import BenchmarkSpec, GateResult, Sample, SampleDraft, SubtaskPlan  # noqa: E402
+from tools.finish.panel import calibrate_difficulty, difficulty_report, panel_accuracy  # noqa: E402
+from tools.finish.positions import balance_positions, positions_balanced  # noqa: E402
+from tools.finish.quality import quality_report  # noqa: E402
+from tools.llm.stage import StageModels  # noqa: E402
+from tools.qc.gate import quality_gate  # noqa: E402
+from tools.qc.schema import CheckFailed, make_provenance, to_sample  # noqa: E402
 
 SPEC = BenchmarkSpec(goal="Check the quality gate on planted defects", capability="arithmetic, facts and small functions",
                      domain="mixed", answer_format="multiple_choice", size=100)

@@ -19,9 +19,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart, User
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from bench.qc_planted import TOTALS, Planted
-from tools.models import SampleDraft
-
-LETTERS = "ABCDEFGHIJ"
+from tools.contracts import LETTERS, SampleDraft
 
 
 def _prompt(messages: list[ModelMessage]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from tools.models import SampleDraft, Subtask
+from tools.contracts import SampleDraft, Subtask
 
 ARITH = Subtask(id="arith", name="Shopping arithmetic", description="Multi-step arithmetic about purchases.",
                 answer_format="multiple_choice", quota=40)

@@ -37,9 +37,9 @@ from assistant.model_registry import stage_models  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from memory.embeddings import MiniLMEmbedder  # noqa: E402
 from memory.store import SampleStore  # noqa: E402
-from tools.design import allocate  # noqa: E402
-from tools.models import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan  # noqa: E402
+from tools.contracts import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan  # noqa: E402
 from tools.pipeline import build_and_export  # noqa: E402
+from tools.stages.design import allocate  # noqa: E402
 
 SUBTASKS = [("add-sub", "Multi-step addition and subtraction"), ("mul-div", "Multiplication and division word problems"),
             ("fractions", "Fractions and percentages")]

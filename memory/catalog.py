@@ -12,11 +12,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from memory.embeddings import ChromaEmbedding, Embedder
-from memory.store import make_client, open_collection
+from memory.store import ClosesOnExit, make_client, open_collection
 
 SHIPPED = Path(__file__).parent / "data" / "prior_benchmarks.json"
 COLLECTION = "prior-benchmarks"
@@ -95,7 +94,7 @@ def shipped_benchmarks() -> tuple[PriorBenchmark, ...]:
     )
 
 
-class PriorCatalog:
+class PriorCatalog(ClosesOnExit):
     """Known benchmarks in a Chroma collection, seeded from the shipped file; local or on a `chroma run` server."""
 
     def __init__(
@@ -165,12 +164,6 @@ class PriorCatalog:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()
 
 
 def _slug(text: str) -> str:

@@ -158,10 +158,6 @@ def answers_match(a: Answer, b: Answer) -> AnswerMatch:
     return "unsure"
 
 
-def answer_match(a: str, b: str) -> AnswerMatch:
-    return answers_match(Answer.parse(a), Answer.parse(b))
-
-
 def negated(text: str) -> bool:
     """Whether a question is put negatively ("Which is NOT...", "...except", "isn't")."""
     folded = fold(text)

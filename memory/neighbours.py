@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 
 import chromadb
 import numpy as np
 from chromadb.api.client import Client
 from chromadb.config import Settings
+
+from memory.store import ClosesOnExit
 
 # Lighter than Chroma's defaults (ef_construction 100, max_neighbors 16, ef_search 100). Measured here on 100k
 # synthetic benchmark questions: indexing and querying took ~22 s instead of ~30 s with 64/16/64, and found
@@ -18,7 +19,7 @@ HNSW = {"space": "cosine", "ef_construction": 40, "max_neighbors": 12, "ef_searc
 QUERY_BATCH = 1000
 
 
-class Neighbours:
+class Neighbours(ClosesOnExit):
     """Index `vectors` (unit rows) once; `query` returns, per row, (row index, cosine similarity) best first."""
 
     def __init__(self, vectors: np.ndarray) -> None:
@@ -50,9 +51,3 @@ class Neighbours:
         finally:
             self._client.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()

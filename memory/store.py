@@ -30,7 +30,21 @@ class Match:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-class SampleStore:
+class ClosesOnExit:
+    """`with` support for the memory's Chroma-backed classes: leaving the block calls `close()`."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+
+class SampleStore(ClosesOnExit):
     """Samples as vectors in one Chroma collection (cosine space), tagged with their build and subtask.
 
     Local by default (a PersistentClient at `path`); with `host` set, a `chroma run` server over HTTP.
@@ -94,13 +108,6 @@ class SampleStore:
             include=["documents", "metadatas", "distances"],
         )
         return _matches(result)
-
-    def find_duplicate(self, text: str, *, threshold: float, build_id: str | None = None) -> Match | None:
-        """The most similar stored item if its similarity is at least `threshold`, else None."""
-        best = self.nearest(text, k=1, build_id=build_id)
-        if best and best[0].similarity >= threshold:
-            return best[0]
-        return None
 
     def query_vectors(self, vectors: np.ndarray, *, k: int = 5, build_id: str | None = None) -> list[list[Match]]:
         """For each vector, the up-to-`k` most similar stored items, best first (only `build_id`'s when given)."""
@@ -179,16 +186,6 @@ class SampleStore:
         """Release the client (for a local store: its files), so the same path can be reopened."""
         self._client.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def make_client(path: Path | None, host: str | None, port: int | None) -> Client:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart, ToolReturnPart, UserPromptPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from tools.llm import StageModels
+from tools.llm.stage import StageModels
 
 Answer = dict[str, Any] | str | Callable[[str], dict[str, Any] | str]
 

@@ -32,7 +32,7 @@ from pydantic_ai.providers.openai import OpenAIProvider
 
 from tests.fake_llm import FakeLLMServer
 from tests.fake_llm_content import ContentState, judge_verdict
-from tools.models import (
+from tools.contracts import (
     ChoiceBatch,
     JudgeVerdict,
     NumericBatch,

@@ -11,13 +11,13 @@ from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
 from tests.fake_llm import FakeLLMServer
-from tools.brief import design_briefs
-from tools.checks import make_provenance, to_sample
-from tools.generate import generate_batch
-from tools.llm import StageModels
-from tools.models import BenchmarkSpec, Subtask, SubtaskPlan
-from tools.qc import quality_gate
-from tools.quality import quality_report
+from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
+from tools.finish.quality import quality_report
+from tools.llm.stage import StageModels
+from tools.qc.gate import quality_gate
+from tools.qc.schema import make_provenance, to_sample
+from tools.stages.brief import design_briefs
+from tools.stages.generate import generate_batch
 
 SPEC = BenchmarkSpec(goal="arithmetic word problems", capability="multi-step arithmetic", domain="word problems",
                      answer_format="numeric", size=3)

@@ -22,19 +22,19 @@ from assistant.session import BuildSummary, ThreadState
 from assistant.settings import Settings
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
-from tools.brief import brief_agent
-from tools.dedup_judge import same_item_agent
-from tools.design import design_agent
-from tools.generate import GENERATOR_OUTPUTS, generator_agent
-from tools.inspection import inspector_agent, repair_agent
-from tools.llm import StageModels
-from tools.models import BenchmarkSpec, Subtask, SubtaskOutcome, SubtaskPlan
-from tools.panel import hardener_agent
-from tools.quality import quality_agent
-from tools.refine import refine_agent
-from tools.requirements import spec_agent
-from tools.solve import adjudicator_agent, solver_agent
-from tools.verify import judge_agent
+from tools.contracts import BenchmarkSpec, Subtask, SubtaskOutcome, SubtaskPlan
+from tools.finish.panel import hardener_agent
+from tools.finish.quality import quality_agent
+from tools.llm.stage import StageModels
+from tools.qc.dedup_judge import same_item_agent
+from tools.qc.inspection import inspector_agent, repair_agent
+from tools.qc.solve import adjudicator_agent, solver_agent
+from tools.qc.verify import judge_agent
+from tools.stages.brief import brief_agent
+from tools.stages.design import design_agent
+from tools.stages.generate import GENERATOR_OUTPUTS, generator_agent
+from tools.stages.refine import refine_agent
+from tools.stages.requirements import spec_agent
 
 SNAPSHOT = Path(__file__).parent / "data" / "tool_schemas.json"
 

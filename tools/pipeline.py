@@ -12,25 +12,28 @@ from pathlib import Path
 from memory.catalog import PriorCatalog
 from memory.files import write_json
 from memory.store import SampleStore
-from tools.budget import cost_of, estimate_build, price_for
-from tools.build import CHECKPOINTS, BuildOptions, EventSink, run_build
-from tools.design import design_subtasks
-from tools.errors import ConfigurationError, InvalidRequest
-from tools.export import export_benchmark
-from tools.finish import FinishOptions, finish
-from tools.llm import StageModels
-from tools.models import (
+from tools.contracts import (
     BenchmarkSpec,
     BuildEvent,
     BuildReport,
     CostEstimate,
+    EventSink,
     ExportManifest,
     NeedsClarification,
     QualityReport,
     SubtaskPlan,
+    emit,
 )
-from tools.requirements import analyze_request
-from tools.resilience import CallCache
+from tools.engine.batches import CHECKPOINTS, BuildOptions
+from tools.engine.budget import cost_of, estimate_build, price_for
+from tools.engine.build import run_build
+from tools.errors import ConfigurationError, InvalidRequest
+from tools.export.bundle import export_benchmark
+from tools.finish.run import FinishOptions, finish
+from tools.llm.resilience import CallCache
+from tools.llm.stage import StageModels
+from tools.stages.design import design_subtasks
+from tools.stages.requirements import analyze_request
 
 
 @dataclass(frozen=True)
@@ -55,12 +58,6 @@ def build_id_for(directory: Path) -> str:
     write_json(marker, {"build_id": build_id})
     return build_id
 
-
-async def _emit(on_event: EventSink | None, event: BuildEvent) -> None:
-    if on_event is not None:
-        result = on_event(event)
-        if result is not None:
-            await result
 
 
 def estimate_for(plan: SubtaskPlan, spec: BenchmarkSpec, models: StageModels, options: BuildOptions,
@@ -102,7 +99,7 @@ async def build_and_export(
     _preflight(models, options)
     build_id = build_id_for(directory)
     estimate = estimate_for(plan, spec, models, options, (finishing or FinishOptions()).quality_sample_size)
-    await _emit(on_event, BuildEvent(stage="build", kind="progress", message=describe_estimate(estimate)))
+    await emit(on_event, BuildEvent(stage="build", kind="progress", message=describe_estimate(estimate)))
     build_models = models.with_cache(CallCache(directory / CHECKPOINTS / "calls.jsonl"))
     samples, report = await run_build(spec, plan, build_id=build_id, models=build_models, store=store,
                                       directory=directory, options=options, on_event=on_event, warnings=warnings,
@@ -112,16 +109,16 @@ async def build_and_export(
         return BuildResult(report=report, manifest=None)
     if samples:
         done = await finish(samples, report, spec=spec, plan=plan, models=build_models, store=store,
-                            checkpoints=directory / CHECKPOINTS, options=finishing or FinishOptions(), emit=on_event)
+                            checkpoints=directory / CHECKPOINTS, options=finishing or FinishOptions(), on_event=on_event)
         samples, report, quality = done.samples, done.report, done.quality
         # Finishing (panel, quality scoring) spends too: the report's usage and cost cover the whole run.
         usage = {role: meter.model_copy() for role, meter in build_models.usage.items()}
         report = report.model_copy(update={"usage": usage, "cost": cost_of(usage, build_models.names, options.prices)})
     else:
         quality = None
-    await _emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))
+    await emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))
     manifest = export_benchmark(samples, report, directory, quality=quality)
-    await _emit(on_event, BuildEvent(stage="export", kind="finished", message=f"Wrote {len(manifest.files)} files"))
+    await emit(on_event, BuildEvent(stage="export", kind="finished", message=f"Wrote {len(manifest.files)} files"))
     if catalog is not None and samples:
         await asyncio.to_thread(_catalogue, catalog, spec, plan, report)
     return BuildResult(report=report, manifest=manifest, quality=quality)
@@ -170,15 +167,15 @@ async def run_autonomous(
     catalog: PriorCatalog | None = None,
 ) -> BuildResult:
     """Request in, benchmark out, no questions asked: every gap is filled and recorded as an assumption."""
-    await _emit(on_event, BuildEvent(stage="analyze", kind="started", message="Reading the request"))
+    await emit(on_event, BuildEvent(stage="analyze", kind="started", message="Reading the request"))
     spec = await analyze_request(request, models=models, max_size=limits.max_size, default_size=limits.default_size,
                                  size=size, autonomous=True)
     assert not isinstance(spec, NeedsClarification)
-    await _emit(on_event, BuildEvent(stage="analyze", kind="finished", message=f"Spec: {spec.size} {spec.answer_format} "
+    await emit(on_event, BuildEvent(stage="analyze", kind="finished", message=f"Spec: {spec.size} {spec.answer_format} "
                                      f"samples on {spec.capability} ({spec.domain})"))
-    await _emit(on_event, BuildEvent(stage="design", kind="started", message="Designing subtasks"))
+    await emit(on_event, BuildEvent(stage="design", kind="started", message="Designing subtasks"))
     plan = await design_subtasks(spec, models=models, catalog=catalog)
-    await _emit(on_event, BuildEvent(stage="design", kind="finished", message="Subtasks: " + ", ".join(
+    await emit(on_event, BuildEvent(stage="design", kind="finished", message="Subtasks: " + ", ".join(
         f"{s.name} ({s.quota})" for s in plan.subtasks)))
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
                                   on_event=on_event, warnings=[*(warnings or []), *_spec_notes(spec)],

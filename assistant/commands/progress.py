@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from tools.models import BuildEvent, Spend
+from tools.contracts import BuildEvent, Spend
 
 WIDTH = 30
 LINE = 140  # the bar's line, padded so that a shorter redraw leaves nothing behind

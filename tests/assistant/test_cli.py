@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_llm import FakeLLMServer
-from tools.models import BuildReport
+from tools.contracts import BuildReport
 
 pytestmark = pytest.mark.slow
 

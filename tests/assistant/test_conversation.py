@@ -16,7 +16,7 @@ from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
 from tests.scripted import Script, chat_turns
 from tests.tools.samples import ACCEPT, SPEC_CLEAR, SPEC_VAGUE, SUBTASKS, batch_for
-from tools.llm import StageModels
+from tools.llm.stage import StageModels
 
 
 @pytest.fixture

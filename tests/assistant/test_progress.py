@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 
 from assistant.commands.progress import ProgressPrinter
-from tools.models import BuildEvent, Spend
+from tools.contracts import BuildEvent, Spend
 
 
 class _Tty(io.StringIO):

@@ -23,7 +23,7 @@ from memory.store import SampleStore
 from tests.assistant.test_conversation import Chat
 from tests.scripted import Script
 from tests.tools.samples import ACCEPT, SPEC_CLEAR, SUBTASKS, batch_for
-from tools.models import BenchmarkSpec, Subtask, SubtaskOutcome, SubtaskPlan
+from tools.contracts import BenchmarkSpec, Subtask, SubtaskOutcome, SubtaskPlan
 
 MARK = "Altogether,"
 REJECT = {"verdict": "reject", "reasons": ["two options are correct"]}

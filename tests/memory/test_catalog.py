@@ -101,8 +101,8 @@ def test_prior_command_prints_a_json_list(tmp_path: Path, shipped_cache: Path,
 
 async def test_design_notes_the_known_benchmark_each_subtask_is_close_to(catalog: PriorCatalog) -> None:
     from tests.scripted import Script, stage_models
-    from tools.design import OVERLAP_SCORE, design_subtasks, overlap_summary
-    from tools.models import BenchmarkSpec
+    from tools.contracts import BenchmarkSpec
+    from tools.stages.design import OVERLAP_SCORE, design_subtasks, overlap_summary
 
     proposal = {"subtasks": [
         {"name": "Multi-step word problems", "description": "Grade-school arithmetic stories needing several steps.",
@@ -125,9 +125,9 @@ async def test_a_finished_build_joins_the_catalog(tmp_path: Path) -> None:
     from memory.store import SampleStore
     from tests.scripted import Script, stage_models
     from tests.tools.samples import ACCEPT, batch_for
-    from tools.build import BuildOptions
-    from tools.finish import FinishOptions
-    from tools.models import BenchmarkSpec, Subtask, SubtaskPlan
+    from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
+    from tools.engine.batches import BuildOptions
+    from tools.finish.run import FinishOptions
     from tools.pipeline import build_and_export
 
     spec = BenchmarkSpec(goal="Arithmetic word problems about marbles.", capability="arithmetic",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from memory.embeddings import _LRU, ChromaEmbedding, HashEmbedder, MiniLMEmbedder
-from memory.store import SampleStore
+from memory.store import Match, SampleStore
 
 # Set before sentence-transformers is first imported (MiniLMEmbedder imports it when it loads the model).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,6 +29,12 @@ def minilm() -> MiniLMEmbedder:
     return embedder
 
 
+def find_duplicate(store: SampleStore, text: str, *, threshold: float, build_id: str | None = None) -> Match | None:
+    """The nearest stored item when it is at least `threshold` similar: how the memory's candidates are found."""
+    best = store.nearest(text, k=1, build_id=build_id)
+    return best[0] if best and best[0].similarity >= threshold else None
+
+
 @pytest.fixture
 def store(tmp_path: Path, minilm: MiniLMEmbedder) -> Iterator[SampleStore]:
     with SampleStore(tmp_path / "chroma", embedder=minilm) as opened:
@@ -38,7 +44,7 @@ def store(tmp_path: Path, minilm: MiniLMEmbedder) -> Iterator[SampleStore]:
 def test_paraphrase_with_same_answer_is_a_duplicate(store: SampleStore) -> None:
     store.add("s1", text("What is the capital city of France?", None, "Paris"), build_id="b1", subtask_id="t1")
     # Measured similarity ~0.98.
-    match = store.find_duplicate(text("Which city is France's capital?", None, "Paris"), threshold=THRESHOLD)
+    match = find_duplicate(store, text("Which city is France's capital?", None, "Paris"), threshold=THRESHOLD)
     assert match is not None
     assert match.id == "s1"
     assert match.build_id == "b1"
@@ -50,7 +56,7 @@ def test_same_topic_different_question_is_kept(store: SampleStore) -> None:
     store.add("s1", text("What is the capital of France?", None, "Paris"), build_id="b1", subtask_id="t1")
     # Measured similarity ~0.65.
     candidate = text("What river flows through Paris?", None, "The Seine")
-    assert store.find_duplicate(candidate, threshold=THRESHOLD) is None
+    assert find_duplicate(store, candidate, threshold=THRESHOLD) is None
     assert store.nearest(candidate, k=1)[0].similarity < THRESHOLD
 
 
@@ -60,7 +66,7 @@ def test_same_wording_different_answer_is_not_a_duplicate(store: SampleStore) ->
     )
     # Measured similarity ~0.70.
     candidate = text("What is the smallest planet in the solar system?", None, "Mercury")
-    assert store.find_duplicate(candidate, threshold=THRESHOLD) is None
+    assert find_duplicate(store, candidate, threshold=THRESHOLD) is None
 
 
 def test_store_survives_reopening(tmp_path: Path, minilm: MiniLMEmbedder) -> None:
@@ -71,7 +77,7 @@ def test_store_survives_reopening(tmp_path: Path, minilm: MiniLMEmbedder) -> Non
 
     with SampleStore(path, embedder=minilm) as reopened:
         assert reopened.count() == 1
-        match = reopened.find_duplicate(
+        match = find_duplicate(reopened, 
             text("The Mona Lisa was painted by whom?", None, "Leonardo da Vinci"), threshold=THRESHOLD
         )
         assert match is not None
@@ -83,10 +89,10 @@ def test_build_filter_only_searches_that_build(store: SampleStore) -> None:
     store.add("b1-s1", sample, build_id="b1", subtask_id="t1")
     store.add("b2-s1", text("How many legs does a spider have?", None, "8"), build_id="b2", subtask_id="t1")
 
-    assert store.find_duplicate(sample, threshold=THRESHOLD, build_id="b2") is None
+    assert find_duplicate(store, sample, threshold=THRESHOLD, build_id="b2") is None
     assert [m.id for m in store.nearest(sample, k=5, build_id="b2")] == ["b2-s1"]
-    in_b1 = store.find_duplicate(sample, threshold=THRESHOLD, build_id="b1")
-    everywhere = store.find_duplicate(sample, threshold=THRESHOLD)
+    in_b1 = find_duplicate(store, sample, threshold=THRESHOLD, build_id="b1")
+    everywhere = find_duplicate(store, sample, threshold=THRESHOLD)
     assert in_b1 is not None and everywhere is not None
     assert in_b1.id == everywhere.id == "b1-s1"
     assert in_b1.similarity == pytest.approx(1.0, abs=1e-4)
@@ -94,7 +100,7 @@ def test_build_filter_only_searches_that_build(store: SampleStore) -> None:
 
     store.remove_build("b1")
     assert (store.count(), store.count("b1")) == (1, 0)
-    assert store.find_duplicate(sample, threshold=THRESHOLD) is None
+    assert find_duplicate(store, sample, threshold=THRESHOLD) is None
 
 
 def test_empty_store_has_no_duplicates(store: SampleStore) -> None:
@@ -102,7 +108,7 @@ def test_empty_store_has_no_duplicates(store: SampleStore) -> None:
     assert store.count() == 0
     assert store.nearest(probe) == []
     assert store.nearest(probe, build_id="b1") == []
-    assert store.find_duplicate(probe, threshold=0.0) is None
+    assert find_duplicate(store, probe, threshold=0.0) is None
 
 
 def test_same_text_is_embedded_once(
@@ -120,7 +126,7 @@ def test_same_text_is_embedded_once(
     store.add("s1", sample, build_id="b1", subtask_id="t1")
     store.add("s1", sample, build_id="b1", subtask_id="t1")  # upsert: still one item
     store.add("s2", sample, build_id="b2", subtask_id="t1")
-    assert store.find_duplicate(sample, threshold=THRESHOLD) is not None
+    assert find_duplicate(store, sample, threshold=THRESHOLD) is not None
     minilm.embed([sample, sample])
 
     assert encoded == [sample]
@@ -171,5 +177,5 @@ def test_store_raises_no_chroma_warnings(tmp_path: Path) -> None:
             store.add("s1", "some text", build_id="b1", subtask_id="t1")
             store.nearest("some text")
         with SampleStore(tmp_path / "chroma", embedder=HashEmbedder()) as reopened:
-            reopened.find_duplicate("some text", threshold=0.5)
+            find_duplicate(reopened, "some text", threshold=0.5)
     assert [f"{w.category.__name__}: {w.message}" for w in caught] == []

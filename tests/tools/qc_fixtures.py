@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.scripted import Script
-from tools.checks import make_provenance, to_sample
-from tools.llm import StageModels
-from tools.models import BenchmarkSpec, Sample, SampleDraft, Subtask
+from tools.contracts import BenchmarkSpec, Sample, SampleDraft, Subtask
+from tools.llm.stage import StageModels
+from tools.qc.schema import make_provenance, to_sample
 
 SPEC = BenchmarkSpec(goal="word problems", capability="multi-step arithmetic", domain="shopping", answer_format="multiple_choice",
                      size=10)

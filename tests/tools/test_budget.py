@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from tools.budget import Budget, Price, estimate_build, parse_prices, price_for
+from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan, TokenUsage
+from tools.engine.budget import Budget, Price, estimate_build, parse_prices, price_for
 from tools.errors import ConfigurationError
-from tools.models import BenchmarkSpec, Subtask, SubtaskPlan, TokenUsage
 
 SPEC = BenchmarkSpec(goal="g", capability="c", domain="d", answer_format="numeric", size=40)
 PLAN = SubtaskPlan(subtasks=[Subtask(id="a", name="A", description="d", answer_format="numeric", quota=40)])

@@ -14,7 +14,7 @@ from assistant.settings import Settings
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
 from tests.fake_llm import FakeLLMServer
-from tools.models import BenchmarkSpec, Subtask, SubtaskPlan
+from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
 from tools.pipeline import build_and_export, resume_build
 
 SPEC = BenchmarkSpec(goal="arithmetic word problems", capability="multi-step arithmetic", domain="arithmetic word problems",
@@ -111,7 +111,7 @@ async def test_a_cost_budget_with_an_unknown_price_is_refused_before_spending(tm
 
 async def test_the_report_counts_what_finishing_spent_in_its_tokens_and_cost(tmp_path: Path, store: SampleStore) -> None:
     from assistant.deps import finish_options
-    from tools.budget import Price, cost_of
+    from tools.engine.budget import Price, cost_of
 
     with FakeLLMServer(port=0, seed=4) as server:
         settings = _settings(server, prices="openai:fake-model=1/2", quality_sample_size=5)

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tools.checks import CheckFailed, make_provenance, stable_shuffle, to_sample
-from tools.models import SampleDraft, Subtask
+from tools.contracts import SampleDraft, Subtask
+from tools.qc.schema import CheckFailed, make_provenance, stable_shuffle, to_sample
 
 PROV = make_provenance("b1", "gen", "judge", 1, datetime(2026, 1, 1, tzinfo=UTC))
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from tests.scripted import Script, stage_models
-from tools.dedup_judge import same_item
+from tools.qc.dedup_judge import same_item
 
 
 async def test_the_judge_settles_a_near_duplicate_pair() -> None:

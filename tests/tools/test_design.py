@@ -4,8 +4,8 @@ import pytest
 
 from tests.scripted import Script, stage_models
 from tests.tools.samples import SUBTASKS
-from tools.design import allocate, design_subtasks
-from tools.models import BenchmarkSpec
+from tools.contracts import BenchmarkSpec
+from tools.stages.design import allocate, design_subtasks
 
 
 def _spec(size: int) -> BenchmarkSpec:

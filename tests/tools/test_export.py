@@ -9,10 +9,11 @@ import pytest
 from memory.store import SampleStore
 from tests.scripted import Script, stage_models
 from tests.tools.samples import ACCEPT, batch_for
-from tools.build import BuildOptions, run_build
+from tools.contracts import BenchmarkSpec, ExportManifest, Subtask, SubtaskPlan
+from tools.engine.batches import BuildOptions
+from tools.engine.build import run_build
 from tools.errors import StageFailed
-from tools.export import export_benchmark
-from tools.models import BenchmarkSpec, ExportManifest, Subtask, SubtaskPlan
+from tools.export.bundle import export_benchmark
 
 SPEC = BenchmarkSpec(goal="arithmetic", capability="arithmetic", domain="word problems",
                      answer_format="multiple_choice", size=3, assumptions=["Language: English (not specified)"])

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from tests.tools.qc_fixtures import CODE, MC, NUM, make
-from tools.leakage import find_leak
-from tools.models import Subtask
+from tools.contracts import Subtask
+from tools.qc.leakage import find_leak
 
 SHORT = Subtask(id="short", name="Capitals", description="d", answer_format="short_answer", quota=1)
 YES_NO = Subtask(id="yn", name="Checks", description="d", answer_format="yes_no", quota=1)

@@ -6,8 +6,8 @@ import pytest
 
 from tests.scripted import Script
 from tests.tools.qc_fixtures import NUM, SPEC, make, with_solver
-from tools.models import SampleDraft, SubtaskPlan
-from tools.panel import calibrate_difficulty, difficulty_report, panel_accuracy, to_harden
+from tools.contracts import SampleDraft, SubtaskPlan
+from tools.finish.panel import calibrate_difficulty, difficulty_report, panel_accuracy, to_harden
 
 PLAN = SubtaskPlan(subtasks=[NUM])
 TRUTH = {f"How many pens are in {n} boxes of 7 pens each, counted twice over?": str(14 * n) for n in range(1, 7)}

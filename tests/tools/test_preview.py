@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from tests.scripted import Script, stage_models
 from tests.tools.samples import arithmetic_item, batch_for
-from tools.generate import generation_prompt
-from tools.models import BenchmarkSpec, Subtask, SubtaskPlan
-from tools.preview import preview_samples, review_note, with_guidance
+from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
+from tools.stages.generate import generation_prompt
+from tools.stages.preview import preview_samples, review_note, with_guidance
 
 SPEC = BenchmarkSpec(goal="g", capability="arithmetic", domain="word problems", answer_format="numeric", size=8)
 PLAN = SubtaskPlan(subtasks=[
@@ -44,7 +44,7 @@ async def test_a_rejection_reason_reaches_the_generators_prompt() -> None:
 
 def test_accepted_previews_add_no_instruction() -> None:
     item = {"id": "a-p1", "subtask_id": "a", "answer_format": "numeric", "question": "q?", "answer": "1"}
-    from tools.models import PreviewItem
+    from tools.contracts import PreviewItem
 
     assert review_note(PreviewItem.model_validate({**item, "status": "accepted"})) is None
     edited = review_note(PreviewItem.model_validate({**item, "status": "edited", "answer": "2"}))

@@ -6,10 +6,10 @@ import pytest
 
 from tests.scripted import Script
 from tests.tools.qc_fixtures import CLEAN, CODE, EVEN_TESTS, MC, NO_ISSUES, NUM, SPEC, answering, make, with_solver
-from tools.checks import CheckFailed
-from tools.models import Subtask
-from tools.qc import QCOptions, quality_gate
-from tools.sandbox import SandboxLimits
+from tools.contracts import Subtask
+from tools.qc.gate import QCOptions, quality_gate
+from tools.qc.sandbox import SandboxLimits
+from tools.qc.schema import CheckFailed
 
 CORRECT_EVEN = "def is_even(n):\n    return n % 2 == 0"
 

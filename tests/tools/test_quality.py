@@ -8,13 +8,13 @@ from typing import Any
 
 from tests.scripted import Script
 from tests.tools.qc_fixtures import MC, NUM, PROV, SPEC, make, with_solver
-from tools.card import dataset_card, quality_section
-from tools.checks import to_sample
-from tools.export import export_benchmark
-from tools.llm import StageModels
-from tools.models import BuildReport, CheckRecord, Drop, QualityReport, SampleDraft, StageCount, SubtaskPlan
-from tools.positions import balance_positions, position_distribution, positions_balanced
-from tools.quality import QUALITY_FILE, pick_for_scoring, quality_chart_svg, quality_report, write_quality
+from tools.contracts import BuildReport, CheckRecord, Drop, QualityReport, SampleDraft, StageCount, SubtaskPlan
+from tools.export.bundle import export_benchmark
+from tools.export.card import dataset_card, quality_section
+from tools.finish.positions import balance_positions, position_distribution, positions_balanced
+from tools.finish.quality import pick_for_scoring, quality_chart_svg, quality_report
+from tools.llm.stage import StageModels
+from tools.qc.schema import to_sample
 
 PLAN = SubtaskPlan(subtasks=[MC, NUM])
 SCORES = {"user_intention_alignment": 80, "format_schema_quality": 90, "question_answer_coherence": 85,
@@ -78,8 +78,7 @@ async def test_the_quality_report_gathers_scores_counts_rates_and_positions(tmp_
     assert report.agreement_rate == 0.5 and report.resolved == 4 and report.executed_pass_rate == 1 / 3
     assert report.answer_positions == {"A": 2, "B": 2, "C": 2, "D": 2} and report.positions_balanced
     assert report.warnings == []
-    path = write_quality(report, tmp_path)
-    assert path.name == QUALITY_FILE and QualityReport.model_validate_json(path.read_text()) == report
+    assert QualityReport.model_validate_json(report.model_dump_json()) == report
 
 
 async def test_a_judge_that_is_also_the_generator_is_named_in_the_warnings() -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 
 from tests.scripted import Script, stage_models
+from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
 from tools.errors import InvalidEdit, StageFailed
-from tools.models import BenchmarkSpec, Subtask, SubtaskPlan
-from tools.plan_edits import HARDER_GUIDANCE, apply_edit
-from tools.refine import parse_edit, refine_plan, revise
+from tools.stages.plan_edits import HARDER_GUIDANCE, apply_edit
+from tools.stages.refine import parse_edit, refine_plan, revise
 
 SPEC = BenchmarkSpec(goal="g", capability="arithmetic", domain="word problems", answer_format="multiple_choice", size=20)
 PLAN = SubtaskPlan(subtasks=[

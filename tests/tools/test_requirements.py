@@ -4,9 +4,9 @@ import pytest
 
 from tests.scripted import Script, stage_models
 from tests.tools.samples import SPEC_CLEAR, SPEC_VAGUE
+from tools.contracts import BenchmarkSpec, NeedsClarification
 from tools.errors import InvalidRequest
-from tools.models import BenchmarkSpec, NeedsClarification
-from tools.requirements import analyze_request, size_in_text
+from tools.stages.requirements import analyze_request, size_in_text
 
 LIMITS = {"max_size": 500, "default_size": 20}
 

@@ -9,10 +9,10 @@ from pydantic_ai.exceptions import ModelConnectionError, ModelHTTPError
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from tools.contracts import JudgeVerdict
 from tools.errors import BudgetReached
-from tools.llm import StageModels, run_stage
-from tools.models import JudgeVerdict
-from tools.resilience import CachedModel, CallCache, RateLimiter, ResilientModel, RetryPolicy, Slots, call_priority
+from tools.llm.resilience import CachedModel, CallCache, RateLimiter, ResilientModel, RetryPolicy, Slots, call_priority
+from tools.llm.stage import StageModels, run_stage
 
 AGENT = Agent(output_type=ToolOutput(JudgeVerdict, name="submit_verdict"))
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.sandbox import SandboxLimits, run_python
+from tools.qc.sandbox import SandboxLimits, run_python
 
 FAST = SandboxLimits(timeout_s=3, cpu_s=1, memory_mb=256)
 

@@ -1,0 +1,123 @@
+"""What the generator writes before checks: per-sample design briefs and sample drafts, per answer format.
+
+The per-format drafts state the format in their schema, so even a weak model's output has the right
+shape; each converts to the general `SampleDraft`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from tools.contracts.base import Bounded, Strict
+
+
+class SampleDraft(Strict):
+    question: str = Field(min_length=1, max_length=800)
+    context: str | None = Field(default=None, max_length=2000, description="Passage the question needs, if any.")
+    choices: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=6, description="Multiple choice only: the options, the correct one included."
+    )
+    answer: str = Field(
+        min_length=1, max_length=200,
+        description="The correct answer; for multiple choice the exact text of the correct option; "
+        "for a code item the name of the function to write.",
+    )
+    rationale: str = Field(default="", max_length=600, description="Why the answer is correct.")
+    solution_code: str | None = Field(
+        default=None, max_length=2000,
+        description="Numeric or computed answers: a short Python program (standard library only) that computes the "
+        "answer and prints only it. Code items: the reference implementation of the function.",
+    )
+    tests: str | None = Field(
+        default=None, max_length=2000,
+        description="Code items only: Python assert statements that call the function and pass with the reference.",
+    )
+
+
+class SampleBatch(Strict):
+    """The new benchmark samples, exactly as many as asked for."""
+
+    samples: list[SampleDraft] = Field(min_length=1, max_length=20)
+
+
+class _DraftCore(Strict):
+    question: str = Field(min_length=1, max_length=800)
+    context: str | None = Field(default=None, max_length=2000, description="Passage the question needs, if any.")
+    rationale: str = Field(default="", max_length=600, description="Why the answer is correct.")
+    solution_code: str | None = Field(
+        default=None, max_length=2000,
+        description="A short Python program (standard library only) that computes the answer and prints only it.",
+    )
+
+    def _core(self) -> dict[str, Any]:
+        return {"question": self.question, "context": self.context, "rationale": self.rationale,
+                "solution_code": self.solution_code}
+
+
+class ChoiceDraft(_DraftCore):
+    choices: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=3, max_length=6, description="Short, distinct options; exactly one is correct."
+    )
+    correct_choice: int = Field(ge=0, le=5, description="Position of the correct option in choices, counting from 0.")
+
+    @model_validator(mode="after")
+    def _index_in_range(self) -> ChoiceDraft:
+        if self.correct_choice >= len(self.choices):
+            raise ValueError(f"correct_choice {self.correct_choice} is past the last of {len(self.choices)} choices")
+        return self
+
+    def to_draft(self) -> SampleDraft:
+        return SampleDraft(**self._core(), choices=self.choices, answer=self.choices[self.correct_choice])
+
+
+class NumericDraft(_DraftCore):
+    answer: str = Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", max_length=40, description="The number only, no units.")
+
+    def to_draft(self) -> SampleDraft:
+        return SampleDraft(**self._core(), answer=self.answer)
+
+
+class YesNoDraft(_DraftCore):
+    answer: Literal["Yes", "No"]
+
+    def to_draft(self) -> SampleDraft:
+        return SampleDraft(**self._core(), answer=self.answer)
+
+
+class ChoiceBatch(Strict):
+    """The new multiple-choice samples, exactly as many as asked for."""
+
+    samples: list[ChoiceDraft] = Field(min_length=1, max_length=20)
+
+
+class NumericBatch(Strict):
+    """The new samples with numeric answers, exactly as many as asked for."""
+
+    samples: list[NumericDraft] = Field(min_length=1, max_length=20)
+
+
+class YesNoBatch(Strict):
+    """The new yes/no samples, exactly as many as asked for."""
+
+    samples: list[YesNoDraft] = Field(min_length=1, max_length=20)
+
+
+class SampleBrief(Strict):
+    """The design of one sample, written before the sample itself."""
+
+    facts: list[Bounded] = Field(min_length=1, max_length=4, description="Facts the sample relies on; they must stay true.")
+    hops: list[Bounded] = Field(min_length=2, max_length=4, description="The reasoning steps a solver must take, in order.")
+    difficulty_plan: str = Field(min_length=1, max_length=200, description="What makes the item as hard as asked.")
+    leakage_guards: list[Bounded] = Field(default_factory=list, max_length=3, description="What the question must not reveal.")
+    distractor_plan: str | None = Field(
+        default=None, max_length=200,
+        description="Multiple choice only: how each wrong option differs minimally from the correct one, so that only "
+        "the needed evidence rules it out.",
+    )
+
+
+class BriefSet(Strict):
+    """One design brief per sample to write, in order."""
+
+    briefs: list[SampleBrief] = Field(min_length=1, max_length=20)

@@ -1,0 +1,158 @@
+"""The plan: subtasks with quotas, and the typed edits that change it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from tools.contracts.base import AnswerFormat, Difficulty, Strict
+from tools.contracts.spec import BenchmarkSpec
+
+
+class PriorOverlap(Strict):
+    """A known benchmark close to a subtask, and what makes ours different."""
+
+    name: str
+    score: float = Field(ge=0, le=1)
+    how_we_differ: str = ""
+
+
+class Subtask(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(min_length=1, max_length=600)
+    answer_format: AnswerFormat
+    quota: int = Field(ge=1)
+    overlaps: list[PriorOverlap] = Field(default_factory=list)
+    difficulty: Difficulty | None = Field(default=None, description="This subtask's difficulty, if not the spec's.")
+    guidance: list[str] = Field(
+        default_factory=list, description="Instructions for its generator, e.g. from the user's review of preview samples."
+    )
+
+
+class SubtaskPlan(Strict):
+    subtasks: list[Subtask] = Field(min_length=1, max_length=8)
+    rationale: str = ""
+
+    @model_validator(mode="after")
+    def _ids_unique(self) -> SubtaskPlan:
+        ids = [s.id for s in self.subtasks]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"subtask ids must be unique, got {ids}")
+        return self
+
+    @property
+    def total(self) -> int:
+        return sum(s.quota for s in self.subtasks)
+
+
+SubtaskRef = Annotated[str, Field(min_length=1, max_length=120, description="A subtask's id, name or number (1 = first).")]
+
+
+class DropSubtask(Strict):
+    """Remove a subtask; its samples go to the others."""
+
+    op: Literal["drop"]
+    subtask: SubtaskRef
+
+
+class AddSubtask(Strict):
+    """Add a new subtask."""
+
+    op: Literal["add"]
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field(default="", max_length=400, description="What its samples test.")
+    quota: int | None = Field(default=None, ge=1, description="Its number of samples; null for an even share.")
+
+
+class RenameSubtask(Strict):
+    """Give a subtask a new name (and optionally a new description)."""
+
+    op: Literal["rename"]
+    subtask: SubtaskRef
+    name: str = Field(min_length=1, max_length=80, description="The new name.")
+    description: str | None = Field(default=None, max_length=400)
+
+
+class SplitSubtask(Strict):
+    """Split a subtask into an easy and a hard subtask."""
+
+    op: Literal["split"]
+    subtask: SubtaskRef
+
+
+class MergeSubtasks(Strict):
+    """Merge two or more subtasks into one."""
+
+    op: Literal["merge"]
+    subtasks: list[SubtaskRef] = Field(min_length=2, max_length=4)
+    name: str | None = Field(default=None, max_length=80, description="Name of the merged subtask; null to combine the names.")
+
+
+class SetQuota(Strict):
+    """Change how many samples one subtask gets; the others absorb the difference."""
+
+    op: Literal["quota"]
+    subtask: SubtaskRef
+    quota: int = Field(ge=1)
+
+
+class SetSize(Strict):
+    """Change the total number of samples; the quotas are scaled."""
+
+    op: Literal["size"]
+    size: int = Field(ge=1)
+
+
+class MakeHarder(Strict):
+    """Make one subtask, or the whole benchmark (subtask null), harder."""
+
+    op: Literal["harder"]
+    subtask: SubtaskRef | None = None
+
+
+class ChangeFormat(Strict):
+    """Change the answer format of one subtask, or of all (subtask null)."""
+
+    op: Literal["format"]
+    answer_format: AnswerFormat
+    subtask: SubtaskRef | None = None
+
+
+PlanEdit = Annotated[
+    DropSubtask | AddSubtask | RenameSubtask | SplitSubtask | MergeSubtasks | SetQuota | SetSize | MakeHarder
+    | ChangeFormat,
+    Field(discriminator="op"),
+]
+
+
+EDIT_OPS: tuple[str, ...] = ("drop", "add", "rename", "split", "merge", "quota", "size", "harder", "format")
+
+
+class EditRequest(Strict):
+    """The changes to the plan that the user's message asks for, in order; none if it asks for no plan change."""
+
+    edits: list[PlanEdit] = Field(default_factory=list, max_length=3)
+
+
+class PlanRevision(Strict):
+    """A plan after edits: the new plan, the spec kept consistent with it, and what changed, in words."""
+
+    plan: SubtaskPlan
+    spec: BenchmarkSpec
+    edits: list[PlanEdit]
+    changes: list[str]
+
+
+class SubtaskIdea(Strict):
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=400, description="What the samples of this subtask test.")
+    weight: int = Field(default=1, ge=1, le=5, description="Relative share of the benchmark, 1-5.")
+
+
+class SubtaskProposal(Strict):
+    """Subtasks that together cover the spec without overlapping."""
+
+    subtasks: list[SubtaskIdea] = Field(min_length=1, max_length=4)
+    rationale: str = Field(default="", max_length=400)

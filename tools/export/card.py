@@ -1,0 +1,119 @@
+"""The dataset card (README.md) written next to an exported benchmark, in the Hugging Face format."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tools.contracts import DIMENSION_LABELS, BuildReport, QualityReport, Sample
+
+_LANGUAGE_CODES = {"english": "en", "french": "fr", "german": "de", "spanish": "es", "chinese": "zh",
+                   "japanese": "ja", "italian": "it", "portuguese": "pt", "russian": "ru", "arabic": "ar"}
+
+
+def _size_category(n: int) -> str:
+    return "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K"
+
+
+def _header(report: BuildReport, n: int) -> str:
+    spec = report.spec
+    language = _LANGUAGE_CODES.get(spec.language.casefold(), spec.language)
+    category = "multiple-choice" if spec.answer_format == "multiple_choice" else "question-answering"
+    return "\n".join([
+        "---",
+        "license: other",
+        f"language:\n- {language}",
+        f"task_categories:\n- {category}",
+        f"size_categories:\n- {_size_category(n)}",
+        "tags:\n- benchmark\n- synthetic\n- benchmark-agent",
+        "configs:\n- config_name: default\n  data_files:\n  - split: test\n    path: benchmark.jsonl",
+        "---",
+    ])
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c).replace("|", "/") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def quality_section(quality: QualityReport) -> str:
+    """The quality report in markdown (tables and a text bar chart): for the dataset card and the chat."""
+    parts = ["## Quality"]
+    if quality.dimensions:
+        scores: list[tuple[str, ...]] = [(DIMENSION_LABELS[d][0], DIMENSION_LABELS[d][1], f"{v:.1f}",
+                 "`" + "█" * round(v / 10) + "░" * (10 - round(v / 10)) + "`") for d, v in quality.dimensions.items()]
+        parts.append(f"LLM-judge scores, 0-100, on {quality.scored} of {quality.items} items "
+                     f"(judge `{quality.judge_model}`, generator `{quality.generator_model}`):\n\n"
+                     + _table(scores, ("", "dimension", "score", "")))
+    figures = [f"- Independent re-solve agreement: {_percent(quality.agreement_rate)} of {quality.resolved} items",
+               f"- Executed answers confirmed: {_percent(quality.executed_pass_rate)} of {quality.executed} items"]
+    if quality.answer_positions:
+        balance = {True: "balanced", False: "not balanced", None: ""}[quality.positions_balanced]
+        figures.append("- Answer positions: " + ", ".join(f"{k}: {v}" for k, v in quality.answer_positions.items())
+                       + f" ({balance})")
+    parts.append("\n".join(figures))
+    if quality.checks:
+        parts.append("### Checks\n\n" + _table(
+            [(c.check, str(c.attempted), str(c.passed), str(c.repaired), str(c.dropped),
+              "; ".join(f"{r} ({n})" for r, n in sorted(c.drop_reasons.items(), key=lambda kv: -kv[1])[:3]))
+             for c in quality.checks], ("check", "attempted", "passed", "repaired", "dropped", "top drop reasons")))
+    if quality.panel is not None:
+        panel = quality.panel
+        band = f", target accuracy band {panel.band[0]:.0%}-{panel.band[1]:.0%}" if panel.band else ""
+        rows: list[tuple[str, ...]] = [(s.subtask_id, str(s.items), f"{s.difficulty:.2f}", f"{s.separability:.2f}", str(s.saturated),
+                 ", ".join(f"{m}: {a:.0%}" for m, a in s.accuracy.items())) for s in [*panel.subtasks, panel.overall]]
+        parts.append(f"### Difficulty (panel of {len(panel.models)}{band}; mean accuracy {panel.accuracy:.0%}, "
+                     f"{panel.hardened} items hardened)\n\n"
+                     + _table(rows, ("subtask", "items", "difficulty", "separability", "saturated", "panel accuracy")))
+    if quality.warnings:
+        parts.append("\n".join(f"- {w}" for w in quality.warnings))
+    return "\n\n".join(parts)
+
+
+def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityReport | None = None) -> str:
+    spec = report.spec
+    per_subtask = Counter(s.subtask_id for s in samples)
+    parts = [
+        _header(report, len(samples)),
+        f"# {spec.capability.capitalize()} benchmark ({spec.domain})",
+        f"{len(samples)} {spec.answer_format.replace('_', ' ')} samples in {spec.language}, difficulty {spec.difficulty}, "
+        f"generated and verified by Benchmark Agent (build `{report.build_id}`, status **{report.status}**).",
+        f"**Request:** {spec.goal}",
+    ]
+    if report.warnings:
+        parts.append("## Warnings\n\n" + "\n".join(f"- {w}" for w in report.warnings))
+    parts.append("## Subtasks\n\n" + _table(
+        [(s.id, s.name, s.description, str(s.quota), str(per_subtask[s.id])) for s in report.plan.subtasks],
+        ("id", "name", "what it tests", "quota", "accepted")))
+    if spec.assumptions or spec.unsupported_requests:
+        parts.append("## Assumptions and limits\n\n" + "\n".join(
+            [f"- {a}" for a in spec.assumptions] + [f"- Not done: {u}" for u in spec.unsupported_requests]))
+    parts.append("## How it was made\n\n" + _table(
+        [(role, name) for role, name in report.models.items()], ("role", "model")))
+    parts.append("Every sample passed deterministic format checks (one correct option for multiple choice, "
+                 "options shuffled with a stable seed), semantic de-duplication against the samples accepted "
+                 "before it, and an independent review by the judge model.\n\n" + _table(
+                     [(c.stage, str(c.attempted), str(c.passed), str(c.dropped)) for c in report.stages],
+                     ("check", "attempted", "passed", "dropped")))
+    if report.drop_reasons:
+        parts.append("## Drop reasons\n\n" + _table(
+            [(reason, str(n)) for reason, n in list(report.drop_reasons.items())[:15]], ("reason", "count")))
+    if report.answer_positions:
+        parts.append("Answer positions: " + ", ".join(f"{k}: {v}" for k, v in report.answer_positions.items()))
+    if quality is not None:
+        parts.append(quality_section(quality))
+    files = ["- `benchmark.jsonl` / `benchmark.csv`: one sample per row (`id`, `subtask`, `question`, `context`, "
+             "`choices`, `answer`, `answer_index`, `rationale`)",
+             "- `report.json`: the spec, the plan, counts per check and every dropped candidate with its reason"]
+    if quality is not None:
+        files.append("- `quality.json`: judge scores per dimension and item, counts and drop reasons per check, "
+                     "agreement and executed-answer rates, answer positions, panel difficulty")
+    if any(s.metadata.get("kind") == "code" for s in samples):
+        files.append("- Code items (`metadata.kind` = `code`): `answer` is a reference solution; grade a model's "
+                     "function `metadata.entry_point` by running `metadata.tests` against it")
+    parts.append("## Files\n\n" + "\n".join(files))
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,120 @@
+"""What every stage needs to call its model: the injected models, usage accounting, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from pydantic_ai import Agent
+from pydantic_ai.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelNotFoundError,
+    UnexpectedModelBehavior,
+)
+from pydantic_ai.models import Model
+from pydantic_ai.models.wrapper import WrapperModel
+
+from tools.contracts import Role, TokenUsage
+from tools.errors import BudgetReached, ModelUnavailable, StageFailed
+from tools.llm.resilience import CachedModel, CallCache, ResilientModel, SlotModel, Slots
+
+OutputT = TypeVar("OutputT")
+
+
+@dataclass
+class StageModels:
+    """The model injected for each role, the names recorded in reports, and the tokens spent through them."""
+
+    models: dict[Role, Model]
+    names: dict[Role, str]
+    usage: dict[str, TokenUsage] = field(default_factory=dict)
+    cache: CallCache | None = None
+    retry_baseline: int = 0
+    # Says why no more calls may be made (a spent budget), or None; checked before every stage call.
+    guard: Callable[[], str | None] | None = None
+
+    def model(self, role: Role) -> Model:
+        return self.models[role]
+
+    def with_cache(self, cache: CallCache) -> StageModels:
+        """The same models answering from `cache` first, with their own usage meter (one build's)."""
+        cached: dict[Role, Model] = {role: CachedModel(model, cache, self.names[role]) for role, model in self.models.items()}
+        return StageModels(models=cached, names=dict(self.names), cache=cache, retry_baseline=self._retries_total())
+
+    def limited(self, concurrency: int) -> StageModels:
+        """The same models (same usage meter, cache and guard) with at most `concurrency` requests in flight
+        across all roles. Only the request holds a slot: preparing it and checking its answer do not, so the
+        endpoint gets its next request while the last answer is still being checked."""
+        slots = Slots(concurrency)
+        limited = replace(self, models={})
+        # The guard is checked again once a slot is free: a request that waited for one may no longer be affordable.
+        limited.models = {role: SlotModel(model, slots, before=limited.check_guard) for role, model in self.models.items()}
+        return limited
+
+    def check_guard(self) -> None:
+        """Raise `BudgetReached` when the guard says no more calls may be made."""
+        if self.guard is not None and (reason := self.guard()) is not None:
+            raise BudgetReached(reason)
+
+    def cache_hits(self) -> int:
+        return self.cache.hits if self.cache else 0
+
+    def retries(self) -> int:
+        return self._retries_total() - self.retry_baseline
+
+    def _retries_total(self) -> int:
+        seen: dict[int, int] = {}
+        for model in self.models.values():
+            while isinstance(model, WrapperModel):
+                if isinstance(model, ResilientModel):
+                    seen[id(model)] = model.retries
+                model = model.wrapped
+        return sum(seen.values())
+
+    def record(self, role: Role, requests: int, input_tokens: int, output_tokens: int) -> None:
+        meter = self.usage.setdefault(role, TokenUsage())
+        meter.add(TokenUsage(requests=requests, input_tokens=input_tokens, output_tokens=output_tokens))
+
+
+async def run_stage(
+    agent: Agent[Any, OutputT],
+    prompt: str,
+    *,
+    models: StageModels,
+    role: Role,
+    stage: str,
+    output_type: Any = None,
+) -> OutputT:
+    """Run a stage agent with the model chosen for `role`; map failures to errors a user can act on.
+
+    `output_type` replaces the agent's own for this run (a stage whose output depends on its input)."""
+    name = models.names.get(role, "?")
+    models.check_guard()
+    try:
+        if output_type is None:
+            result = await agent.run(prompt, model=models.model(role))
+        else:
+            result = await agent.run(prompt, model=models.model(role), output_type=output_type)
+    except (ModelConnectionError, ModelAuthenticationError, ModelNotFoundError) as exc:
+        raise ModelUnavailable(_unreachable_message(name, role, exc)) from exc
+    except ModelAPIError as exc:
+        raise ModelUnavailable(f"The {role} model '{name}' failed during {stage}: {exc}") from exc
+    except UnexpectedModelBehavior as exc:
+        raise StageFailed(
+            f"The {role} model '{name}' gave no valid output for {stage} after retries ({exc.message}). "
+            "A stronger model usually fixes this: set BENCHMARK_AGENT_MODEL."
+        ) from exc
+    usage = result.usage
+    models.record(role, usage.requests, usage.input_tokens, usage.output_tokens)
+    return result.output
+
+
+def _unreachable_message(name: str, role: str, exc: Exception) -> str:
+    return (
+        f"Cannot use the {role} model '{name}': {exc}. Check that the endpoint is running and that "
+        "OPENAI_BASE_URL / OPENAI_API_KEY (or BENCHMARK_AGENT_OPENAI_BASE_URL / _API_KEY) are right, "
+        "or unset BENCHMARK_AGENT_MODEL to use the embedded offline model."
+    )

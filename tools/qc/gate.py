@@ -1,0 +1,180 @@
+"""The quality gate: every check a candidate sample goes through after the schema and duplicate checks.
+
+Order, cheapest and most exact first: leakage (string match) -> executed answers (sandbox) ->
+inspector, repair and fixer (judge + generator) -> independent re-solve and adjudication (solver +
+judge). Each check leaves a `CheckRecord` with its reasons, whether it passed, repaired or dropped the
+sample. A repaired sample goes on through the remaining checks; a dropped one stops there.
+
+A model that cannot be reached (`ModelUnavailable`) propagates: the build should stop and say so.
+A model that gives no valid output (`StageFailed`) costs the candidate, not the build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tools.contracts import (
+    FATAL_ISSUES,
+    BenchmarkSpec,
+    CheckName,
+    CheckRecord,
+    GateResult,
+    Issue,
+    IssueKind,
+    Sample,
+    SampleBrief,
+    Subtask,
+)
+from tools.errors import StageFailed
+from tools.llm.stage import StageModels
+from tools.qc.executed import applies, check_executed
+from tools.qc.inspection import describe, inspect_sample, repair_sample
+from tools.qc.leakage import find_leak
+from tools.qc.sandbox import SandboxLimits
+from tools.qc.schema import CheckFailed
+from tools.qc.solve import resolve, solvable
+from tools.stages.brief import render_brief
+
+
+@dataclass(frozen=True)
+class QCOptions:
+    """Which checks run. The re-solve also needs a 'solver' model in `StageModels`; without one it is skipped."""
+
+    leakage: bool = True
+    executed: bool = True
+    require_solution_code: bool = False  # drop numeric items that come without solution code
+    inspect: bool = True
+    repair: bool = True
+    resolve: bool = True
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+
+
+async def quality_gate(
+    sample: Sample,
+    spec: BenchmarkSpec,
+    subtask: Subtask,
+    *,
+    models: StageModels,
+    options: QCOptions = QCOptions(),
+    brief: SampleBrief | None = None,
+) -> GateResult:
+    """Run the enabled checks on `sample`; the result holds the sample to accept (maybe repaired) or None."""
+    return await _Gate(sample, spec, subtask, models, options, brief).run()
+
+
+class _Gate:
+    def __init__(self, sample: Sample, spec: BenchmarkSpec, subtask: Subtask, models: StageModels,
+                 options: QCOptions, brief: SampleBrief | None) -> None:
+        self.sample, self.original_id, self.spec, self.subtask = sample, sample.id, spec, subtask
+        self.models, self.options = models, options
+        self.brief = render_brief(brief) if brief else None
+        self.brief_data = brief.model_dump() if brief else None
+        self.records: list[CheckRecord] = []
+
+    def record(self, check: CheckName, outcome: Literal["passed", "repaired", "dropped"], reasons: list[str] | None = None,
+               issues: list[IssueKind] | None = None, *, agreed: bool | None = None, solver_answer: str | None = None) -> None:
+        self.records.append(CheckRecord(sample_id=self.original_id, check=check, outcome=outcome, agreed=agreed,
+                                        solver_answer=solver_answer, reasons=[r[:300] for r in reasons or []],
+                                        issues=issues or []))
+
+    async def run(self) -> GateResult:
+        for step in (self._leakage, self._executed, self._inspect, self._resolve):
+            if not await step():
+                return GateResult(sample=None, records=self.records)
+        return GateResult(sample=self._annotated(), records=self.records)
+
+    def _annotated(self) -> Sample:
+        passed = [r.check for r in self.records]
+        solver = next((r for r in self.records if r.check == "solver"), None)
+        qc: dict[str, object] = {"checks": passed, "repaired": any(r.outcome == "repaired" for r in self.records)}
+        if solver is not None:
+            qc["solver_agreed"] = solver.agreed
+        metadata = {**self.sample.metadata, "qc": qc}
+        if self.brief_data:
+            metadata["brief"] = self.brief_data
+        if self.sample.id != self.original_id:
+            metadata["repaired_from"] = self.original_id
+        return self.sample.model_copy(update={"metadata": metadata})
+
+    async def _repair(self, issues: list[Issue]) -> Sample:
+        """A repaired sample that passes leakage and a fresh inspection; `CheckFailed` otherwise."""
+        try:
+            repaired = await repair_sample(self.sample, issues, self.spec, self.subtask, models=self.models)
+            if self.options.leakage and (leak := find_leak(repaired)):
+                raise CheckFailed(f"the repaired sample leaks its answer: {leak}")
+            if self.options.inspect:
+                again = await inspect_sample(repaired, self.spec, self.subtask, models=self.models, brief=self.brief)
+                if again:
+                    raise CheckFailed("still flawed after repair: " + "; ".join(describe(again)))
+        except StageFailed as exc:
+            raise CheckFailed(f"repair failed: {str(exc).split(' (')[0]}") from exc
+        return repaired
+
+    async def _fix_or_drop(self, check: CheckName, issues: list[Issue], **extra: Any) -> bool:
+        reasons, kinds = describe(issues), [i.kind for i in issues]
+        if self.options.repair and not any(i.kind in FATAL_ISSUES for i in issues):
+            try:
+                self.sample = await self._repair(issues)
+            except CheckFailed as exc:
+                reasons.append(str(exc))
+            else:
+                self.record(check, "repaired", reasons + [f"repaired: {self.sample.metadata['repairs'][-1]}"], kinds, **extra)
+                return True
+        self.record(check, "dropped", reasons, kinds, **extra)
+        return False
+
+    async def _leakage(self) -> bool:
+        if not self.options.leakage:
+            return True
+        leak = find_leak(self.sample)
+        if leak is None:
+            self.record("leakage", "passed")
+            return True
+        return await self._fix_or_drop("leakage", [Issue(kind="answer_leaked", detail=leak[:200])])
+
+    async def _executed(self) -> bool:
+        if not self.options.executed:
+            return True
+        if not applies(self.sample):
+            if self.options.require_solution_code and self.sample.answer_format == "numeric":
+                self.record("executed", "dropped", ["a numeric item without solution code"], ["schema"])
+                return False
+            return True
+        outcome = await check_executed(self.sample, limits=self.options.sandbox)
+        self.record("executed", "passed" if outcome.passed else "dropped", [outcome.reason],
+                    [] if outcome.passed else ["wrong_answer"])
+        return outcome.passed
+
+    async def _inspect(self) -> bool:
+        if not self.options.inspect:
+            return True
+        try:
+            issues = await inspect_sample(self.sample, self.spec, self.subtask, models=self.models, brief=self.brief)
+        except StageFailed:
+            self.record("inspector", "dropped", ["the inspector gave no valid output"])
+            return False
+        if not issues:
+            self.record("inspector", "passed")
+            return True
+        return await self._fix_or_drop("inspector", issues)
+
+    async def _resolve(self) -> bool:
+        if not self.options.resolve or "solver" not in self.models.models or not solvable(self.sample):
+            return True
+        try:
+            outcome = await resolve(self.sample, models=self.models)
+        except StageFailed:  # the item is not at fault: it stays, unconfirmed
+            self.record("solver", "passed", ["the solver or adjudicator gave no valid output; not re-solved"])
+            return True
+        extra: dict[str, Any] = {"agreed": outcome.agreed, "solver_answer": outcome.answer.answer[:200]}
+        said = f"solver answered {outcome.answer.answer[:80]!r}"
+        if outcome.keep:
+            reasons = [] if outcome.decision is None else [f"{said}; judge: {outcome.decision}. {outcome.reasoning}"]
+            self.record("solver", "passed", reasons, **extra)
+            return True
+        detail = f"{said}; judge: {outcome.decision}. {outcome.reasoning}"[:200]
+        if outcome.decision == "ambiguous":
+            return await self._fix_or_drop("solver", [Issue(kind="ambiguous", detail=detail)], **extra)
+        self.record("solver", "dropped", [detail], ["wrong_answer"], **extra)
+        return False
