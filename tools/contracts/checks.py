@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from tools.contracts.base import CheckName, Strict
+from tools.contracts.base import CheckName, LongText, Strict
 from tools.contracts.sample import Sample
 
 
@@ -45,7 +45,7 @@ class RepairProposal(Strict):
 
     feasible: bool = Field(description="False when no edit can fix the sample without changing its gold answer.")
     question: str | None = Field(default=None, max_length=800, description="The corrected question, or null to keep it.")
-    context: str | None = Field(default=None, max_length=2000, description="The corrected context, or null to keep it.")
+    context: LongText | None = Field(default=None, description="The corrected context, or null to keep it.")
     choices: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
         default=None, max_length=6,
         description="Multiple choice only: the corrected options, the gold answer's text kept exactly; null to keep them.",

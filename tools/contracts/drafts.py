@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from tools.contracts.base import Bounded, Strict
+from tools.contracts.base import Bounded, LongText, Strict, at_most_items
 
 
 class SampleDraft(Strict):
     question: str = Field(min_length=1, max_length=800)
-    context: str | None = Field(default=None, max_length=2000, description="Passage the question needs, if any.")
+    context: LongText | None = Field(default=None, description="Passage the question needs, if any.")
     choices: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
         default=None, max_length=6, description="Multiple choice only: the options, the correct one included."
     )
@@ -24,13 +24,13 @@ class SampleDraft(Strict):
         "for a code item the name of the function to write.",
     )
     rationale: str = Field(default="", max_length=600, description="Why the answer is correct.")
-    solution_code: str | None = Field(
-        default=None, max_length=2000,
+    solution_code: LongText | None = Field(
+        default=None,
         description="Numeric or computed answers: a short Python program (standard library only) that computes the "
         "answer and prints only it. Code items: the reference implementation of the function.",
     )
-    tests: str | None = Field(
-        default=None, max_length=2000,
+    tests: LongText | None = Field(
+        default=None,
         description="Code items only: Python assert statements that call the function and pass with the reference.",
     )
 
@@ -38,15 +38,15 @@ class SampleDraft(Strict):
 class SampleBatch(Strict):
     """The new benchmark samples, exactly as many as asked for."""
 
-    samples: list[SampleDraft] = Field(min_length=1, max_length=20)
+    samples: Annotated[list[SampleDraft], at_most_items(20)] = Field(min_length=1)
 
 
 class _DraftCore(Strict):
     question: str = Field(min_length=1, max_length=800)
-    context: str | None = Field(default=None, max_length=2000, description="Passage the question needs, if any.")
+    context: LongText | None = Field(default=None, description="Passage the question needs, if any.")
     rationale: str = Field(default="", max_length=600, description="Why the answer is correct.")
-    solution_code: str | None = Field(
-        default=None, max_length=2000,
+    solution_code: LongText | None = Field(
+        default=None,
         description="A short Python program (standard library only) that computes the answer and prints only it.",
     )
 
@@ -72,7 +72,7 @@ class ChoiceDraft(_DraftCore):
 
 
 class NumericDraft(_DraftCore):
-    answer: str = Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", max_length=40, description="The number only, no units.")
+    answer: str = Field(pattern=r"^-?[0-9]+([.][0-9]+)?$", max_length=40, description="The number only, no units.")
 
     def to_draft(self) -> SampleDraft:
         return SampleDraft(**self._core(), answer=self.answer)
@@ -88,19 +88,19 @@ class YesNoDraft(_DraftCore):
 class ChoiceBatch(Strict):
     """The new multiple-choice samples, exactly as many as asked for."""
 
-    samples: list[ChoiceDraft] = Field(min_length=1, max_length=20)
+    samples: Annotated[list[ChoiceDraft], at_most_items(20)] = Field(min_length=1)
 
 
 class NumericBatch(Strict):
     """The new samples with numeric answers, exactly as many as asked for."""
 
-    samples: list[NumericDraft] = Field(min_length=1, max_length=20)
+    samples: Annotated[list[NumericDraft], at_most_items(20)] = Field(min_length=1)
 
 
 class YesNoBatch(Strict):
     """The new yes/no samples, exactly as many as asked for."""
 
-    samples: list[YesNoDraft] = Field(min_length=1, max_length=20)
+    samples: Annotated[list[YesNoDraft], at_most_items(20)] = Field(min_length=1)
 
 
 class SampleBrief(Strict):
@@ -120,4 +120,4 @@ class SampleBrief(Strict):
 class BriefSet(Strict):
     """One design brief per sample to write, in order."""
 
-    briefs: list[SampleBrief] = Field(min_length=1, max_length=20)
+    briefs: Annotated[list[SampleBrief], at_most_items(20)] = Field(min_length=1)

@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from tools.contracts.base import AnswerFormat, Difficulty, Modality, Strict
+from tools.contracts.base import AnswerFormat, Difficulty, LongText, Modality, Strict
 
 
 class BenchmarkSpec(Strict):
     """What the user wants measured, agreed before anything is generated."""
 
-    goal: str = Field(min_length=1, max_length=2000, description="The user's request in one or two sentences.")
+    goal: LongText = Field(min_length=1, description="The user's request in one or two sentences.")
     capability: str = Field(min_length=1, max_length=200, description="The skill under test, e.g. 'multi-step arithmetic'.")
     domain: str = Field(min_length=1, max_length=200, description="Subject area, e.g. 'grade-school word problems'.")
     language: str = Field(default="English", min_length=1, max_length=60)
