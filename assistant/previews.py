@@ -1,7 +1,9 @@
-"""Preview steps: a few samples per subtask before the build, and the user's verdict on each.
+"""Preview steps: a few samples per subtask before the build, checked as the build checks them, and the
+user's verdict on each.
 
 A rejection with its reason, or a correction, becomes an instruction on that subtask
-(`Subtask.guidance`), which the generator reads on every batch of the full build.
+(`Subtask.guidance`), which the generator reads on every batch of the full build. The instruction
+makes a new plan version: versions are never rewritten.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from assistant.deps import AssistantDeps
+from assistant.deps import AssistantDeps, qc_options
 from assistant.session import PendingInput, ReviewNote
 from tools.contracts import PreviewItem
 from tools.stages.preview import preview_samples, review_note, with_guidance
@@ -28,13 +30,14 @@ async def preview_step(deps: AssistantDeps) -> str:
     state = deps.state
     if state.plan is None or state.spec is None:
         return "There is no plan to preview yet: confirm the spec first."
-    items, problems = await preview_samples(state.spec, state.plan, models=deps.models,
+    items, problems = await preview_samples(state.spec, state.plan, models=deps.models, qc=qc_options(deps.settings),
                                             per_subtask=deps.settings.preview_size)
     state.previews, state.preview_problems, state.pending = items, problems, None
-    dropped = f" {len(problems)} draft(s) failed the format check and are not shown." if problems else ""
-    return (f"{len(items)} preview samples for {len(state.plan.subtasks)} subtasks are shown for review.{dropped} "
-            "Accept, reject (with a reason) or edit each one: rejections and corrections steer the full build. "
-            "Then build it (say 'go').")
+    dropped = (f" {len(problems)} draft(s) failed a check and are not shown: " + "; ".join(problems)[:600] + "."
+               if problems else "")
+    return (f"{len(items)} preview samples for {len(state.plan.subtasks)} subtasks passed the build's checks and are "
+            f"shown for review, each with its check verdicts.{dropped} Accept, reject (with a reason) or edit each "
+            "one: rejections and corrections steer the full build. Then build it (say 'go').")
 
 
 def review_step(deps: AssistantDeps, item_id: str, verdict: Verdict, text: str | None = None) -> str:
@@ -75,9 +78,13 @@ def _set(deps: AssistantDeps, item: PreviewItem, **update: object) -> None:
     note = review_note(reviewed)
     if note and state.plan is not None:
         state.review_notes.append(ReviewNote(subtask_id=item.subtask_id, note=note))
-        state.plan = with_guidance(state.plan, item.subtask_id, note)
-        if state.version is not None:
-            state.version.plan = state.plan  # feedback belongs to the current version, not a new one
+        if state.version is None or state.spec is None:
+            state.plan = with_guidance(state.plan, item.subtask_id, note)
+        elif with_guidance(state.plan, item.subtask_id, note) != state.plan:  # a new version, never a rewritten one
+            number = state.previews.index(reviewed) + 1
+            name = next((s.name for s in state.plan.subtasks if s.id == item.subtask_id), item.subtask_id)
+            state.commit(state.plan, state.spec, note=f"preview {number} {reviewed.status}",
+                         changes=[f"an instruction for {name} from preview {number}"])
 
 
 def review_command(deps: AssistantDeps, message: str) -> str | None:

@@ -72,6 +72,9 @@ def review_line(state: ThreadState) -> str:
         done = ", ".join(f"{counts[k]} {k}" for k in ("accepted", "rejected", "edited") if counts[k])
         lines.append(f"**Preview**: {len(state.previews)} samples" + (f", {done}" if done else "")
                      + (f", {counts['pending']} to review" if counts["pending"] else ""))
+    if state.preview_problems:
+        lines.append(f"Not shown ({len(state.preview_problems)} dropped by the checks): "
+                     + "; ".join(state.preview_problems[:5]) + ("; ..." if len(state.preview_problems) > 5 else ""))
     guided = [f"{s.name} ({len(s.guidance)})" for s in (state.plan.subtasks if state.plan else []) if s.guidance]
     if guided:
         lines.append("Instructions for the build's generator: " + ", ".join(guided))
@@ -114,6 +117,8 @@ def preview_view(item: PreviewItem, number: int, subtask: str) -> str:
     if item.choices:
         lines += [""] + [f"{'ABCDEF'[i]}. {c}" for i, c in enumerate(item.choices)]
     lines += ["", f"**Answer:** {item.answer}"]
+    if item.checks:  # the quality gate's verdicts, as the build's samples get them
+        lines += ["", "Checks: " + "; ".join(item.checks)]
     if item.status == "rejected" and item.reason:
         lines.append(f"_Rejected: {item.reason}_")
     return "\n".join(lines)
@@ -129,8 +134,9 @@ def state_view(state: ThreadState, estimate: str | None = None) -> str:
     if state.plan is not None and state.phase in ("planned", "building", "built"):
         parts.append(plan_table(state.plan))
         parts += [line for line in (version_line(state), review_line(state)) if line]
-        if estimate and state.phase == "planned":
-            parts.append(f"_{estimate}_")
+        if estimate and state.phase == "planned":  # the cost line, then which roles share a model
+            cost, *shared = estimate.splitlines()
+            parts += [f"_{cost}_", *(f"**{line}**" for line in shared)]
     if state.build is not None and state.phase in ("built", "planned"):
         build = state.build
         status = {"complete": "complete", "short": "fell short", "failed": "failed",

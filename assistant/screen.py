@@ -93,8 +93,9 @@ def preview_buttons(deps: AssistantDeps, item_id: str, status: str) -> list[Butt
             for verdict, label in (("accept", "Accept"), ("reject", "Reject"), ("edit", "Edit"))]
 
 
-async def sync_previews(deps: AssistantDeps) -> None:
-    """Preview messages show each sample's current verdict, and buttons only where one is still needed."""
+async def sync_previews(deps: AssistantDeps, *, card: bool = True) -> None:
+    """Preview messages show each sample's current verdict, and buttons only where one is still needed; with
+    `card`, the card's buttons follow the plan version a review made (`show` replaces the whole card instead)."""
     state = deps.state
     names = {s.id: s.name for s in state.plan.subtasks} if state.plan else {}
     current = {item.id for item in state.previews}
@@ -112,6 +113,10 @@ async def sync_previews(deps: AssistantDeps) -> None:
             await restyle(deps, state.message_ids[item.id], content, buttons)
         else:
             state.message_ids[item.id] = await send(deps, content, buttons)
+    shown = state.card_message_id
+    if card and shown and state.phase == "planned":
+        if [(b.name, b.label, b.payload) for b in state.buttons if b.for_id == shown] != card_buttons(state):
+            await restyle(deps, shown, state_view(state, steps.plan_estimate(deps)), card_buttons(state))
 
 
 async def sync_editor(deps: AssistantDeps, ask: Ask | None = None) -> None:
@@ -131,6 +136,6 @@ async def show(reply: Reply, deps: AssistantDeps, threads: ThreadStore) -> None:
         await cl.Message(content=body).send()
     if deps.state.pending is None or deps.state.pending.kind != "edit":
         await sync_editor(deps)
-    await sync_previews(deps)
+    await sync_previews(deps, card=False)
     await render_card(deps)
     threads.save(deps.state)

@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     qc_repair: bool = True
     qc_resolve: bool = Field(default=True, description="Independent re-solve by the solver model.")
     design_briefs: bool = Field(default=True, description="A design brief per sample before it is written.")
-    require_solution_code: bool = False
+    require_solution_code: bool = Field(
+        default=True, validation_alias=AliasChoices("BENCHMARK_AGENT_REQUIRE_SOLUTIONS", "require_solution_code"),
+        description="Drop numeric items without a solution program; false keeps them, flagged in the reports.",
+    )
     sandbox_timeout_s: float = Field(default=10.0, gt=0)
     sandbox_memory_mb: int = Field(default=512, ge=64)
     panel_models: str | None = Field(default=None, description="Comma-separated provider:name models that answer every item.")

@@ -68,11 +68,11 @@ def estimate_for(plan: SubtaskPlan, spec: BenchmarkSpec, models: StageModels, op
                           and "solver" in models.models, quality_items=quality_items)
 
 
-def _preflight(models: StageModels, options: BuildOptions) -> None:
-    """Refuse a budget that cannot be enforced before any token is spent."""
+def _preflight(models: StageModels, options: BuildOptions, panel: list[str]) -> None:
+    """Refuse a budget that cannot be enforced before any token is spent (panel models spend too)."""
     if options.budget.max_cost is None:
         return
-    unknown = [name for name in models.names.values() if price_for(name, options.prices) is None]
+    unknown = [name for name in [*models.names.values(), *panel] if price_for(name, options.prices) is None]
     if unknown:
         raise ConfigurationError(
             f"A cost budget is set but the price of {', '.join(sorted(set(unknown)))} is unknown: set "
@@ -96,14 +96,14 @@ async def build_and_export(
     """Build to the plan's quotas, finish (positions, panel, quality) and export; the exported benchmark joins the
     prior-benchmark `catalog` when one is given. A build stopped by its budget or a dead endpoint writes only
     report.json (its checkpoints let it resume); one with no accepted sample raises after writing it."""
-    _preflight(models, options)
+    _preflight(models, options, list((finishing or FinishOptions()).panel))
     build_id = build_id_for(directory)
     estimate = estimate_for(plan, spec, models, options, (finishing or FinishOptions()).quality_sample_size)
     await emit(on_event, BuildEvent(stage="build", kind="progress", message=describe_estimate(estimate)))
     build_models = models.with_cache(CallCache(directory / CHECKPOINTS / "calls.jsonl"))
     samples, report = await run_build(spec, plan, build_id=build_id, models=build_models, store=store,
-                                      directory=directory, options=options, on_event=on_event, warnings=warnings,
-                                      estimate=estimate)
+                                      directory=directory, options=options, on_event=on_event,
+                                      warnings=[*(warnings or []), *estimate.shared_models], estimate=estimate)
     if report.status == "stopped":
         write_json(directory / "report.json", report.model_dump(mode="json"))
         return BuildResult(report=report, manifest=None)
@@ -134,8 +134,9 @@ def _catalogue(catalog: PriorCatalog, spec: BenchmarkSpec, plan: SubtaskPlan, re
 
 def describe_estimate(estimate: CostEstimate) -> str:
     cost = "unknown cost (no price for this model)" if estimate.cost is None else f"about ${estimate.cost:.4f}"
-    return (f"Estimate: {estimate.calls} model calls, {estimate.input_tokens + estimate.output_tokens:,} tokens, "
+    line = (f"Estimate: {estimate.calls} model calls, {estimate.input_tokens + estimate.output_tokens:,} tokens, "
             f"{cost}, assuming {estimate.assumed_acceptance:.0%} of samples pass")
+    return "\n".join([line, *estimate.shared_models])  # one line each: which roles share a model
 
 
 async def resume_build(directory: Path, *, models: StageModels, store: SampleStore, options: BuildOptions,

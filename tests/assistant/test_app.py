@@ -370,6 +370,10 @@ async def test_preview_buttons_accept_and_reject_with_a_reason(fake_models: Fake
     assert [p.status for p in reviewed.previews[:2]] == ["accepted", "rejected"]
     assert any("Too easy" in g for g in next(s for s in reviewed.plan.subtasks if s.id == second.subtask_id).guidance)
     assert recorder.of("update_step"), "the preview messages and the card are updated in place"
+    assert reviewed.version.number == 2, "the rejection's instruction made a new plan version"
+    edit = [b for b in reviewed.buttons if b.for_id == reviewed.card_message_id and b.name == "edit"]
+    assert [b.payload for b in edit] == [{"version": 2}], "the card's buttons follow the new version"
+    assert "Checks: " in shown[0]["output"], "each preview shows its check verdicts"
 
 
 async def test_a_reopened_thread_gets_its_buttons_and_current_card_back(fake_models: FakeLLMServer) -> None:

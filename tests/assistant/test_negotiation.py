@@ -284,3 +284,20 @@ async def test_undo_can_go_back_to_a_named_version(tmp_path: Path, store: Sample
     state = chat.deps.state
     assert chat.offered[-2] == ["undo_plan"] and state.plan == first and state.version.number == 4  # type: ignore[union-attr]
     assert state.spec.size == 20  # type: ignore[union-attr]
+
+
+async def test_a_preview_review_makes_a_new_plan_version_and_leaves_the_reviewed_one_as_it_was(
+        tmp_path: Path, store: SampleStore) -> None:
+    chat = Chat(tmp_path, store, _script(SPEC_CLEAR, subtasks=SUBTASKS), "analyze_request", "design_plan", "preview_samples")
+    await _planned(chat, "8 multiple-choice arithmetic word problems")
+    await chat.say("show me a few samples first")
+    state = chat.deps.state
+    first = state.version
+    assert first is not None and first.number == 1 and all(p.checks for p in state.previews)
+    review_step(chat.deps, state.previews[0].id, "reject", "too easy")
+    review_step(chat.deps, state.previews[1].id, "accept")  # an acceptance adds no instruction, so no version
+    assert [v.number for v in state.versions] == [1, 2] and state.version.parent == 1  # type: ignore[union-attr]
+    assert not any(s.guidance for s in state.versions[0].plan.subtasks), "version 1 is never rewritten"
+    assert any("too easy" in g for g in state.plan.subtasks[0].guidance)  # type: ignore[union-attr]
+    assert state.version.plan == state.plan and state.version.note == "preview 1 rejected"  # type: ignore[union-attr]
+    _consistent(chat)

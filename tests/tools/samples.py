@@ -28,7 +28,8 @@ def arithmetic_item(answer_format: str) -> dict[str, Any]:
                 "correct_choice": 1, "rationale": f"{a} + {b} - {n} = {total}"}
     if answer_format == "yes_no":
         return {"question": f"{question} Is it more than {total - 1}?", "answer": "Yes", "rationale": "checked"}
-    return {"question": question, "answer": str(total), "rationale": f"{a} + {b} - {n} = {total}"}
+    item = {"question": question, "answer": str(total), "rationale": f"{a} + {b} - {n} = {total}"}
+    return {**item, "solution_code": f"print({a} + {b} - {n})"} if answer_format == "numeric" else item
 
 
 def batch_for(prompt: str) -> dict[str, Any]:

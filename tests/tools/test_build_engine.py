@@ -123,3 +123,20 @@ async def test_the_report_counts_what_finishing_spent_in_its_tokens_and_cost(tmp
     assert result.quality is not None and result.quality.scored == 5
     assert sum(u.requests for u in report.usage.values()) == completions, "every call, quality scoring included"
     assert report.cost is not None and report.cost == cost_of(report.usage, report.models, {"openai:fake-model": Price(1.0, 2.0)})
+
+
+async def test_a_build_with_a_difficulty_panel_reports_a_cost_that_covers_the_panel(tmp_path: Path, store: SampleStore) -> None:
+    from assistant.deps import finish_options
+    from tools.engine.budget import Price
+
+    with FakeLLMServer(port=0, seed=4) as server:
+        settings = _settings(server, prices="openai:fake-model=1/2,openai:fake-panel=3/4", quality_sample_size=0,
+                             panel_models="openai:fake-panel")
+        result = await build_and_export(SPEC, PLAN, models=stage_models(settings), store=store, directory=tmp_path / "out",
+                                        options=build_options(settings), finishing=finish_options(settings))
+    report = result.report
+    panel = report.usage["panel:openai:fake-panel"]
+    assert panel.requests >= report.accepted and panel.input_tokens > 0
+    roles = sum(Price(1.0, 2.0).cost(u) for key, u in report.usage.items() if not key.startswith("panel:"))
+    assert report.cost is not None and report.cost == pytest.approx(roles + Price(3.0, 4.0).cost(panel))
+    assert any(w.startswith("Not independent: the judge and the solver are the generator's model") for w in report.warnings)

@@ -7,6 +7,7 @@ import pytest
 from tests.scripted import Script
 from tests.tools.qc_fixtures import NUM, SPEC, make, with_solver
 from tools.contracts import SampleDraft, SubtaskPlan
+from tools.engine.budget import Price, cost_of
 from tools.finish.panel import calibrate_difficulty, difficulty_report, panel_accuracy, to_harden
 
 PLAN = SubtaskPlan(subtasks=[NUM])
@@ -86,3 +87,17 @@ async def test_a_hardened_item_the_checks_reject_leaves_the_original_in_place() 
     assert calibrated == items and report.hardened == 0 and report.hardening_failed == 2
     assert {rid for _, rid in seen} == {s.id for s in items}
     assert report.notes and "above the target band" in report.notes[0]
+
+
+async def test_a_panels_tokens_are_priced_as_its_own_models_so_the_reported_cost_covers_them() -> None:
+    items = samples(2)
+    panel = {"openai:panel-a": panelist(set(QUESTIONS)).model(), "openai:panel-b": panelist(set()).model()}
+    models = with_solver(Script())
+    await panel_accuracy(items, panel, models=models)
+    a, b = models.usage["panel:openai:panel-a"], models.usage["panel:openai:panel-b"]
+    assert a.requests == b.requests == 2 and a.input_tokens > 0
+    prices = {"function:script": Price(0.0, 0.0), "openai:panel-a": Price(1.0, 2.0), "openai:panel-b": Price(3.0, 4.0)}
+    cost = cost_of(models.usage, models.names, prices)
+    assert cost is not None and cost > 0
+    assert cost == pytest.approx(Price(1.0, 2.0).cost(a) + Price(3.0, 4.0).cost(b))
+    assert cost_of(models.usage, models.names, {"function:script": Price(0.0, 0.0)}) is None, "an unpriced panel model"

@@ -7,7 +7,7 @@ import pytest
 from tests.scripted import Script
 from tests.tools.qc_fixtures import CLEAN, CODE, EVEN_TESTS, MC, NO_ISSUES, NUM, SPEC, answering, make, with_solver
 from tools.contracts import Subtask
-from tools.qc.gate import QCOptions, quality_gate
+from tools.qc.gate import NO_SOLUTION, QCOptions, quality_gate
 from tools.qc.sandbox import SandboxLimits
 from tools.qc.schema import CheckFailed
 
@@ -90,7 +90,8 @@ async def test_a_repaired_item_still_flawed_on_a_second_inspection_is_dropped() 
     assert result.dropped is not None and "still flawed after repair" in result.dropped.reasons[-1]
 
 
-LEAKED = {"question": "A shop sells 17 pens and then 25 more. How many pens did it sell? (The answer is 42.)", "answer": "42"}
+LEAKED = {"question": "A shop sells 17 pens and then 25 more. How many pens did it sell? (The answer is 42.)", "answer": "42",
+          "solution_code": "print(17 + 25)"}
 
 
 async def test_an_answer_leaked_in_the_stem_is_caught_by_string_match_without_any_model() -> None:
@@ -171,6 +172,44 @@ async def test_an_ambiguous_item_found_by_the_solver_is_repaired_when_a_minimal_
     script = Script(submit_inspection=[NO_ISSUES], submit_answer=[answering("between 7 and 12")],
                     submit_adjudication=[{"reasoning": "'some' clashes with 5", "decision": "ambiguous"}],
                     submit_repair=[{"feasible": True, "question": fixed, "explanation": "said exactly 5"}])
-    result = await quality_gate(make(subtask, question=question, answer="7"), SPEC, subtask, models=with_solver(script))
+    sample = make(subtask, question=question, answer="7", solution_code="print(12 - 5)")
+    result = await quality_gate(sample, SPEC, subtask, models=with_solver(script))
     assert result.sample is not None and result.sample.question == fixed
     assert (result.records[-1].check, result.records[-1].outcome, result.records[-1].issues) == ("solver", "repaired", ["ambiguous"])
+
+
+async def test_a_numeric_item_without_a_solution_program_is_dropped_by_default_with_that_reason() -> None:
+    script = Script()
+    sample = make(NUM, question="A shop sells 17 pens and then 25 more. How many pens did it sell?", answer="42")
+    result = await quality_gate(sample, SPEC, NUM, models=with_solver(script))
+    assert result.dropped is not None and result.dropped.check == "executed"
+    assert result.dropped.reasons == [NO_SOLUTION] and script.calls == {}
+
+
+async def test_with_solutions_not_required_a_numeric_item_without_one_is_kept_and_flagged() -> None:
+    script = Script(submit_inspection=[NO_ISSUES], submit_answer=[answering("42")])
+    sample = make(NUM, question="A shop sells 17 pens and then 25 more. How many pens did it sell?", answer="42")
+    result = await quality_gate(sample, SPEC, NUM, models=with_solver(script),
+                                options=QCOptions(require_solution_code=False))
+    assert result.sample is not None and result.sample.metadata["qc"]["solution_program"] is False
+    assert "executed" not in result.sample.metadata["qc"]["checks"]
+
+
+SECOND_EQUAL = {"question": "Ada buys 3 pens at $4 each and pays with a $20 note. How many dollars of change does she get?",
+                "choices": ["8", "8.0", "7", "9"], "answer": "8"}
+
+
+async def test_a_multiple_choice_item_whose_computed_answer_matches_two_options_is_dropped_without_a_model() -> None:
+    script = Script()
+    sample = make(MC, **SECOND_EQUAL, solution_code="print(20 - 3 * 4)")
+    result = await quality_gate(sample, SPEC, MC, models=with_solver(script))
+    assert result.dropped is not None and (result.dropped.check, result.dropped.issues) == ("executed", ["several_correct"])
+    assert "matches 2 options" in result.dropped.reasons[0] and script.calls == {}
+
+
+async def test_a_computed_answer_matching_exactly_one_option_within_tolerance_passes() -> None:
+    script = Script(submit_inspection=[NO_ISSUES], submit_answer=[answering("8")])
+    sample = make(MC, **CLEAN, solution_code="print(20 - 3 * 4.0)")  # prints 8.0, which only the option '8' equals
+    result = await quality_gate(sample, SPEC, MC, models=with_solver(script))
+    assert result.sample is not None and result.records[1].reasons == [
+        "the solution code computes the gold answer, and it matches exactly one option"]

@@ -152,6 +152,8 @@ class CostEstimate(Strict):
     cost: float | None = Field(description="US dollars; None when a model's price is unknown.")
     per_role: dict[str, TokenUsage]
     assumed_acceptance: float
+    shared_models: list[str] = Field(
+        default_factory=list, description="Which reviewing roles share a model with the generator or each other.")
 
 
 class SubtaskOutcome(Strict):

@@ -23,6 +23,7 @@ class PreviewItem(Strict):
     rationale: str = ""
     status: Literal["pending", "accepted", "rejected", "edited"] = "pending"
     reason: str | None = Field(default=None, description="Why the user rejected it, or what they changed.")
+    checks: list[str] = Field(default_factory=list, description="The quality gate's verdicts, one line per check.")
 
 
 class Provenance(Strict):

@@ -40,9 +40,8 @@ from tools.errors import BudgetReached, ModelUnavailable, StageFailed
 from tools.llm.resilience import call_priority
 from tools.llm.stage import StageModels
 from tools.qc.dedup_judge import same_item
-from tools.qc.gate import QCOptions, quality_gate
+from tools.qc.gate import QCOptions, check_candidate
 from tools.qc.schema import CheckFailed, make_provenance, to_sample
-from tools.qc.verify import judge_sample
 from tools.stages.brief import design_briefs
 from tools.stages.generate import generate_batch
 
@@ -270,10 +269,8 @@ class Build:
         assert sample is not None
         qc = self.options.qc
         try:
-            if qc is None:
-                result = await self._call(lambda: self._judge(sample))
-            else:
-                result = await self._call(lambda: self._gate(sample, candidate.subtask, qc, candidate.brief))
+            result = await self._call(lambda: check_candidate(sample, self.spec, candidate.subtask, models=self.models,
+                                                              options=qc, brief=candidate.brief))
         except StageFailed:
             result = GateResult(sample=None, records=[CheckRecord(sample_id=sample.id, check="judge", outcome="dropped",
                                                                   reasons=["no valid verdict"])])
@@ -289,20 +286,6 @@ class Build:
         else:
             result.sample.metadata.update(batch=sample.metadata["batch"], wave=sample.metadata["wave"])
             candidate.sample = result.sample
-
-    async def _gate(self, sample: Sample, subtask: Subtask, qc: QCOptions, brief: SampleBrief | None) -> GateResult:
-        """The quality gate; without its inspector, one judge verdict follows the gate's other checks."""
-        gated = await quality_gate(sample, self.spec, subtask, models=self.models, options=qc, brief=brief)
-        if qc.inspect or gated.sample is None or gated.dropped is not None:
-            return gated
-        judged = await self._judge(gated.sample)
-        return GateResult(sample=judged.sample, records=[*gated.records, *judged.records])
-
-    async def _judge(self, sample: Sample) -> GateResult:
-        verdict = await judge_sample(sample, self.spec, models=self.models)
-        record = CheckRecord(sample_id=sample.id, check="judge", outcome="passed" if verdict.accepted else "dropped",
-                             reasons=verdict.reasons)
-        return GateResult(sample=sample if verdict.accepted else None, records=[record])
 
     # -- decisions --------------------------------------------------------------------------------
 

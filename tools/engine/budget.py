@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tools.contracts import BenchmarkSpec, CostEstimate, Role, SubtaskPlan, TokenUsage
 from tools.errors import ConfigurationError
+from tools.qc.independence import shared_models
 
 # Rough sizes of one call, in tokens, measured on the prompts in tools/generate.py and tools/verify.py.
 GENERATE_INPUT, GENERATE_OUTPUT_PER_SAMPLE = 700, 130
@@ -60,11 +61,24 @@ def price_for(model: str, configured: dict[str, Price]) -> Price | None:
     return Price(given, taken)
 
 
+PANEL = "panel:"  # a difficulty-panel model's usage is booked under "panel:<its model name>"
+
+
+def panel_key(model: str) -> str:
+    """The usage key a panel model's tokens are booked under; `cost_of` prices it as that model."""
+    return PANEL + model
+
+
+def model_behind(key: str, names: dict[Role, str]) -> str:
+    """The model name whose price applies to the usage booked under `key` (a role, or a panel key)."""
+    return key[len(PANEL):] if key.startswith(PANEL) else names.get(key, "")  # type: ignore[call-overload]
+
+
 def cost_of(usage: dict[str, TokenUsage], names: dict[Role, str], prices: dict[str, Price]) -> float | None:
-    """Dollars spent so far, or None when some role's price is unknown."""
+    """Dollars spent so far, or None when some role's (or panel model's) price is unknown."""
     total = 0.0
-    for role, spent in usage.items():
-        price = price_for(names.get(role, ""), prices)  # type: ignore[call-overload]
+    for key, spent in usage.items():
+        price = price_for(model_behind(key, names), prices)
         if price is None:
             return None
         total += price.cost(spent)
@@ -99,6 +113,7 @@ def estimate_build(spec: BenchmarkSpec, plan: SubtaskPlan, *, batch_size: int, n
         input_tokens=sum(u.input_tokens for u in per_role.values()),
         output_tokens=sum(u.output_tokens for u in per_role.values()),
         cost=cost_of(per_role, names, prices), per_role=per_role, assumed_acceptance=EXPECTED_ACCEPTANCE,
+        shared_models=shared_models(names, reviewers=("judge", "solver") if gate and resolve else ("judge",)),
     )
 
 

@@ -74,6 +74,17 @@ def quality_section(quality: QualityReport) -> str:
     return "\n\n".join(parts)
 
 
+def _checks_sentence(report: BuildReport) -> str:
+    """What every sample passed, in words that hold for this build (its models and its checks)."""
+    judge, generator = report.models.get("judge"), report.models.get("generator")
+    review = ("a review by the judge model, which is the generator's own model and so not independent"
+              if judge == generator else "a review by the judge model, a different model from the generator")
+    return ("Every sample passed deterministic format checks (the gold answer is one of the options for multiple "
+            "choice, options shuffled with a stable seed), semantic de-duplication against the samples accepted "
+            f"before it, and {review}. Whether exactly one option is correct is computed for multiple-choice items "
+            "with a solution program; for the others the judge decides it.")
+
+
 def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityReport | None = None) -> str:
     spec = report.spec
     per_subtask = Counter(s.subtask_id for s in samples)
@@ -94,9 +105,7 @@ def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityRep
             [f"- {a}" for a in spec.assumptions] + [f"- Not done: {u}" for u in spec.unsupported_requests]))
     parts.append("## How it was made\n\n" + _table(
         [(role, name) for role, name in report.models.items()], ("role", "model")))
-    parts.append("Every sample passed deterministic format checks (one correct option for multiple choice, "
-                 "options shuffled with a stable seed), semantic de-duplication against the samples accepted "
-                 "before it, and an independent review by the judge model.\n\n" + _table(
+    parts.append(_checks_sentence(report) + "\n\n" + _table(
                      [(c.stage, str(c.attempted), str(c.passed), str(c.dropped)) for c in report.stages],
                      ("check", "attempted", "passed", "dropped")))
     if report.drop_reasons:

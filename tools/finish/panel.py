@@ -30,6 +30,7 @@ from tools.contracts import (
     SubtaskPlan,
     TokenUsage,
 )
+from tools.engine.budget import panel_key
 from tools.errors import StageFailed
 from tools.llm.stage import StageModels, run_stage
 from tools.qc.inspection import sample_lines
@@ -70,9 +71,9 @@ async def panel_accuracy(samples: list[Sample], panel: dict[str, Model], *, mode
     hits: dict[str, dict[str, int]] = {s.id: dict.fromkeys(panel, 0) for s in samples}
     for (sid, name), ok in zip(jobs, results, strict=True):
         hits[sid][name] += ok
-    if models is not None:
-        meter = models.usage.setdefault("panel", TokenUsage())
-        for member in members.values():
+    if models is not None:  # each panel model's tokens under its own key, so the report prices them
+        for name, member in members.items():
+            meter = models.usage.setdefault(panel_key(name), TokenUsage())
             for used in member.usage.values():
                 meter.add(used)
     return {sid: {name: n / attempts for name, n in per.items()} for sid, per in hits.items()}

@@ -2,6 +2,8 @@
 
 - A sample with `metadata.solution_code` (numeric and other computed answers): the program's last
   printed line must equal the gold answer (numbers compared as numbers, to the gold's precision).
+  For multiple choice it must also match exactly one option, so a second correct option is caught
+  here without a model; multiple-choice items without a solution are left to the inspector.
 - A code item (`metadata.kind == "code"`): the reference solution (the answer) must pass the item's
   unit tests, and trivially wrong stand-ins for its function must fail them.
 """
@@ -13,7 +15,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from tools.contracts import Sample
+from tools.contracts import IssueKind, Sample
 from tools.qc.sandbox import SandboxLimits, run_python
 from tools.qc.schema import normalize
 
@@ -26,6 +28,7 @@ class ExecutedOutcome:
     passed: bool
     reason: str
     computed: str | None = None
+    issue: IssueKind = "wrong_answer"  # what a failure says about the item
 
 
 def as_number(text: str) -> Fraction | None:
@@ -50,6 +53,7 @@ def answers_equal(computed: str, gold: str) -> bool:
 
 
 def applies(sample: Sample) -> bool:
+    """Can the answer be checked by running code: a code item, or an item with a solution program?"""
     return sample.metadata.get("kind") == "code" or bool(sample.metadata.get("solution_code"))
 
 
@@ -68,7 +72,13 @@ async def check_executed(sample: Sample, *, limits: SandboxLimits | None = None)
     if not answers_equal(computed, sample.answer):
         return ExecutedOutcome(False, f"the solution code computes {computed[:60]!r}, not the gold answer {sample.answer[:60]!r}",
                                computed)
-    return ExecutedOutcome(True, "the solution code computes the gold answer", computed)
+    if sample.choices and len(matching := [c for c in sample.choices if answers_equal(computed, c)]) != 1:
+        listed = ", ".join(repr(c[:40]) for c in matching)
+        return ExecutedOutcome(False, f"the solution code computes {computed[:60]!r}, which matches {len(matching)} options "
+                               f"({listed}): exactly one option must be correct", computed,
+                               "several_correct")
+    return ExecutedOutcome(True, "the solution code computes the gold answer" + (", and it matches exactly one option"
+                                                                                    if sample.choices else ""), computed)
 
 
 async def _check_code_item(sample: Sample, limits: SandboxLimits) -> ExecutedOutcome:

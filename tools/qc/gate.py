@@ -34,7 +34,10 @@ from tools.qc.leakage import find_leak
 from tools.qc.sandbox import SandboxLimits
 from tools.qc.schema import CheckFailed
 from tools.qc.solve import resolve, solvable
+from tools.qc.verify import judge_sample
 from tools.stages.brief import render_brief
+
+NO_SOLUTION = "a numeric item without a solution program: its answer cannot be computed"
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ class QCOptions:
 
     leakage: bool = True
     executed: bool = True
-    require_solution_code: bool = False  # drop numeric items that come without solution code
+    # A numeric item without a solution program is dropped; when False it is kept and flagged
+    # (`metadata.qc.solution_program` False, counted in the reports).
+    require_solution_code: bool = True
     inspect: bool = True
     repair: bool = True
     resolve: bool = True
@@ -61,6 +66,38 @@ async def quality_gate(
 ) -> GateResult:
     """Run the enabled checks on `sample`; the result holds the sample to accept (maybe repaired) or None."""
     return await _Gate(sample, spec, subtask, models, options, brief).run()
+
+
+async def check_candidate(
+    sample: Sample,
+    spec: BenchmarkSpec,
+    subtask: Subtask,
+    *,
+    models: StageModels,
+    options: QCOptions | None,
+    brief: SampleBrief | None = None,
+) -> GateResult:
+    """What every candidate goes through, in a build and in a preview alike: the quality gate (then one judge
+    verdict when the gate runs no inspector), or with `options` None a single judge verdict. A judge giving no
+    valid verdict drops the candidate; `ModelUnavailable` propagates."""
+    if options is not None:
+        gated = await quality_gate(sample, spec, subtask, models=models, options=options, brief=brief)
+        if options.inspect or gated.sample is None or gated.dropped is not None:
+            return gated
+        judged = await _judge(gated.sample, spec, models)
+        return GateResult(sample=judged.sample, records=[*gated.records, *judged.records])
+    return await _judge(sample, spec, models)
+
+
+async def _judge(sample: Sample, spec: BenchmarkSpec, models: StageModels) -> GateResult:
+    try:
+        verdict = await judge_sample(sample, spec, models=models)
+    except StageFailed:
+        return GateResult(sample=None, records=[CheckRecord(sample_id=sample.id, check="judge", outcome="dropped",
+                                                            reasons=["no valid verdict"])])
+    record = CheckRecord(sample_id=sample.id, check="judge", outcome="passed" if verdict.accepted else "dropped",
+                         reasons=verdict.reasons)
+    return GateResult(sample=sample if verdict.accepted else None, records=[record])
 
 
 class _Gate:
@@ -88,6 +125,8 @@ class _Gate:
         passed = [r.check for r in self.records]
         solver = next((r for r in self.records if r.check == "solver"), None)
         qc: dict[str, object] = {"checks": passed, "repaired": any(r.outcome == "repaired" for r in self.records)}
+        if self.sample.answer_format == "numeric" and not applies(self.sample):
+            qc["solution_program"] = False  # its answer was never computed: the reports flag it
         if solver is not None:
             qc["solver_agreed"] = solver.agreed
         metadata = {**self.sample.metadata, "qc": qc}
@@ -138,12 +177,12 @@ class _Gate:
             return True
         if not applies(self.sample):
             if self.options.require_solution_code and self.sample.answer_format == "numeric":
-                self.record("executed", "dropped", ["a numeric item without solution code"], ["schema"])
+                self.record("executed", "dropped", [NO_SOLUTION], ["schema"])
                 return False
             return True
         outcome = await check_executed(self.sample, limits=self.options.sandbox)
         self.record("executed", "passed" if outcome.passed else "dropped", [outcome.reason],
-                    [] if outcome.passed else ["wrong_answer"])
+                    [] if outcome.passed else [outcome.issue])
         return outcome.passed
 
     async def _inspect(self) -> bool:

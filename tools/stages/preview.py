@@ -1,5 +1,10 @@
 """Stage 3a: preview. A few samples per subtask, written and checked like the build's, for the user to review.
 
+Each draft goes through the build's own checks: the format checks, then `check_candidate` (the
+quality gate with the build's options, or the single judge verdict). Shown previews carry each
+check's verdict; a draft a check drops is not shown, and the reasons are returned. (Previews are
+written without design briefs, so the inspector reviews them without one.)
+
 The user's verdicts come back as instructions on the plan's subtasks (`Subtask.guidance`), which
 the generator reads for the whole build: a rejected preview with its reason steers every batch.
 """
@@ -9,8 +14,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from tools.contracts import BenchmarkSpec, PreviewItem, Provenance, Subtask, SubtaskPlan
+from tools.contracts import BenchmarkSpec, CheckRecord, PreviewItem, Provenance, Sample, Subtask, SubtaskPlan
 from tools.llm.stage import StageModels
+from tools.qc.gate import QCOptions, check_candidate
 from tools.qc.schema import CheckFailed, normalize, to_sample
 from tools.stages.generate import generate_batch
 
@@ -18,20 +24,28 @@ MAX_GUIDANCE_PER_SUBTASK = 6
 
 
 async def preview_samples(
-    spec: BenchmarkSpec, plan: SubtaskPlan, *, models: StageModels, per_subtask: int = 3
+    spec: BenchmarkSpec, plan: SubtaskPlan, *, models: StageModels, qc: QCOptions | None, per_subtask: int = 3
 ) -> tuple[list[PreviewItem], list[str]]:
-    """`per_subtask` checked samples for each subtask (fewer where drafts fail), and why drafts were dropped."""
-    results = await asyncio.gather(*(_preview_one(spec, s, models, per_subtask) for s in plan.subtasks))
+    """Up to `per_subtask` samples for each subtask that pass the build's checks (`qc`: the build's quality-gate
+    options, None for its single judge verdict), and why the other drafts were dropped."""
+    results = await asyncio.gather(*(_preview_one(spec, s, models, qc, per_subtask) for s in plan.subtasks))
     items = [item for found, _ in results for item in found]
     problems = [problem for _, dropped in results for problem in dropped]
     return items, problems
 
 
-async def _preview_one(spec: BenchmarkSpec, subtask: Subtask, models: StageModels, count: int) -> tuple[list[PreviewItem], list[str]]:
+def verdict_line(record: CheckRecord) -> str:
+    """One check's verdict as a preview shows it: 'executed: passed (the solution code computes the gold answer)'."""
+    why = "; ".join(record.reasons)
+    return f"{record.check}: {record.outcome}" + (f" ({why})" if why else "")
+
+
+async def _preview_one(spec: BenchmarkSpec, subtask: Subtask, models: StageModels, qc: QCOptions | None,
+                       count: int) -> tuple[list[PreviewItem], list[str]]:
     drafts = await generate_batch(spec, subtask, count, models=models, batch_label="preview")
-    provenance = Provenance(build_id="preview", generator_model=models.names.get("generator", "?"), attempt=0,
-                            created_at=datetime.now(UTC))
-    items: list[PreviewItem] = []
+    provenance = Provenance(build_id="preview", generator_model=models.names.get("generator", "?"),
+                            judge_model=models.names.get("judge"), attempt=0, created_at=datetime.now(UTC))
+    samples: list[Sample] = []
     problems: list[str] = []
     for draft in drafts[:count]:
         try:
@@ -39,12 +53,22 @@ async def _preview_one(spec: BenchmarkSpec, subtask: Subtask, models: StageModel
         except CheckFailed as exc:
             problems.append(f"{subtask.name}: a draft failed the format check ({exc})")
             continue
-        if any(normalize(item.question) == normalize(sample.question) for item in items):
+        if any(normalize(other.question) == normalize(sample.question) for other in samples):
             problems.append(f"{subtask.name}: a draft repeated another one")
             continue
+        samples.append(sample)
+    results = await asyncio.gather(*(check_candidate(s, spec, subtask, models=models, options=qc) for s in samples))
+    items: list[PreviewItem] = []
+    for result in results:
+        kept, dropped = result.sample, result.dropped
+        if kept is None or dropped is not None:
+            check, why = (dropped.check, "; ".join(dropped.reasons) or "no reason given") if dropped else ("judge", "rejected")
+            problems.append(f"{subtask.name}: a draft failed the {check} check ({why[:200]})")
+            continue
         items.append(PreviewItem(id=f"{subtask.id}-p{len(items) + 1}", subtask_id=subtask.id,
-                                 answer_format=sample.answer_format, question=sample.question, context=sample.context,
-                                 choices=sample.choices, answer=sample.answer, rationale=sample.rationale))
+                                 answer_format=kept.answer_format, question=kept.question, context=kept.context,
+                                 choices=kept.choices, answer=kept.answer, rationale=kept.rationale,
+                                 checks=[verdict_line(r) for r in result.records]))
     return items, problems
 
 

@@ -1,0 +1,33 @@
+"""Which roles share a model: a judge or solver that is the generator's own model does not review independently.
+
+In settings the judge and the solver fall back to the generator's model when they are not set. The
+plan card (through the cost estimate) and the build report say so in these words, so nobody reads
+"independent review" into a build whose reviewers are the model that wrote the items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+_SETTING = {"judge": "BENCHMARK_AGENT_JUDGE_MODEL", "solver": "BENCHMARK_AGENT_SOLVER_MODEL"}
+_DOES = {"judge": "inspects and adjudicates the items", "solver": "re-solves the items without the gold answer"}
+
+
+def shared_models(names: Mapping[Any, str], reviewers: Collection[str] = ("judge", "solver")) -> list[str]:
+    """One sentence per fact: each reviewing role (of `reviewers`) that is the generator's model, and reviewers
+    sharing a model with each other. Empty when every reviewer is a model of its own (or none is configured)."""
+    generator = names.get("generator")
+    roles = [role for role in ("judge", "solver") if role in reviewers and names.get(role)]
+    same = [role for role in roles if names[role] == generator]
+    notes = []
+    if same:
+        who = " and the ".join(same)
+        verb = "are" if len(same) > 1 else "is"
+        what = "; ".join(f"the {role} {_DOES[role]}" for role in same)
+        notes.append(f"Not independent: the {who} {verb} the generator's model ({generator}), so {what} with the model "
+                     f"that wrote them. Set {' and '.join(_SETTING[r] for r in same)} to another model for an "
+                     "independent review.")
+    if len(roles) == 2 and not same and names["judge"] == names["solver"]:
+        notes.append(f"The judge and the solver share one model ({names['judge']}); both differ from the generator.")
+    return notes
