@@ -1,4 +1,4 @@
-"""The orchestrating agent: one tool per pipeline step, offered according to the thread's state."""
+"""The orchestrating agent: one tool per step of the conversation table, offered as the thread's state allows."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pydantic_ai import Agent, RunContext
 from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.tools import ToolDefinition
 
-from assistant import previews, refinement, shortfall, steps
+from assistant import flow
 from assistant.deps import AssistantDeps
-from assistant.flow import ANALYZE, BUILD, DESIGN, PREVIEW, REFINE, SHORTFALL, UNDO, allowed_tools
 
 _INSTRUCTIONS = """\
 You are Benchmark Agent, an assistant that builds evaluation benchmarks for language models.
@@ -25,27 +24,22 @@ Never invent samples, numbers or results that a tool did not give you."""
 
 @dataclass
 class FlowControl(AbstractCapability[AssistantDeps]):
-    """Offers only the tools the thread's phase allows, and none once a step has run this turn."""
+    """Offers only the tools the conversation table offers for the thread's phase and latest message, and none
+    once a step has run this turn."""
 
     async def prepare_tools(self, ctx: RunContext[AssistantDeps], tool_defs: list[ToolDefinition]) -> list[ToolDefinition]:
         if ctx.deps.acted:
             return []
-        return [t for t in tool_defs if t.name in _allowed(ctx.deps)]
+        offered = flow.offered_tools(ctx.deps.state)
+        return [t for t in tool_defs if t.name in offered]
 
     def get_model_settings(self) -> Any:
         # Before a step has run, a tool call is required: a weak model cannot just chat past the request.
         def settings(ctx: RunContext[AssistantDeps]) -> dict[str, Any]:
-            allowed = _allowed(ctx.deps)
-            return {"tool_choice": list(allowed)} if allowed and not ctx.deps.acted else {}
+            offered = flow.offered_tools(ctx.deps.state)
+            return {"tool_choice": list(offered)} if offered and not ctx.deps.acted else {}
 
         return settings
-
-
-def _allowed(deps: AssistantDeps) -> tuple[str, ...]:
-    state = deps.state
-    can_undo = state.version is not None and state.version.parent is not None
-    return allowed_tools(state.phase, state.last_message, can_undo=can_undo,
-                         short_build=bool(shortfall.short_subtasks(state)))
 
 
 chat_agent: Agent[AssistantDeps, str] = Agent(
@@ -53,63 +47,17 @@ chat_agent: Agent[AssistantDeps, str] = Agent(
 )
 
 
-@chat_agent.tool(name=ANALYZE)
-async def analyze_request(ctx: RunContext[AssistantDeps]) -> str:
-    """Read the user's latest message and create or update the benchmark spec from it. Use it for a new
-    request, for answers to your questions, and for any change to size, format, difficulty or topic."""
-    ctx.deps.acted = True
-    ctx.deps.summary = await steps.analyze_step(ctx.deps)
-    return ctx.deps.summary
+def _register(step: flow.Step) -> None:
+    """Offer `step` to the model as a tool: its name and doc from the table; it runs on the user's latest message."""
+
+    async def run_tool(ctx: RunContext[AssistantDeps]) -> str:
+        ctx.deps.acted = True
+        result = await flow.run(step, ctx.deps, flow.Given(message=ctx.deps.state.last_message))
+        ctx.deps.summary = result.text if isinstance(result, flow.Outcome) else result
+        return ctx.deps.summary
+
+    chat_agent.tool(name=step.name, description=step.doc)(run_tool)
 
 
-@chat_agent.tool(name=DESIGN)
-async def design_plan(ctx: RunContext[AssistantDeps]) -> str:
-    """Design the subtasks of the confirmed spec, with a quota for each. Use it when the user confirms the spec
-    or asks for a different split into subtasks."""
-    ctx.deps.acted = True
-    ctx.deps.summary = await steps.design_step(ctx.deps)
-    return ctx.deps.summary
-
-
-@chat_agent.tool(name=BUILD)
-async def build_benchmark(ctx: RunContext[AssistantDeps]) -> str:
-    """Generate, verify and export the benchmark for the confirmed plan. Use it when the user confirms the plan."""
-    ctx.deps.acted = True
-    ctx.deps.summary = await steps.build_step(ctx.deps)
-    return ctx.deps.summary
-
-
-@chat_agent.tool(name=REFINE)
-async def refine_plan(ctx: RunContext[AssistantDeps]) -> str:
-    """Change the current plan as the user's latest message asks: drop, add, rename, split into easy and hard,
-    merge, change a quota or the total size, make harder, or change the answer format. Makes a new plan version."""
-    ctx.deps.acted = True
-    ctx.deps.summary = await refinement.refine_step(ctx.deps)
-    return ctx.deps.summary
-
-
-@chat_agent.tool(name=UNDO)
-async def undo_plan(ctx: RunContext[AssistantDeps]) -> str:
-    """Undo the last change to the plan, going back to the previous plan version (or to the version the user names)."""
-    ctx.deps.acted = True
-    ctx.deps.summary = await refinement.undo_step(ctx.deps, refinement.version_in(ctx.deps.state.last_message))
-    return ctx.deps.summary
-
-
-@chat_agent.tool(name=PREVIEW)
-async def preview_samples(ctx: RunContext[AssistantDeps]) -> str:
-    """Generate a few preview samples per subtask for the user to accept, reject or edit before the build."""
-    ctx.deps.acted = True
-    ctx.deps.summary = await previews.preview_step(ctx.deps)
-    return ctx.deps.summary
-
-
-@chat_agent.tool(name=SHORTFALL)
-async def settle_shortfall(ctx: RunContext[AssistantDeps]) -> str:
-    """The last build fell short of a subtask's quota. As the user's latest message says, either keep the samples
-    that subtask has (its quota becomes that number, the benchmark gets smaller) or drop the subtask (the other
-    subtasks get its samples), then finish the same build without redoing anything. Use it for messages like
-    'keep what Fractions has', 'relax Fractions' or 'drop Fractions'."""
-    ctx.deps.acted = True
-    ctx.deps.summary = await shortfall.shortfall_from_words(ctx.deps)
-    return ctx.deps.summary
+for _name in flow.TOOLS:
+    _register(flow.STEPS[_name])

@@ -16,24 +16,19 @@ from typing import Any, NamedTuple
 import chainlit as cl
 from chainlit.types import ThreadDict
 
-from assistant import auth, previews, screen, shortfall
+from assistant import auth, screen
 from assistant.chat_history import FileDataLayer
-from assistant.conversation import respond, run_next_step, run_step
+from assistant.chat_markdown import keep_visible
+from assistant.conversation import Reply, press, respond
 from assistant.deps import AssistantDeps, memory_embedder, open_catalog, open_store
-from assistant.editor import Ask, describe, next_ask
+from assistant.flow import refusal
 from assistant.model_registry import TOY_MODEL_WARNING, model_warnings, stage_models
-from assistant.refinement import edit_step, undo_step
-from assistant.render import (
-    DOWNLOADS,  # noqa: F401  (re-exported: the tests name the files by it)
-    state_view,
-)
-from assistant.session import PendingInput, ThreadState, ThreadStore
+from assistant.render import DOWNLOADS  # noqa: F401  (re-exported: the tests name the files by it)
+from assistant.session import ThreadStore
 from assistant.settings import Settings
-from assistant.steps import answer_step, plan_estimate, recover_interrupted
+from assistant.steps import recover_interrupted
 from memory.catalog import PriorCatalog
 from memory.store import SampleStore
-from tools.contracts import BuildEvent
-from tools.errors import BenchmarkAgentError
 from tools.llm.stage import StageModels
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -84,67 +79,6 @@ else:
     cl.header_auth_callback(header_user)
 
 
-class ProgressView:
-    """The build's progress in the chat: a task list with one task per subtask (accepted of its quota) headed by
-    the samples accepted and the tokens and money spent so far, and one step per pipeline stage with its latest
-    events, all updated in place."""
-
-    def __init__(self, state: ThreadState | None = None) -> None:
-        self.state = state
-        self.steps: dict[str, cl.Step] = {}
-        self.lines: dict[str, list[str]] = {}
-        self.tasks: cl.TaskList | None = None
-        self.subtasks: dict[str, tuple[cl.Task, int]] = {}  # task and quota, by subtask id
-        self.accepted = self.total = 0
-        self.resumed = False
-
-    async def __call__(self, event: BuildEvent) -> None:
-        step = self.steps.get(event.stage)
-        if step is None:
-            step = cl.Step(name=f"{event.stage}", type="tool")
-            self.steps[event.stage], self.lines[event.stage] = step, []
-            await step.send()
-        lines = self.lines[event.stage]
-        counter = f" ({event.done}/{event.total})" if event.total else ""
-        lines.append(f"- {event.kind}{counter}: {event.message}")
-        spent = [f"Spent so far: {event.spend.describe()}", ""] if event.spend else []
-        step.output = "\n".join([*spent, *lines[-12:]])
-        await step.update()
-        await self._task_list(event)
-
-    async def _task_list(self, event: BuildEvent) -> None:
-        finished = event.stage == "build" and event.kind == "finished"
-        if event.stage == "build" and event.kind == "started":
-            self.tasks, self.subtasks, self.total = cl.TaskList(), {}, event.total or 0
-            plan = self.state.plan if self.state is not None else None
-            for subtask in plan.subtasks if plan else []:
-                task = cl.Task(title=f"{subtask.name} ({subtask.quota})")
-                self.subtasks[subtask.id] = (task, subtask.quota)
-                await self.tasks.add_task(task)
-        elif event.stage == "generate" and event.kind == "started":  # sent once the checkpoints are read
-            self.accepted, self.resumed = event.done or 0, bool(event.done)
-        elif event.kind == "accepted":
-            self.accepted += 1
-            if event.subtask_id in self.subtasks:
-                task, quota = self.subtasks[event.subtask_id]
-                task.title = event.message
-                task.status = cl.TaskStatus.DONE if (event.done or 0) >= quota else cl.TaskStatus.RUNNING
-        elif finished:
-            complete = (event.done or 0) >= (event.total or 0)
-            for task, _ in self.subtasks.values():
-                if complete:
-                    task.status = cl.TaskStatus.DONE
-                elif task.status == cl.TaskStatus.RUNNING or task.status == cl.TaskStatus.READY and not self.resumed:
-                    task.status = cl.TaskStatus.FAILED  # this run ended with it below its quota
-                # (a task a resumed run saw no sample of was filled before, or not: it stays as it is)
-        elif event.kind != "rejected":
-            return  # nothing the list shows has changed
-        if self.tasks is not None:
-            spent = f" · spent {event.spend.describe()}" if event.spend else ""
-            self.tasks.status = f"{min(self.accepted, self.total)}/{self.total} accepted{spent}"
-            await self.tasks.send()
-
-
 def _owner() -> str | None:
     user = cl.context.session.user
     return user.identifier if user else None
@@ -154,7 +88,7 @@ def _deps(thread_id: str | None = None) -> AssistantDeps:
     rt = runtime()
     state = rt.threads.load(thread_id or cl.context.session.thread_id, owner=_owner())
     deps = AssistantDeps(settings=rt.settings, models=rt.models, store=rt.store, state=state,
-                         on_event=ProgressView(state), threads=rt.threads, active_builds=rt.active_builds,
+                         on_event=screen.ProgressView(state), threads=rt.threads, active_builds=rt.active_builds,
                          catalog=rt.catalog)
     recover_interrupted(deps)
     return deps
@@ -164,24 +98,23 @@ def _save(deps: AssistantDeps) -> None:
     runtime().threads.save(deps.state)
 
 
-async def _run(deps: AssistantDeps, step: Callable[[], Awaitable[str] | str]) -> None:
+async def _unless_failed(run: Awaitable[Reply], what: str = "step") -> Reply:
+    """The reply of `run`; an unexpected failure is shown, then re-raised so that Chainlit logs it. (Chainlit runs
+    action callbacks without its error message, unlike on_message.)"""
     try:
-        reply = await run_step(deps, runtime().threads, step)
+        return await run
     except Exception as exc:
-        # Chainlit runs action callbacks without its error message (unlike on_message): say it here.
-        await cl.ErrorMessage(content=f"The step failed unexpectedly ({exc.__class__.__name__}: {exc}).").send()
+        await screen.error(f"The {what} failed unexpectedly ({exc.__class__.__name__}: {exc}).")
         raise
-    await screen.show(reply, deps, runtime().threads)
 
 
-async def _stale(deps: AssistantDeps, payload: dict[str, Any]) -> bool:
-    """A button from an earlier plan version or phase does nothing, and says so."""
-    state = deps.state
-    version = state.version.number if state.version else None
-    fresh = payload.get("phase", state.phase) == state.phase and payload.get("version", version) == version
-    if not fresh:
-        await cl.Message(content="That button is out of date: the conversation has moved on.").send()
-    return not fresh
+async def _press(action: cl.Action, *, remove: bool = False) -> None:
+    """Run the step the conversation table gives this button; remove the clicked button first when asked."""
+    deps, threads = _deps(), runtime().threads
+    if remove and refusal(deps.state, action.name, action.payload) is None:
+        await action.remove()
+    reply = await _unless_failed(press(deps, threads, action.name, action.payload))
+    await screen.show(reply, deps, threads)
 
 
 def _busy(handler: Callable[[cl.Action], Awaitable[None]]) -> Callable[[cl.Action], Awaitable[None]]:
@@ -210,7 +143,7 @@ async def start() -> None:
     if model_warnings(rt.models):
         lines.append(f"**Note:** {TOY_MODEL_WARNING}")
     lines.append("Describe the benchmark you want, e.g. *30 multiple-choice questions on European geography*.")
-    await cl.Message(content="\n\n".join(lines)).send()
+    await screen.say("\n\n".join(lines))
 
 
 @cl.on_chat_resume
@@ -224,7 +157,7 @@ async def on_resume(thread: ThreadDict) -> None:
         await cl.Action(name=button.name, payload=button.payload, label=button.label, id=button.id).send(for_id=button.for_id)
     card = on_screen.get(state.card_message_id or "")
     if card is not None:
-        card["output"] = state_view(state, plan_estimate(deps))  # Chainlit shows the thread dict it passed here
+        card["output"] = screen.card_text(deps)  # Chainlit shows the thread dict it passed here
         elements = thread.get("elements")
         for element in screen.files(deps):
             await element.send(for_id=card["id"])
@@ -232,8 +165,7 @@ async def on_resume(thread: ThreadDict) -> None:
                 elements.append(element.to_dict())
     notices, state.notices = state.notices, []
     for notice in notices:  # e.g. an interrupted build; sent here, so also added to what Chainlit shows
-        message = cl.Message(content=f"_{notice}_")
-        await message.send()
+        message = await screen.say(f"_{notice}_")
         thread["steps"].append(message.to_dict())  # type: ignore[arg-type]
     _save(deps)
 
@@ -241,111 +173,60 @@ async def on_resume(thread: ThreadDict) -> None:
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
     deps = _deps()
-    reply = await respond(deps, message.content, runtime().threads)
-    if deps.state.phase == "building" and deps.state.thread_id in deps.active_builds:
-        # The running build owns this thread's state and card until it ends: answer, change nothing.
-        await cl.Message(content=reply.text).send()
-        return
-    await screen.show(reply, deps, runtime().threads)
+    await screen.show(await respond(deps, message.content, runtime().threads), deps, runtime().threads)
+
+
+# --- buttons: each runs the step the conversation table (assistant/flow.py) gives it in this phase ---
 
 
 @cl.action_callback("confirm")
 @_busy
 async def on_confirm(action: cl.Action) -> None:
-    deps = _deps()
-    if await _stale(deps, action.payload):
-        return
-    await action.remove()
-    try:
-        reply = await run_next_step(deps, runtime().threads)
-    except Exception as exc:
-        # Chainlit runs action callbacks without its error message (unlike on_message): say it here.
-        await cl.ErrorMessage(content=f"The step failed unexpectedly ({exc.__class__.__name__}: {exc}).").send()
-        raise
-    await screen.show(reply, deps, runtime().threads)
+    await _press(action, remove=True)
 
 
 @cl.action_callback("answer")
 @_busy
 async def on_answer(action: cl.Action) -> None:
-    deps = _deps()
-    if not await _stale(deps, action.payload):
-        await _run(deps, lambda: answer_step(deps, int(action.payload["index"])))
+    await _press(action)
 
 
 @cl.action_callback("edit")
 @_busy
 async def on_edit(action: cl.Action) -> None:
-    deps = _deps()
-    state = deps.state
-    if await _stale(deps, action.payload) or state.plan is None:
-        return
-    if action.payload.get("cancel"):
-        state.pending = None
-        await screen.sync_editor(deps)
-        _save(deps)
-        return
-    partial = dict(action.payload.get("edit") or {})
-    try:
-        ask = next_ask(state.plan, partial, max_size=deps.settings.max_size)
-    except BenchmarkAgentError as exc:
-        await cl.Message(content=str(exc)).send()
-        return
-    if isinstance(ask, Ask):
-        state.pending = PendingInput(kind="edit", edit=partial, prompt=ask.text) if ask.typed else None
-        await screen.sync_editor(deps, ask)
-        _save(deps)
-        return
-    plan = state.plan
-    await _run(deps, lambda: edit_step(deps, [ask], describe(ask, plan)))
+    await _press(action)
 
 
 @cl.action_callback("undo")
 @_busy
 async def on_undo(action: cl.Action) -> None:
-    deps = _deps()
-    if not await _stale(deps, action.payload):
-        await _run(deps, lambda: undo_step(deps))
+    await _press(action)
 
 
 @cl.action_callback("shortfall")
 @_busy
 async def on_shortfall(action: cl.Action) -> None:
     """Keep what a short subtask has, or drop it, then continue the short build (buttons under a short build)."""
-    deps = _deps()
-    payload = action.payload
-    if not await _stale(deps, payload):
-        await _run(deps, lambda: shortfall.shortfall_step(deps, str(payload["subtask"]), payload["choice"]))
-
-
-@cl.action_callback("preview")
-@_busy
-async def on_preview(action: cl.Action) -> None:
-    deps = _deps()
-    if await _stale(deps, action.payload):
-        return
-    # The step shows that work is under way; the previews are sent after it, not nested inside it.
-    async with cl.Step(name="preview", type="tool") as step:
-        step.input = f"{deps.settings.preview_size} samples per subtask"
-        try:
-            reply = await run_step(deps, runtime().threads, lambda: previews.preview_step(deps))
-        except Exception as exc:
-            await cl.ErrorMessage(content=f"The preview failed unexpectedly ({exc.__class__.__name__}: {exc}).").send()
-            raise
-        step.output = reply.text
-    await screen.show(reply, deps, runtime().threads)
+    await _press(action)
 
 
 @cl.action_callback("review")
 @_busy
 async def on_review(action: cl.Action) -> None:
-    deps = _deps()
-    payload = action.payload
-    reply = await run_step(deps, runtime().threads,
-                           lambda: previews.review_step(deps, payload["item"], payload["verdict"], payload.get("reason")))
-    if reply.text.startswith("That preview"):
-        await cl.Message(content=reply.text).send()
-    await screen.sync_previews(deps)
-    if deps.state.card_message_id:
-        await cl.Message(content=state_view(deps.state, plan_estimate(deps)), id=deps.state.card_message_id).update()
-    _save(deps)
+    await _press(action)
+
+
+@cl.action_callback("preview")
+@_busy
+async def on_preview(action: cl.Action) -> None:
+    deps, threads = _deps(), runtime().threads
+    refused = refusal(deps.state, action.name, action.payload)
+    if refused is not None:
+        await screen.say(refused)
+        return
+    # The step shows that work is under way; the previews are sent after it, not nested inside it.
+    async with cl.Step(name="preview", type="tool") as step:
+        step.input = f"{deps.settings.preview_size} samples per subtask"
+        reply = await _unless_failed(press(deps, threads, action.name, action.payload), "preview")
+        step.output = keep_visible(reply.text)
+    await screen.show(reply, deps, threads)

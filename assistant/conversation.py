@@ -1,32 +1,36 @@
-"""One chat turn: check the message, let the orchestrator take a step, remember the thread."""
+"""One chat turn or one button press: the conversation table says which step runs; the thread is saved after it.
+
+A typed message goes to `respond` (the phase's readers, or the model choosing among the steps the
+table offers); a button goes to `press` (the step the table gives that button, without any model).
+"""
 
 from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic_ai.exceptions import AgentRunError
 
-from assistant import previews, refinement, steps
+from assistant import flow, steps
 from assistant.agent import chat_agent
 from assistant.deps import AssistantDeps
-from assistant.editor import describe, to_edit, with_typed_value
-from assistant.flow import next_step
+from assistant.editor import Ask
 from assistant.model_registry import model_warnings
 from assistant.session import ThreadStore
 from tools.errors import BenchmarkAgentError
 
 MAX_MESSAGE_CHARS = 20_000
 
-_STEP_FUNCTIONS = {"design_plan": steps.design_step, "build_benchmark": steps.build_step}
-
 
 @dataclass(frozen=True)
 class Reply:
     text: str
-    notices: list[str]
+    notices: list[str] = field(default_factory=list)
+    view: flow.View = "turn"  # what the chat shows with it: see screen.show
+    ask: Ask | None = None
 
 
 def check_message(message: str) -> str | None:
@@ -48,13 +52,15 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
     if rejected is not None:
         return Reply(rejected, _take_notices(deps))
     if state.phase == "building" and state.thread_id in deps.active_builds:
-        # Answered at once and without saving: the running build owns the thread's state until it ends.
-        return Reply(steps.building_status(deps), _take_notices(deps))
+        # Answered at once and without saving: the running build owns the thread's state (and card) until it ends.
+        return Reply(steps.building_status(deps), _take_notices(deps), view="note")
     state.last_message = message
     deps.acted, deps.summary = False, None
     text = "The turn was interrupted; your spec and plan are saved."
     try:
-        direct = _without_model(deps, message)
+        # A typed message answers what the assistant asked for, or leaves it unanswered.
+        pending, state.pending = state.pending, None
+        direct = flow.read_without_model(deps, message, pending)
         if direct is not None:
             text = direct
         else:
@@ -72,49 +78,36 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
     return reply
 
 
+async def press(deps: AssistantDeps, threads: ThreadStore, action: str, payload: Mapping[str, Any]) -> Reply:
+    """What a button does: the step the table gives it in this phase, without the model; a button the table does
+    not offer now, or one made for an earlier phase or plan version, does nothing but say so."""
+    refused = flow.refusal(deps.state, action, payload)
+    step = flow.button_step(deps.state, action)
+    if refused is not None or step is None:
+        return Reply(refused or flow.STALE, view="note")
+    return await run_step(deps, threads, lambda: flow.run(step, deps, flow.Given(payload=payload)))
+
+
 async def run_next_step(deps: AssistantDeps, threads: ThreadStore) -> Reply:
-    """What a confirm button does: run the phase's next step directly, without asking the model."""
-    step = next_step(deps.state.phase)
-    if step is None:
+    """What a confirmation does: run the phase's next step directly, without asking the model."""
+    if flow.confirm_step(deps.state.phase) is None:
         return Reply("There is nothing to confirm right now.", _take_notices(deps))
-    text = "The step was interrupted; your spec and plan are saved."
-    try:
-        text = await _STEP_FUNCTIONS[step](deps)
-    except BenchmarkAgentError as exc:
-        text = str(exc)
-    finally:
-        reply = _finish(deps, threads, text)
-    return reply
+    return await press(deps, threads, "confirm", {})
 
 
-async def run_step(deps: AssistantDeps, threads: ThreadStore, step: Callable[[], Awaitable[str] | str]) -> Reply:
-    """What a button does: run one step directly, without the model; the thread is saved whatever happens."""
-    text = "The step was interrupted; your spec and plan are saved."
+async def run_step(deps: AssistantDeps, threads: ThreadStore,
+                   step: Callable[[], Awaitable[str | flow.Outcome] | str | flow.Outcome]) -> Reply:
+    """Run one step directly, without the model; the thread is saved whatever happens."""
+    outcome = flow.Outcome("The step was interrupted; your spec and plan are saved.")
     try:
         result = step()
-        text = await result if inspect.isawaitable(result) else result
+        result = await result if inspect.isawaitable(result) else result
+        outcome = result if isinstance(result, flow.Outcome) else flow.Outcome(result)
     except BenchmarkAgentError as exc:
-        text = str(exc)
+        outcome = flow.Outcome(str(exc))
     finally:
-        reply = _finish(deps, threads, text)
-    return reply
-
-
-def _without_model(deps: AssistantDeps, message: str) -> str | None:
-    """A reply to a value the assistant asked for, or to a plain preview review; None for everything else."""
-    state = deps.state
-    pending, state.pending = state.pending, None
-    if pending is not None and pending.kind == "edit" and state.plan is not None:
-        partial = with_typed_value(pending.edit, message)
-        if partial is not None:
-            edit = to_edit(partial)
-            return refinement.edit_step(deps, [edit], describe(edit, state.plan))
-    elif pending is not None and pending.item_id is not None:
-        verdict: previews.Verdict = "reject" if pending.kind == "reject_reason" else "edit"
-        return previews.review_step(deps, pending.item_id, verdict, message)
-    if state.phase == "planned":
-        return previews.review_command(deps, message)
-    return None
+        reply = _finish(deps, threads, outcome.text)
+    return Reply(reply.text, reply.notices, view=outcome.view, ask=outcome.ask)
 
 
 def _take_notices(deps: AssistantDeps) -> list[str]:

@@ -1,8 +1,10 @@
-"""What the chat shows besides the model's words: the spec card, the plan editor, the previews, with their buttons.
+"""What the chat shows besides the model's words: the spec card, the plan editor, the previews, with their buttons,
+and the build's progress.
 
-The card is replaced (removed and sent again) each turn, so that one current card ends the
-conversation; preview messages are updated in place. Every button on screen is recorded in the
-thread's state, so that a reopened thread shows it again. Part of the Chainlit shell.
+Every message goes out through this module, as Chainlit markdown made to show as written
+(chat_markdown.keep_visible). The card is replaced (removed and sent again) each turn, so that one
+current card ends the conversation; preview messages are updated in place. Every button on screen is
+recorded in the thread's state, so that a reopened thread shows it again. Part of the Chainlit shell.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from typing import Any
 import chainlit as cl
 
 from assistant import previews, steps
+from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask
 from assistant.render import DOWNLOADS, built_quality, card_buttons, preview_view, state_view
-from assistant.session import Button, ThreadStore
+from assistant.session import Button, ThreadState, ThreadStore
+from tools.contracts import BuildEvent
 from tools.export.card import quality_section
 from tools.finish.quality import quality_chart_svg
 
@@ -25,10 +29,23 @@ EDITOR = "editor"
 ButtonSpec = tuple[str, str, dict[str, Any]]
 
 
+async def say(content: str) -> cl.Message:
+    message = cl.Message(content=keep_visible(content))
+    await message.send()
+    return message
+
+
+async def error(content: str) -> None:
+    await cl.ErrorMessage(content=keep_visible(content)).send()
+
+
+def card_text(deps: AssistantDeps) -> str:
+    return keep_visible(state_view(deps.state, steps.plan_estimate(deps)))
+
 
 async def send(deps: AssistantDeps, content: str, buttons: list[ButtonSpec], elements: list[Any] | None = None) -> str:
     actions = [cl.Action(name=name, label=label, payload=payload) for name, label, payload in buttons]
-    message = cl.Message(content=content, actions=actions, elements=elements or [])
+    message = cl.Message(content=keep_visible(content), actions=actions, elements=elements or [])
     await message.send()
     deps.state.buttons += [Button(id=a.id, name=a.name, label=a.label, payload=a.payload, for_id=message.id)
                            for a in actions]
@@ -43,7 +60,7 @@ async def remove(deps: AssistantDeps, message_id: str | None) -> None:
 
 async def restyle(deps: AssistantDeps, message_id: str, content: str, buttons: list[ButtonSpec]) -> None:
     """Update a message in place, with new buttons when they differ from those shown."""
-    await cl.Message(content=content, id=message_id).update()
+    await cl.Message(content=keep_visible(content), id=message_id).update()
     shown = [b for b in deps.state.buttons if b.for_id == message_id]
     if [(b.name, b.label, b.payload) for b in shown] == buttons:
         return
@@ -114,9 +131,9 @@ async def sync_previews(deps: AssistantDeps, *, card: bool = True) -> None:
         else:
             state.message_ids[item.id] = await send(deps, content, buttons)
     shown = state.card_message_id
-    if card and shown and state.phase == "planned":
-        if [(b.name, b.label, b.payload) for b in state.buttons if b.for_id == shown] != card_buttons(state):
-            await restyle(deps, shown, state_view(state, steps.plan_estimate(deps)), card_buttons(state))
+    on_card = [(b.name, b.label, b.payload) for b in state.buttons if b.for_id == shown]
+    if card and shown and state.phase == "planned" and on_card != card_buttons(state):
+        await restyle(deps, shown, state_view(state, steps.plan_estimate(deps)), card_buttons(state))
 
 
 async def sync_editor(deps: AssistantDeps, ask: Ask | None = None) -> None:
@@ -131,11 +148,87 @@ async def sync_editor(deps: AssistantDeps, ask: Ask | None = None) -> None:
 
 
 async def show(reply: Reply, deps: AssistantDeps, threads: ThreadStore) -> None:
-    body = "\n\n".join(p for p in [*(f"_{n}_" for n in reply.notices), reply.text] if p)
-    if body:
-        await cl.Message(content=body).send()
-    if deps.state.pending is None or deps.state.pending.kind != "edit":
-        await sync_editor(deps)
-    await sync_previews(deps, card=False)
-    await render_card(deps)
+    """What a step's reply shows: a whole turn (the words, the editor, the previews, a new card), the plan editor's
+    next question, the previews and the card updated in place, or only a note (then nothing is saved: a refused
+    button changed nothing, and a running build owns its thread)."""
+    if reply.view == "note":
+        await say(reply.text)
+        return
+    if reply.view == "editor":
+        await sync_editor(deps, reply.ask)
+    elif reply.view == "previews":
+        if reply.text:
+            await say(reply.text)
+        await sync_previews(deps)
+        if deps.state.card_message_id:
+            await cl.Message(content=card_text(deps), id=deps.state.card_message_id).update()
+    else:
+        body = "\n\n".join(p for p in [*(f"_{n}_" for n in reply.notices), reply.text] if p)
+        if body:
+            await say(body)
+        if deps.state.pending is None or deps.state.pending.kind != "edit":
+            await sync_editor(deps)
+        await sync_previews(deps, card=False)
+        await render_card(deps)
     threads.save(deps.state)
+
+
+class ProgressView:
+    """The build's progress in the chat: a task list with one task per subtask (accepted of its quota) headed by
+    the samples accepted and the tokens and money spent so far, and one step per pipeline stage with its latest
+    events, all updated in place."""
+
+    def __init__(self, state: ThreadState | None = None) -> None:
+        self.state = state
+        self.steps: dict[str, cl.Step] = {}
+        self.lines: dict[str, list[str]] = {}
+        self.tasks: cl.TaskList | None = None
+        self.subtasks: dict[str, tuple[cl.Task, int]] = {}  # task and quota, by subtask id
+        self.accepted = self.total = 0
+        self.resumed = False
+
+    async def __call__(self, event: BuildEvent) -> None:
+        step = self.steps.get(event.stage)
+        if step is None:
+            step = cl.Step(name=f"{event.stage}", type="tool")
+            self.steps[event.stage], self.lines[event.stage] = step, []
+            await step.send()
+        lines = self.lines[event.stage]
+        counter = f" ({event.done}/{event.total})" if event.total else ""
+        lines.append(f"- {event.kind}{counter}: {event.message}")
+        spent = [f"Spent so far: {event.spend.describe()}", ""] if event.spend else []
+        step.output = keep_visible("\n".join([*spent, *lines[-12:]]))
+        await step.update()
+        await self._task_list(event)
+
+    async def _task_list(self, event: BuildEvent) -> None:
+        finished = event.stage == "build" and event.kind == "finished"
+        if event.stage == "build" and event.kind == "started":
+            self.tasks, self.subtasks, self.total = cl.TaskList(), {}, event.total or 0
+            plan = self.state.plan if self.state is not None else None
+            for subtask in plan.subtasks if plan else []:
+                task = cl.Task(title=f"{subtask.name} ({subtask.quota})")
+                self.subtasks[subtask.id] = (task, subtask.quota)
+                await self.tasks.add_task(task)
+        elif event.stage == "generate" and event.kind == "started":  # sent once the checkpoints are read
+            self.accepted, self.resumed = event.done or 0, bool(event.done)
+        elif event.kind == "accepted":
+            self.accepted += 1
+            if event.subtask_id in self.subtasks:
+                task, quota = self.subtasks[event.subtask_id]
+                task.title = event.message
+                task.status = cl.TaskStatus.DONE if (event.done or 0) >= quota else cl.TaskStatus.RUNNING
+        elif finished:
+            complete = (event.done or 0) >= (event.total or 0)
+            for task, _ in self.subtasks.values():
+                if complete:
+                    task.status = cl.TaskStatus.DONE
+                elif task.status == cl.TaskStatus.RUNNING or task.status == cl.TaskStatus.READY and not self.resumed:
+                    task.status = cl.TaskStatus.FAILED  # this run ended with it below its quota
+                # (a task a resumed run saw no sample of was filled before, or not: it stays as it is)
+        elif event.kind != "rejected":
+            return  # nothing the list shows has changed
+        if self.tasks is not None:
+            spent = f" · spent {event.spend.describe()}" if event.spend else ""
+            self.tasks.status = f"{min(self.accepted, self.total)}/{self.total} accepted{spent}"
+            await self.tasks.send()

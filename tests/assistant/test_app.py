@@ -26,6 +26,7 @@ os.environ["CHAINLIT_APP_ROOT"] = _APP_ROOT
 os.environ.setdefault("CHAINLIT_AUTH_SECRET", "test-secret")  # else the app keeps one under ./data at import
 
 import chainlit as cl  # noqa: E402
+import chainlit.config  # noqa: E402
 import chainlit.data  # noqa: E402
 import pydantic_ai.models  # noqa: E402
 import pytest  # noqa: E402
@@ -34,7 +35,8 @@ from chainlit.emitter import BaseChainlitEmitter  # noqa: E402
 from chainlit.session import HTTPSession  # noqa: E402
 
 import assistant.app as app  # noqa: E402
-from assistant import auth  # noqa: E402
+from assistant import auth, flow  # noqa: E402
+from assistant.chat_markdown import keep_visible  # noqa: E402
 from assistant.model_registry import TOY_MODEL_WARNING  # noqa: E402
 from assistant.render import CONFIRM_LABELS  # noqa: E402
 from assistant.settings import EMBEDDED_MODEL  # noqa: E402
@@ -164,7 +166,9 @@ async def test_welcome_without_a_model_names_the_embedded_one_and_warns_in_plain
     await app.start()
     text = recorder.last_message()["output"]
     assert EMBEDDED_MODEL in text
-    assert TOY_MODEL_WARNING in text and "toy-level" in text
+    assert keep_visible(TOY_MODEL_WARNING) in text and "toy-level" in text
+    # Sent so that the renderer shows every model name: unescaped, "openai:gpt-4o-mini" shows as "openai".
+    assert "openai\\:gpt-4o-mini" in text and "openai:\\<name>" in text
     assert app.runtime().models.models["chat"]._llm is None, "the welcome must not load llama.cpp"  # type: ignore[attr-defined]
 
 
@@ -231,6 +235,8 @@ async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLL
     steps = [s for s in recorder.of("send_step") if s["type"] == "tool"]
     assert steps and {s["id"] for s in recorder.of("update_step")} <= {s["id"] for s in steps}
     assert any("/" in u["output"] for u in recorder.of("update_step")), "counters like (4/8) are shown"
+    sent = [s["output"] for s in [*recorder.of("send_step"), *recorder.of("update_step")] if s.get("output")]
+    assert sent and all(keep_visible(text) == text for text in sent), "every message goes out escaped for the renderer"
     assert any(u["output"].startswith("Spent so far: ") and " tokens" in u["output"] for u in recorder.of("update_step"))
     # And as a task list: one task per subtask, each done at the end, under the count and the spend so far.
     lists = task_lists(recorder)
@@ -265,15 +271,33 @@ async def test_an_unexpected_failure_of_a_button_step_is_shown(
     recorder = open_session()
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
 
-    async def broken(deps: Any, threads: Any) -> Any:
+    async def broken(*args: Any) -> Any:
         raise OSError("disk full")
 
-    monkeypatch.setattr(app, "run_next_step", broken)
+    monkeypatch.setattr(app, "press", broken)
     recorder.forget()
     with pytest.raises(OSError):  # re-raised so that Chainlit logs it
         await app.on_confirm(confirm("spec_ready"))
     [error] = [s for s in recorder.of("send_step") if s.get("isError")]
     assert "disk full" in error["output"]
+
+
+def test_every_button_callback_is_a_button_of_the_conversation_table() -> None:
+    assert set(chainlit.config.config.code.action_callbacks) == flow.BUTTONS
+
+
+async def test_a_button_whose_step_the_phase_does_not_offer_only_says_so(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    before, requests = state(), fake_models.stats.requests
+    recorder.forget()
+
+    await app.on_preview(click("preview", {}))  # a preview needs a plan: the table offers it only once planned
+    await app.on_undo(click("undo", {}))
+
+    assert [m["output"] for m in recorder.messages()] == [flow.STALE] * 2
+    assert not [s for s in recorder.of("send_step") if s["type"] == "tool"], "no preview step was started"
+    assert state() == before and fake_models.stats.requests == requests
 
 
 def test_the_app_loads_the_way_chainlit_run_loads_it() -> None:
