@@ -97,7 +97,8 @@ def how_we_differ(spec: BenchmarkSpec, subtask: Subtask, prior: PriorBenchmark) 
     what this one chose (format, difficulty, domain, constraints). Deterministic: no model call per subtask."""
     fresh = (f"new items, each checked against those of build {prior.build_id} so none repeats them"
              if prior.source == "built"
-             else f"freshly generated items, so none are in {prior.name}'s public release or a model's training data")
+             else f"freshly generated items, checked for repeats against earlier builds in this memory (not against "
+                  f"{prior.name}'s own items, which are not stored)")
     parts = [fresh, f"{subtask.answer_format.replace('_', ' ')} answers ({prior.name}: {prior.format})"]
     if spec.difficulty != "mixed":
         parts.append(f"{spec.difficulty} difficulty by design")
