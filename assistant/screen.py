@@ -207,7 +207,7 @@ class ProgressView:
             self.tasks, self.subtasks, self.total = cl.TaskList(), {}, event.total or 0
             plan = self.state.plan if self.state is not None else None
             for subtask in plan.subtasks if plan else []:
-                task = cl.Task(title=f"{subtask.name} ({subtask.quota})")
+                task = cl.Task(title=keep_visible(f"{subtask.name} ({subtask.quota})"))  # a title is markdown too
                 self.subtasks[subtask.id] = (task, subtask.quota)
                 await self.tasks.add_task(task)
         elif event.stage == "generate" and event.kind == "started":  # sent once the checkpoints are read
@@ -216,7 +216,7 @@ class ProgressView:
             self.accepted += 1
             if event.subtask_id in self.subtasks:
                 task, quota = self.subtasks[event.subtask_id]
-                task.title = event.message
+                task.title = keep_visible(event.message)
                 task.status = cl.TaskStatus.DONE if (event.done or 0) >= quota else cl.TaskStatus.RUNNING
         elif finished:
             complete = (event.done or 0) >= (event.total or 0)

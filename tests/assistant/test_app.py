@@ -236,6 +236,7 @@ async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLL
     assert steps and {s["id"] for s in recorder.of("update_step")} <= {s["id"] for s in steps}
     assert any("/" in u["output"] for u in recorder.of("update_step")), "counters like (4/8) are shown"
     sent = [s["output"] for s in [*recorder.of("send_step"), *recorder.of("update_step")] if s.get("output")]
+    sent += [t["title"] for listed in task_lists(recorder) for t in listed["tasks"]]
     assert sent and all(keep_visible(text) == text for text in sent), "every message goes out escaped for the renderer"
     assert any(u["output"].startswith("Spent so far: ") and " tokens" in u["output"] for u in recorder.of("update_step"))
     # And as a task list: one task per subtask, each done at the end, under the count and the spend so far.
