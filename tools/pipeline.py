@@ -29,6 +29,7 @@ from tools.engine.budget import cost_of, estimate_build, price_for
 from tools.engine.build import run_build
 from tools.errors import ConfigurationError, InvalidRequest
 from tools.export.bundle import export_benchmark
+from tools.finish.quality import unexecuted, unexecuted_note
 from tools.finish.run import FinishOptions, finish
 from tools.llm.resilience import CallCache
 from tools.llm.stage import StageModels
@@ -114,6 +115,8 @@ async def build_and_export(
         # Finishing (panel, quality scoring) spends too: the report's usage and cost cover the whole run.
         usage = {role: meter.model_copy() for role, meter in build_models.usage.items()}
         report = report.model_copy(update={"usage": usage, "cost": cost_of(usage, build_models.names, options.prices)})
+        if missing := unexecuted(samples):  # kept only because solutions were not required: the report says which
+            report = report.model_copy(update={"warnings": [*report.warnings, unexecuted_note(missing)]})
     else:
         quality = None
     await emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))

@@ -213,3 +213,37 @@ async def test_a_computed_answer_matching_exactly_one_option_within_tolerance_pa
     result = await quality_gate(sample, SPEC, MC, models=with_solver(script))
     assert result.sample is not None and result.records[1].reasons == [
         "the solution code computes the gold answer, and it matches exactly one option"]
+
+
+TOTAL = {"question": "A shop sells 17 pens and then 25 more. How many pens did it sell?", "answer": "42",
+         "solution_code": "print(17 + 25)"}
+
+
+@pytest.mark.parametrize("issue", [
+    {"kind": "wrong_answer", "detail": "the gold answer '42' does not match the calculated value of 42"},
+    {"kind": "wrong_answer", "detail": "17 + 25 is not 42", "computed": "42.0"},
+])
+async def test_a_wrong_answer_verdict_whose_own_answer_is_the_gold_answer_is_void_and_drops_nothing(
+        issue: dict[str, Any]) -> None:
+    script = Script(submit_inspection=[{"issues": [issue]}], submit_answer=[answering("42")])
+    result = await quality_gate(make(NUM, **TOTAL), SPEC, NUM, models=with_solver(script))
+    assert result.sample is not None
+    inspector = next(r for r in result.records if r.check == "inspector")
+    assert inspector.outcome == "passed" and len(inspector.voided) == 1 and "void" in inspector.voided[0]
+    assert "submit_repair" not in script.calls
+
+
+async def test_a_wrong_answer_verdict_with_a_different_answer_still_drops_the_item() -> None:
+    issue = {"kind": "wrong_answer", "detail": "the calculated value is 43", "computed": "43"}
+    script = Script(submit_inspection=[{"issues": [issue]}])
+    result = await quality_gate(make(NUM, **TOTAL), SPEC, NUM, models=with_solver(script))
+    assert result.dropped is not None and result.dropped.check == "inspector" and result.dropped.voided == []
+
+
+async def test_an_adjudication_against_the_gold_answer_that_computes_the_gold_answer_is_void() -> None:
+    ruling = {"reasoning": "17 + 25 = 42", "answer": "42", "decision": "solver_correct"}
+    script = Script(submit_inspection=[NO_ISSUES], submit_answer=[answering("41")], submit_adjudication=[ruling])
+    result = await quality_gate(make(NUM, **TOTAL), SPEC, NUM, models=with_solver(script))
+    solver = result.records[-1]
+    assert result.sample is not None and (solver.check, solver.outcome, solver.agreed) == ("solver", "passed", False)
+    assert len(solver.voided) == 1 and "'42' is the gold answer" in solver.voided[0]

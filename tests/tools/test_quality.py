@@ -117,3 +117,19 @@ async def test_the_card_and_the_export_carry_the_quality_report(tmp_path: Path) 
     assert "## Quality" in (tmp_path / "README.md").read_text()
     svg = quality_chart_svg(quality)
     assert svg.startswith("<svg") and svg.count("<rect") == 12 and ">SSC<" in svg
+
+
+async def test_the_report_gives_the_rate_of_void_verdicts_and_flags_items_without_a_solution_program() -> None:
+    models = StageModels(models={"generator": Script().model(), "judge": Script(submit_scores=[SCORES]).model()},
+                         names={"generator": "openai:gen", "judge": "openai:judge"})
+    records = [*_records(),
+               CheckRecord(sample_id="x8", check="inspector", outcome="passed", voided=["wrong_answer: 2 is not 2 (void)"]),
+               CheckRecord(sample_id="x9", check="inspector", outcome="dropped", issues=["wrong_answer"])]
+    unsolved = make(NUM, question="How many pens are in 3 boxes of 5?", answer="15")
+    unsolved = unsolved.model_copy(update={"metadata": {"qc": {"checks": ["leakage"], "solution_program": False}}})
+    report = await quality_report([_mc(1), unsolved], SPEC, PLAN, models=models, build_id="b1", records=records,
+                                  sample_size=0)
+    assert report.voided_verdicts == 1 and report.voided_rate == 1 / 3  # of x6 (solver), x8 (void), x9 (inspector)
+    assert report.without_solution == [unsolved.id]
+    assert any(w.startswith("1 numeric items carry no solution program") and unsolved.id in w for w in report.warnings)
+    assert "set aside as self-contradicting: 1 (33% of such verdicts)" in quality_section(report)

@@ -32,6 +32,8 @@ FATAL_ISSUES: frozenset[str] = frozenset({"wrong_answer", "missing_context", "of
 class Issue(Strict):
     kind: IssueKind
     detail: str = Field(min_length=1, max_length=200, description="What exactly is wrong, quoting the sample.")
+    computed: str | None = Field(
+        default=None, max_length=100, description="wrong_answer only: the answer you computed yourself, as the answer alone.")
 
 
 class Inspection(Strict):
@@ -67,6 +69,7 @@ class Adjudication(Strict):
     """Who is right when an independent solver's answer differs from the gold answer."""
 
     reasoning: str = Field(default="", max_length=400)
+    answer: str | None = Field(default=None, max_length=100, description="Your own answer to the item, as the answer alone.")
     decision: Literal["gold_correct", "equivalent", "solver_correct", "ambiguous", "neither_correct"] = Field(
         description="gold_correct: the gold answer is right and the solver erred; equivalent: both give the same answer "
         "in different words; solver_correct: the gold answer is wrong; ambiguous: the question allows both; "
@@ -84,6 +87,8 @@ class CheckRecord(Strict):
     issues: list[IssueKind] = Field(default_factory=list)
     agreed: bool | None = Field(default=None, description="Solver check: the independent answer matched the gold answer.")
     solver_answer: str | None = None
+    voided: list[str] = Field(
+        default_factory=list, description="Wrong-answer verdicts set aside because their own answer equals the gold answer.")
 
 
 class GateResult(Strict):

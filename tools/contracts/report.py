@@ -115,6 +115,13 @@ class QualityReport(Strict):
     agreement_rate: float | None = Field(default=None, description="Share of re-solved items where the solver agreed.")
     executed: int = Field(default=0, description="Items whose answer was checked by running code.")
     executed_pass_rate: float | None = None
+    voided_verdicts: int = Field(
+        default=0, description="Wrong-answer verdicts set aside because the answer they computed is the gold answer.")
+    voided_rate: float | None = Field(
+        default=None, description="Share of the wrong-answer verdicts (inspector and adjudication) that were void: "
+        "it measures the judge, not the items.")
+    without_solution: list[str] = Field(
+        default_factory=list, description="Numeric items kept without a solution program (solutions not required).")
     answer_positions: dict[str, int] = Field(default_factory=dict)
     positions_balanced: bool | None = None
     panel: PanelReport | None = None

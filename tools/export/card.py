@@ -50,7 +50,9 @@ def quality_section(quality: QualityReport) -> str:
                      f"(judge `{quality.judge_model}`, generator `{quality.generator_model}`):\n\n"
                      + _table(scores, ("", "dimension", "score", "")))
     figures = [f"- Independent re-solve agreement: {_percent(quality.agreement_rate)} of {quality.resolved} items",
-               f"- Executed answers confirmed: {_percent(quality.executed_pass_rate)} of {quality.executed} items"]
+               f"- Executed answers confirmed: {_percent(quality.executed_pass_rate)} of {quality.executed} items",
+               f"- Wrong-answer verdicts set aside as self-contradicting: {quality.voided_verdicts} "
+               f"({_percent(quality.voided_rate)} of such verdicts)"]
     if quality.answer_positions:
         balance = {True: "balanced", False: "not balanced", None: ""}[quality.positions_balanced]
         figures.append("- Answer positions: " + ", ".join(f"{k}: {v}" for k, v in quality.answer_positions.items())

@@ -143,19 +143,37 @@ async def quality_report(
     dimensions = {d: round(fmean(getattr(q.scores, d) for q in scored), 1) for d in QUALITY_DIMENSIONS} if scored else {}
     solver = [r for r in records if r.check == "solver" and r.agreed is not None]
     executed = [r for r in records if r.check == "executed"]
+    voided = sum(len(r.voided) for r in records)
+    wrong = voided + sum(1 for r in records if r.check in ("inspector", "solver") and "wrong_answer" in r.issues)
     report = QualityReport(
         build_id=build_id, judge_model=models.names.get(role, "?"), generator_model=models.names.get("generator", "?"),
         items=len(samples), scored=len(scored), dimensions=dimensions, item_scores=scored,  # type: ignore[arg-type]
         checks=summarize_checks(records, build), resolved=len(solver),
         agreement_rate=_rate(sum(1 for r in solver if r.agreed), len(solver)), executed=len(executed),
         executed_pass_rate=_rate(sum(1 for r in executed if r.outcome == "passed"), len(executed)),
+        voided_verdicts=voided, voided_rate=_rate(voided, wrong), without_solution=unexecuted(samples),
         answer_positions=position_distribution(samples), positions_balanced=positions_balanced(samples),
         panel=panel, created_at=datetime.now(UTC))
     return report.model_copy(update={"warnings": _warnings(report, models, role, min(sample_size, len(samples)))})
 
 
+def unexecuted(samples: list[Sample]) -> list[str]:
+    """Ids of the numeric items whose answer no program computed (kept because solutions were not required)."""
+    return [s.id for s in samples if s.metadata.get("qc", {}).get("solution_program") is False]
+
+
+def unexecuted_note(ids: list[str]) -> str:
+    return (f"{len(ids)} numeric items carry no solution program, so their answers were never computed "
+            "(BENCHMARK_AGENT_REQUIRE_SOLUTIONS=false): " + ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else ""))
+
+
 def _warnings(report: QualityReport, models: StageModels, role: Role, wanted: int) -> list[str]:
     notes = []
+    if report.without_solution:
+        notes.append(unexecuted_note(report.without_solution))
+    if report.voided_verdicts:
+        notes.append(f"{report.voided_verdicts} wrong-answer verdicts contradicted themselves (their own answer was the "
+                     "gold answer) and were set aside; the judge is unreliable at that rate.")
     if models.names.get(role) == models.names.get("generator"):
         notes.append(f"The quality judge is the generator model ({report.judge_model}); its scores may favour its own "
                      "items. Set a different judge model for an independent report.")

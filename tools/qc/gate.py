@@ -33,7 +33,7 @@ from tools.qc.inspection import describe, inspect_sample, repair_sample
 from tools.qc.leakage import find_leak
 from tools.qc.sandbox import SandboxLimits
 from tools.qc.schema import CheckFailed
-from tools.qc.solve import resolve, solvable
+from tools.qc.solve import resolve, solvable, void_verdicts
 from tools.qc.verify import judge_sample
 from tools.stages.brief import render_brief
 
@@ -110,10 +110,11 @@ class _Gate:
         self.records: list[CheckRecord] = []
 
     def record(self, check: CheckName, outcome: Literal["passed", "repaired", "dropped"], reasons: list[str] | None = None,
-               issues: list[IssueKind] | None = None, *, agreed: bool | None = None, solver_answer: str | None = None) -> None:
+               issues: list[IssueKind] | None = None, *, agreed: bool | None = None, solver_answer: str | None = None,
+               voided: list[str] | tuple[str, ...] = ()) -> None:
         self.records.append(CheckRecord(sample_id=self.original_id, check=check, outcome=outcome, agreed=agreed,
                                         solver_answer=solver_answer, reasons=[r[:300] for r in reasons or []],
-                                        issues=issues or []))
+                                        issues=issues or [], voided=list(voided)))
 
     async def run(self) -> GateResult:
         for step in (self._leakage, self._executed, self._inspect, self._resolve):
@@ -143,7 +144,8 @@ class _Gate:
             if self.options.leakage and (leak := find_leak(repaired)):
                 raise CheckFailed(f"the repaired sample leaks its answer: {leak}")
             if self.options.inspect:
-                again = await inspect_sample(repaired, self.spec, self.subtask, models=self.models, brief=self.brief)
+                again, _ = void_verdicts(repaired, await inspect_sample(repaired, self.spec, self.subtask,
+                                                                         models=self.models, brief=self.brief))
                 if again:
                     raise CheckFailed("still flawed after repair: " + "; ".join(describe(again)))
         except StageFailed as exc:
@@ -193,10 +195,11 @@ class _Gate:
         except StageFailed:
             self.record("inspector", "dropped", ["the inspector gave no valid output"])
             return False
+        issues, voided = void_verdicts(self.sample, issues)
         if not issues:
-            self.record("inspector", "passed")
+            self.record("inspector", "passed", voided=voided)
             return True
-        return await self._fix_or_drop("inspector", issues)
+        return await self._fix_or_drop("inspector", issues, voided=voided)
 
     async def _resolve(self) -> bool:
         if not self.options.resolve or "solver" not in self.models.models or not solvable(self.sample):
@@ -206,7 +209,8 @@ class _Gate:
         except StageFailed:  # the item is not at fault: it stays, unconfirmed
             self.record("solver", "passed", ["the solver or adjudicator gave no valid output; not re-solved"])
             return True
-        extra: dict[str, Any] = {"agreed": outcome.agreed, "solver_answer": outcome.answer.answer[:200]}
+        extra: dict[str, Any] = {"agreed": outcome.agreed, "solver_answer": outcome.answer.answer[:200],
+                                 "voided": outcome.voided}
         said = f"solver answered {outcome.answer.answer[:80]!r}"
         if outcome.keep:
             reasons = [] if outcome.decision is None else [f"{said}; judge: {outcome.decision}. {outcome.reasoning}"]

@@ -11,6 +11,7 @@ flawed is dropped. (Named `inspection`, not `inspect`, so as not to shadow the s
 from __future__ import annotations
 
 import json
+import re
 
 from pydantic_ai import Agent, ToolOutput
 
@@ -30,7 +31,8 @@ with one of these kinds:
 - wrong_answer_type: the gold answer is not of the type the question asks for or the format requires;
 - schema: malformed fields (an empty or garbled option, options not parallel in form, an answer not among them);
 - missing_context: it refers to a passage, table, image or audio that is not given.
-A sound sample has no issues: do not invent problems. Call submit_inspection exactly once."""
+For wrong_answer, put the answer you computed in `computed`. A sound sample has no issues: do not invent
+problems. Call submit_inspection exactly once."""
 
 _REPAIR = """\
 You repair one benchmark sample with the smallest edit that removes the listed issues. Never change the
@@ -121,6 +123,23 @@ async def repair_sample(sample: Sample, issues: list[Issue], spec: BenchmarkSpec
         raise CheckFailed(f"{fatal[0].kind} cannot be repaired")
     proposal = await propose_repair(sample, issues, spec, subtask, models=models)
     return apply_repair(sample, proposal, subtask)
+
+
+# A number a verdict names as the value it computed: "does not match the calculated value of 2".
+_CLAIMED = re.compile(r"(?:calculated|computed|correct|actual|true|right|expected)\s+(?:value|answer|result|total)"
+                      r"(?:\s+(?:is|of|should be|would be|=))?\s*[:=]?\s*['\"]?\$?([-+]?\d[\d,]*(?:\.\d+)?(?:/\d+)?)",
+                      re.IGNORECASE)
+
+
+def claimed_answer(issue: Issue) -> str | None:
+    """The answer a wrong-answer verdict says is right: its `computed` field, else a number its detail names as
+    the calculated value; None for other issues or when it names none."""
+    if issue.kind != "wrong_answer":
+        return None
+    if issue.computed and issue.computed.strip():
+        return issue.computed.strip()
+    found = _CLAIMED.search(issue.detail)
+    return found.group(1) if found else None
 
 
 def describe(issues: list[Issue]) -> list[str]:

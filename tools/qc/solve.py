@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from pydantic_ai import Agent, ToolOutput
 
-from tools.contracts import LETTERS, Adjudication, Role, Sample, SolverAnswer
+from tools.contracts import LETTERS, Adjudication, Issue, Role, Sample, SolverAnswer
 from tools.llm.stage import StageModels, run_stage
 from tools.qc.executed import answers_equal
-from tools.qc.inspection import sample_lines
+from tools.qc.inspection import claimed_answer, sample_lines
 from tools.qc.schema import normalize
 
 _SOLVE = """\
@@ -28,7 +28,7 @@ _ADJUDICATE = """\
 A benchmark item has a gold answer, and an independent solver gave a different answer. Solve the item
 yourself, then decide: gold_correct (the gold answer is right, the solver erred), equivalent (both give the
 same answer in different words), solver_correct (the gold answer is wrong), ambiguous (the question allows
-both answers) or neither_correct. Call submit_adjudication exactly once."""
+both answers) or neither_correct. Put your own answer in `answer`. Call submit_adjudication exactly once."""
 
 solver_agent: Agent[None, SolverAnswer] = Agent(
     output_type=ToolOutput(SolverAnswer, name="submit_answer"), instructions=_SOLVE, retries=2, name="solver"
@@ -81,6 +81,20 @@ def answer_matches(sample: Sample, answer: str) -> bool:
     return strip.sub("", normalize(text)) == strip.sub("", normalize(sample.answer))
 
 
+def void_verdicts(sample: Sample, issues: list[Issue]) -> tuple[list[Issue], list[str]]:
+    """The issues that stand, and the wrong-answer verdicts that contradict themselves: the answer they computed
+    equals the gold answer (compared as the executed check compares numbers). A void verdict drops nothing."""
+    kept: list[Issue] = []
+    voided: list[str] = []
+    for issue in issues:
+        claimed = claimed_answer(issue)
+        if claimed is not None and answer_matches(sample, claimed):
+            voided.append(f"{issue.kind}: {issue.detail} (void: its own answer {claimed[:40]!r} is the gold answer)"[:300])
+        else:
+            kept.append(issue)
+    return kept, voided
+
+
 async def solve_sample(sample: Sample, *, models: StageModels, role: Role = "solver") -> SolverAnswer:
     return await run_stage(solver_agent, solver_prompt(sample), models=models, role=role, stage="independent solve")
 
@@ -98,10 +112,11 @@ class ResolveOutcome:
     agreed: bool
     decision: str | None = None  # the adjudication, when there was a disagreement
     reasoning: str = ""
+    voided: tuple[str, ...] = ()  # an adjudication against the gold answer whose own answer is the gold answer
 
     @property
     def keep(self) -> bool:
-        return self.agreed or self.decision == "gold_correct"
+        return self.agreed or self.decision == "gold_correct" or bool(self.voided)
 
 
 async def resolve(sample: Sample, *, models: StageModels) -> ResolveOutcome:
@@ -110,5 +125,9 @@ async def resolve(sample: Sample, *, models: StageModels) -> ResolveOutcome:
     if answer_matches(sample, answer.answer):
         return ResolveOutcome(answer=answer, agreed=True)
     ruling = await adjudicate(sample, answer, models=models)
+    voided: tuple[str, ...] = ()
+    if ruling.decision in ("solver_correct", "neither_correct") and ruling.answer and answer_matches(sample, ruling.answer):
+        voided = (f"adjudication {ruling.decision}: {ruling.reasoning[:150]} (void: its own answer "
+                  f"{ruling.answer[:40]!r} is the gold answer)",)
     return ResolveOutcome(answer=answer, agreed=ruling.decision == "equivalent", decision=ruling.decision,
-                          reasoning=ruling.reasoning)
+                          reasoning=ruling.reasoning, voided=voided)
