@@ -107,7 +107,7 @@ async def test_the_card_and_the_export_carry_the_quality_report(tmp_path: Path) 
     build = _build_report(items)
     quality = await quality_report(items, SPEC, PLAN, models=models, build_id="b1", records=_records(), build=build)
     section = quality_section(quality)
-    assert "| UIA | user-intention alignment | 80.0 |" in section and "Independent re-solve agreement: 50%" in section
+    assert "| UIA | user-intention alignment | 80.0 |" in section and "Re-solve agreement (solver without the gold answer): 50%" in section
     assert "| schema | 5 | 4 | 0 | 1 | duplicate options (1) |" in section
     assert [c.attempted for c in quality.checks if c.check == "executed"] == [3]  # the build's copy is not counted twice
     assert dataset_card(build, items).count("## Quality") == 0  # the old call still works
@@ -133,3 +133,13 @@ async def test_the_report_gives_the_rate_of_void_verdicts_and_flags_items_withou
     assert report.without_solution == [unsolved.id]
     assert any(w.startswith("1 numeric items carry no solution program") and unsolved.id in w for w in report.warnings)
     assert "set aside as self-contradicting: 1 (33% of such verdicts)" in quality_section(report)
+
+
+def test_the_card_says_a_judge_that_is_the_generator_is_not_independent_and_who_judges_one_correct_option() -> None:
+    items = [_mc(1)]
+    own = _build_report(items).model_copy(update={"models": {"generator": "openai:gen", "judge": "openai:gen"}})
+    card = dataset_card(own, items)
+    assert "a review by the judge model, which is the generator's own model and so not independent" in card
+    assert "exactly one option is correct is computed for multiple-choice items with a solution program" in card
+    other = own.model_copy(update={"models": {"generator": "openai:gen", "judge": "openai:judge"}})
+    assert "a different model from the generator" in dataset_card(other, items) and "independent review" not in card

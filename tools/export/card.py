@@ -49,7 +49,7 @@ def quality_section(quality: QualityReport) -> str:
         parts.append(f"LLM-judge scores, 0-100, on {quality.scored} of {quality.items} items "
                      f"(judge `{quality.judge_model}`, generator `{quality.generator_model}`):\n\n"
                      + _table(scores, ("", "dimension", "score", "")))
-    figures = [f"- Independent re-solve agreement: {_percent(quality.agreement_rate)} of {quality.resolved} items",
+    figures = [f"- Re-solve agreement (solver without the gold answer): {_percent(quality.agreement_rate)} of {quality.resolved} items",
                f"- Executed answers confirmed: {_percent(quality.executed_pass_rate)} of {quality.executed} items",
                f"- Wrong-answer verdicts set aside as self-contradicting: {quality.voided_verdicts} "
                f"({_percent(quality.voided_rate)} of such verdicts)"]
