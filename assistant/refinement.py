@@ -1,7 +1,9 @@
 """Plan refinement steps: an edit (in words or from buttons) makes a new plan version; undo goes back one.
 
 Each version keeps its spec, its parent and what changed, so the user always sees the difference
-and can return to any earlier plan. Nothing is applied unless every edit in a request is valid.
+and can return to any earlier plan. A message with several instructions makes one version of those
+that can be made; the reply lists every instruction and what became of it, done or not. Edits
+chosen with buttons are applied all or none.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 
 from assistant.deps import AssistantDeps
-from tools.contracts import BenchmarkSpec, PlanEdit, SubtaskPlan
+from tools.contracts import BenchmarkSpec, PlanEdit, RequestPart, SubtaskPlan
 from tools.stages.plan_edits import plan_diff
 from tools.stages.refine import refine_plan, revise
 
@@ -27,7 +29,8 @@ async def refine_step(deps: AssistantDeps) -> str:
         return "There is no plan to change yet: confirm the spec first."
     revision = await refine_plan(state.last_message, state.plan, state.spec, models=deps.models,
                                  max_size=deps.settings.max_size)
-    return _commit(deps, revision.plan, revision.spec, revision.changes, note=state.last_message[:120])
+    return _commit(deps, revision.plan, revision.spec, revision.changes, note=state.last_message[:120],
+                   parts=revision.parts)
 
 
 def edit_step(deps: AssistantDeps, edits: list[PlanEdit], note: str) -> str:
@@ -39,12 +42,35 @@ def edit_step(deps: AssistantDeps, edits: list[PlanEdit], note: str) -> str:
     return _commit(deps, revision.plan, revision.spec, revision.changes, note=note)
 
 
-def _commit(deps: AssistantDeps, plan: SubtaskPlan, spec: BenchmarkSpec, changes: list[str], note: str) -> str:
+_OUTCOMES = {"done": "done", "not_understood": "not understood, nothing changed for it",
+             "not_possible": "not possible", "not_asked": "left as it is"}
+
+
+def describe_parts(parts: list[RequestPart]) -> str:
+    """Every instruction of a message and what became of it, one line each."""
+    lines = []
+    for i, part in enumerate(parts, 1):
+        if part.outcome == "done":
+            what = "; ".join(part.changes) or "no difference to the plan"
+            lines.append(f"{i}. '{part.text}': {what}" + (f" ({part.note})" if part.note else ""))
+        else:
+            lines.append(f"{i}. '{part.text}': {_OUTCOMES[part.outcome]}" + (f": {part.note}" if part.note else ""))
+    return "\n".join(lines)
+
+
+def _commit(deps: AssistantDeps, plan: SubtaskPlan, spec: BenchmarkSpec, changes: list[str], note: str,
+            parts: list[RequestPart] | None = None) -> str:
     state = deps.state
+    several = parts is not None and (len(parts) > 1 or any(p.outcome != "done" or p.note for p in parts))
     if not changes:
-        return f"That leaves the plan as it is (v{state.version.number if state.version else 1}). {_NEXT}"
+        listed = f"\n{describe_parts(parts)}\n" if parts and several else " "
+        return f"That leaves the plan as it is (v{state.version.number if state.version else 1}).{listed}{_NEXT}"
     version = state.commit(plan, spec, note, changes)
     state.build, state.pending = None, None
+    if parts and several:
+        done = sum(p.outcome == "done" for p in parts)
+        return (f"Plan v{version.number}, {done} of the {len(parts)} instructions in your message carried out:\n"
+                f"{describe_parts(parts)}\nNow: {_describe(plan)}. {_NEXT}")
     return f"Plan v{version.number}: " + "; ".join(changes) + f". Now: {_describe(plan)}. {_NEXT}"
 
 

@@ -109,9 +109,61 @@ def test_the_only_subtask_cannot_be_dropped() -> None:
         revise(single, SPEC, parse_edit("drop 1", single) or [], max_size=500)
 
 
-@pytest.mark.parametrize("text", ["what does this plan cover?", "make the options harder", "add 10 more items"])
+@pytest.mark.parametrize("text", ["what does this plan cover?", "make the options harder", "drop 2 and make it funnier"])
 def test_messages_that_are_not_plain_commands_go_to_the_model(text: str) -> None:
     assert parse_edit(text, PLAN) is None
+
+
+async def test_a_compound_message_is_carried_out_in_full_as_one_version() -> None:
+    models = stage_models(Script(submit_edit=[{"edits": [{"op": "drop", "subtask": "2"}, {"op": "split", "subtask": "1"},
+                                                         {"op": "scale", "subtask": "3", "factor": 2}]}]))
+    embedded = stage_models(Script(submit_edit=[{"edits": []}]))
+    embedded.names["chat"] = "embedded:smollm2-135m"
+    text = "Drop the second subtask, split the first into easy and hard, and double the size of the last one."
+    for chosen in (models, embedded):
+        revision = await refine_plan(text, PLAN, SPEC, models=chosen, max_size=500)
+        assert [(s.name, s.quota) for s in revision.plan.subtasks] == [
+            ("Fractions (easy)", 7), ("Fractions (hard)", 7), ("Geometry", 12)]
+        assert [p.outcome for p in revision.parts] == ["done"] * 3 and all(p.changes for p in revision.parts)
+        assert revision.spec.size == 26
+    assert models.usage["chat"].requests == 1 and "chat" not in embedded.usage
+
+
+async def test_a_part_that_cannot_be_made_is_named_and_the_others_are_still_made() -> None:
+    models = stage_models(Script(submit_edit=[{"edits": []}]))
+    models.names["chat"] = "embedded:smollm2-135m"
+    revision = await refine_plan("drop Astrophysics, don't drop Fractions, and make geometry harder", PLAN, SPEC,
+                                 models=models, max_size=500)
+    assert [p.outcome for p in revision.parts] == ["not_possible", "not_asked", "done"]
+    assert "Astrophysics" in revision.parts[0].note and "1. Fractions" in revision.parts[0].note
+    assert revision.plan.subtasks[2].difficulty == "hard" and len(revision.plan.subtasks) == 3
+
+
+async def test_what_a_real_model_does_not_understand_is_named_in_the_revision() -> None:
+    script = Script(submit_edit=[{"edits": [{"op": "drop", "subtask": "geometry"}],
+                                  "not_understood": ["make the stories funnier"]}])
+    revision = await refine_plan("drop geometry and make the stories funnier", PLAN, SPEC, models=stage_models(script),
+                                 max_size=500)
+    assert [(p.text, p.outcome) for p in revision.parts] == [("drop 'Geometry'", "done"),
+                                                            ("make the stories funnier", "not_understood")]
+    assert "1. id=fractions" in script.calls["submit_edit"][0]
+
+
+async def test_references_mean_the_plan_the_user_saw_even_after_an_earlier_part_changed_it() -> None:
+    models = stage_models(Script(submit_edit=[{"edits": []}]))
+    models.names["chat"] = "embedded:smollm2-135m"
+    revision = await refine_plan("drop 1, then rename 2 to Rates", PLAN, SPEC, models=models, max_size=500)
+    assert _names(revision.plan) == ["Rates", "Geometry"], "'2' is Percentages, the second subtask the user saw"
+    again = await refine_plan("split 1 and make 1 harder", PLAN, SPEC, models=models, max_size=500)
+    assert [p.outcome for p in again.parts] == ["done", "not_possible"]
+    assert "already changed by an earlier part" in again.parts[1].note
+
+
+def test_a_size_change_of_one_subtask_moves_the_total_and_leaves_the_others() -> None:
+    plan = _edit("add 10 to Geometry")
+    assert [s.quota for s in plan.subtasks] == [10, 6, 14]
+    with pytest.raises(InvalidEdit, match="leave it none"):
+        revise(PLAN, SPEC, parse_edit("remove 4 from geometry", PLAN) or [], max_size=500)
 
 
 async def test_the_model_reads_an_edit_that_no_rule_reads_and_it_is_validated() -> None:

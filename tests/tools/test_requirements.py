@@ -6,7 +6,7 @@ from tests.scripted import Script, stage_models
 from tests.tools.samples import SPEC_CLEAR, SPEC_VAGUE
 from tools.contracts import BenchmarkSpec, NeedsClarification
 from tools.errors import InvalidRequest
-from tools.stages.requirements import analyze_request, size_in_text
+from tools.stages.requirements import analyze_request, domain_in_text, size_in_text
 
 LIMITS = {"max_size": 500, "default_size": 20}
 
@@ -106,3 +106,66 @@ async def test_a_plausible_inferred_capability_becomes_the_questions_default() -
     assert isinstance(result, NeedsClarification)
     assert result.questions[0].field == "capability" and result.questions[0].default == "multi-step arithmetic"
     assert any("(inferred, not stated)" in a for a in result.draft.assumptions)
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("A 60-item benchmark of grade-school arithmetic word problems", 60),
+    ("a sixty-item quiz", 60),
+    ("Six yes/no questions about the planets", 6),
+    ("sixty questions on chemistry", 60),
+    ("twenty-five short answer questions", 25),
+    ("two hundred and fifty items", 250),
+    ("a dozen riddles", 12),
+    ("5k samples of code review", 5000),
+    ("make 1,200 hard questions", 1200),
+    ("size: 80, geography", 80),
+    ("one question per planet", None),
+    ("one of the questions about the 1990s", None),
+    ("problems like GSM8K", None),
+])
+def test_sizes_are_read_in_the_forms_people_write_them(text: str, size: int | None) -> None:
+    assert size_in_text(text) == size
+
+
+@pytest.mark.parametrize(("text", "domain"), [
+    ("Six yes/no questions about the planets of the solar system, easy.", "planets of the solar system"),
+    ("A 60-item benchmark of grade-school arithmetic word problems", "grade-school arithmetic word problems"),
+    ("40 multiple-choice questions on European geography", "European geography"),
+    ("60 hard multiple-choice arithmetic word problems harder than GSM8K", "arithmetic word problems"),
+    ("a hard reasoning benchmark", None),
+    ("questions on 40 topics", None),
+])
+def test_the_subject_area_is_read_from_the_request(text: str, domain: str | None) -> None:
+    assert domain_in_text(text) == domain
+
+
+# What the embedded toy model answers for most requests: sentences that nobody said.
+TOY = {"goal": "Planets", "capability": "The planets are big and we learn about them in school every day.",
+       "domain": "general knowledge", "size": 20, "questions": [
+           {"field": "domain", "question": "Which subject area should the questions come from?", "default": "science"}]}
+
+
+async def test_what_the_user_stated_is_read_from_their_words_even_when_the_model_says_otherwise() -> None:
+    text = "Six yes/no questions about the planets of the solar system, easy."
+    result = await analyze_request(text, models=stage_models(Script(submit_spec=[TOY])), **LIMITS)
+    assert isinstance(result, BenchmarkSpec), "nothing the user said is asked again"
+    assert (result.size, result.answer_format, result.difficulty) == (6, "yes_no", "easy")
+    assert result.domain == "planets of the solar system"
+    assert result.capability == "knowledge of planets of the solar system"
+    assert not [a for a in result.assumptions if a.startswith(("Size", "Domain", "Answer format", "Difficulty"))]
+    assert "Capability: knowledge of planets of the solar system (inferred, not stated)" in result.assumptions
+
+
+async def test_a_size_written_as_60_item_is_not_an_assumption() -> None:
+    text = "A 60-item benchmark of grade-school arithmetic word problems"
+    spec = await analyze_request(text, models=stage_models(Script(submit_spec=[{"goal": "x"}])), **LIMITS)
+    assert isinstance(spec, BenchmarkSpec) and spec.size == 60
+    assert spec.domain == "grade-school arithmetic word problems"
+    assert not [a for a in spec.assumptions if a.startswith(("Size", "Domain"))]
+
+
+async def test_a_language_named_in_the_request_is_taken() -> None:
+    spec = await analyze_request("sixty questions in French about Roman history",
+                                 models=stage_models(Script(submit_spec=[{"goal": "x"}])), **LIMITS)
+    assert isinstance(spec, BenchmarkSpec) and (spec.language, spec.size, spec.domain) == ("French", 60, "Roman history")
+    assert not [a for a in spec.assumptions if a.startswith("Language")]

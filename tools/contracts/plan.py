@@ -120,20 +120,72 @@ class ChangeFormat(Strict):
     subtask: SubtaskRef | None = None
 
 
+class ScaleAmount(Strict):
+    """Change the size of one subtask (its quota), or of the whole benchmark (subtask null), by a factor
+    ('double' 2, 'halve' 0.5, '20% more' 1.2) or by a number of samples ('add 10' 10, '5 fewer' -5).
+    A subtask's change changes the total by the same amount; the other subtasks keep their quotas."""
+
+    op: Literal["scale"]
+    subtask: SubtaskRef | None = None
+    factor: float | None = Field(default=None, gt=0, le=100, description="Multiply by this, e.g. 2 or 0.5.")
+    change: int | None = Field(default=None, description="Add this many samples (negative: remove).")
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> ScaleAmount:
+        if (self.factor is None) == (self.change is None):
+            raise ValueError("give exactly one of factor and change")
+        return self
+
+
+class MakeEasier(Strict):
+    """Make one subtask, or the whole benchmark (subtask null), easier."""
+
+    op: Literal["easier"]
+    subtask: SubtaskRef | None = None
+
+
+class SetDifficulty(Strict):
+    """Set the difficulty of one subtask, or of the whole benchmark (subtask null)."""
+
+    op: Literal["difficulty"]
+    difficulty: Difficulty
+    subtask: SubtaskRef | None = None
+
+
 PlanEdit = Annotated[
     DropSubtask | AddSubtask | RenameSubtask | SplitSubtask | MergeSubtasks | SetQuota | SetSize | MakeHarder
-    | ChangeFormat,
+    | ChangeFormat | ScaleAmount | MakeEasier | SetDifficulty,
     Field(discriminator="op"),
 ]
 
 
-EDIT_OPS: tuple[str, ...] = ("drop", "add", "rename", "split", "merge", "quota", "size", "harder", "format")
+EDIT_OPS: tuple[str, ...] = ("drop", "add", "rename", "split", "merge", "quota", "size", "harder", "format", "scale",
+                             "easier", "difficulty")
+MAX_EDITS = 10
 
 
 class EditRequest(Strict):
-    """The changes to the plan that the user's message asks for, in order; none if it asks for no plan change."""
+    """The changes to the plan that the user's message asks for, in the order asked; none if it asks for no plan
+    change. An instruction the user negated ("don't drop Fractions") is not an edit."""
 
-    edits: list[PlanEdit] = Field(default_factory=list, max_length=3)
+    edits: list[PlanEdit] = Field(default_factory=list, max_length=MAX_EDITS)
+    not_understood: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=MAX_EDITS,
+        description="Each instruction of the request that no edit here expresses, quoted from the request.")
+
+
+PartOutcome = Literal["done", "not_understood", "not_possible", "not_asked"]
+
+
+class RequestPart(Strict):
+    """One instruction of the user's message and what became of it: done (with the changes it made), not
+    understood, not possible (with why), or not asked for (negated: "don't drop Fractions")."""
+
+    text: str = Field(max_length=400)
+    outcome: PartOutcome
+    edits: list[PlanEdit] = Field(default_factory=list, description="One edit, or one per subtask it names.")
+    note: str = Field(default="", max_length=600)
+    changes: list[str] = Field(default_factory=list)
 
 
 class PlanRevision(Strict):
@@ -143,6 +195,7 @@ class PlanRevision(Strict):
     spec: BenchmarkSpec
     edits: list[PlanEdit]
     changes: list[str]
+    parts: list[RequestPart] = Field(default_factory=list, description="Each instruction of the request, in order.")
 
 
 class SubtaskIdea(Strict):

@@ -6,7 +6,9 @@ decide *how*, so a plan can never end up with a quota of zero, a duplicate id or
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Callable
 
 from tools.contracts import (
     AddSubtask,
@@ -14,10 +16,13 @@ from tools.contracts import (
     ChangeFormat,
     Difficulty,
     DropSubtask,
+    MakeEasier,
     MakeHarder,
     MergeSubtasks,
     PlanEdit,
     RenameSubtask,
+    ScaleAmount,
+    SetDifficulty,
     SetQuota,
     SetSize,
     SplitSubtask,
@@ -29,33 +34,71 @@ from tools.errors import InvalidEdit
 from tools.stages.design import allocate
 
 MAX_PLAN_SUBTASKS = 8
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
+             "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8, "one": 1, "two": 2,
+             "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+_FROM_END = {"last": 1, "final": 1, "penultimate": 2, "second to last": 2, "second-to-last": 2, "second last": 2,
+             "second-last": 2, "next to last": 2, "next-to-last": 2, "third to last": 3, "third-to-last": 3,
+             "third last": 3}
 _HARDER: dict[str, Difficulty] = {"easy": "medium", "medium": "hard", "mixed": "hard", "hard": "hard"}
+_EASIER: dict[str, Difficulty] = {"hard": "medium", "medium": "easy", "mixed": "easy", "easy": "easy"}
 HARDER_GUIDANCE = ("Make the items harder than a typical hard item: more reasoning steps, less familiar settings, "
                    "wrong options that only careful work rules out.")
-_FILLER = {"the", "a", "an", "one", "subtask", "subtasks", "part", "on", "about", "questions", "items", "task"}
+EASIER_GUIDANCE = ("Make the items easier than a typical easy item: one step, familiar settings, "
+                   "wrong options that are clearly wrong.")
+_FILLER = {"the", "a", "an", "one", "subtask", "subtasks", "part", "on", "about", "questions", "items", "task", "of",
+           "section", "category", "topic", "bit", "that", "those", "samples", "problems", "with", "and"}
+
+
+def _position(lowered: str, count: int) -> int | None:
+    """The 1-based position a reference names: "2", "#2", "subtask 2", "the second (one)", "the last", "penultimate"."""
+    text = re.sub(r"^(?:the\s+)?(?:subtask|part|number|no\.?|#)?\s*", "", lowered).strip()
+    text = re.sub(r"\s+(?:one|subtask|part|item|entry|on the list|in the list|in the plan)$", "", text).strip()
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    if text in _FROM_END:
+        return count + 1 - _FROM_END[text]
+    if text in _ORDINALS and (lowered.startswith(("the ", "subtask ", "#")) or text not in
+                              ("one", "two", "three", "four", "five", "six", "seven", "eight") or lowered == text):
+        return _ORDINALS[text]
+    return None
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower())) - _FILLER
 
 
 def resolve_subtask(plan: SubtaskPlan, ref: str) -> Subtask:
-    """The subtask `ref` names: its number, id, name, or the one whose name shares the most words with it."""
+    """The subtask `ref` names: its number or position ("the second", "the last one"), id, name, the one whose
+    name shares the most words with it, or the one whose name is closest to it in spelling ("Fractoins")."""
     text = ref.strip().strip("'\"").strip()
-    lowered = text.lower()
-    number = re.fullmatch(r"(?:subtask\s*|#|no\.?\s*)?(\d+)", lowered)
-    position = int(number.group(1)) if number else _ORDINALS.get(lowered.removeprefix("the ").split(" ")[0])
-    if lowered in ("last", "the last", "the last one"):
-        position = len(plan.subtasks)
+    lowered = re.sub(r"\s+", " ", text.lower())
+    position = _position(lowered, len(plan.subtasks))
     if position is not None and 1 <= position <= len(plan.subtasks):
         return plan.subtasks[position - 1]
     for subtask in plan.subtasks:
         if lowered in (subtask.id, subtask.name.lower()) or slugify(text) == subtask.id:
             return subtask
-    words = set(re.findall(r"[a-z0-9]+", lowered)) - _FILLER
-    scored = sorted(((len(words & set(re.findall(r"[a-z0-9]+", s.name.lower()))), i) for i, s in enumerate(plan.subtasks)),
-                    reverse=True)
-    if words and scored and scored[0][0] > 0 and (len(scored) == 1 or scored[0][0] > scored[1][0]):
-        return plan.subtasks[scored[0][1]]
+    words = _words(lowered)
+    if words and (best := _best(plan, lambda s: len(words & _words(s.name)) + len(words & {s.id}))) is not None:
+        return best
+    if words and (best := _best(plan, lambda s: _spelling(words, _words(s.name) | {s.id}))) is not None:
+        return best
     names = ", ".join(f"{i}. {s.name}" for i, s in enumerate(plan.subtasks, 1))
     raise InvalidEdit(f"There is no single subtask matching '{text}'. The subtasks are: {names}.")
+
+
+def _best(plan: SubtaskPlan, score: Callable[[Subtask], int]) -> Subtask | None:
+    """The one subtask scoring highest (above zero, and above every other)."""
+    scored = sorted(((score(s), i) for i, s in enumerate(plan.subtasks)), reverse=True)
+    if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+        return plan.subtasks[scored[0][1]]
+    return None
+
+
+def _spelling(words: set[str], names: set[str]) -> int:
+    """How many of `words` are a near spelling of a word of the name (typos: 'fractoins', 'geomtry')."""
+    return sum(1 for w in words if len(w) >= 4 and difflib.get_close_matches(w, list(names), n=1, cutoff=0.75))
 
 
 def apply_edit(plan: SubtaskPlan, edit: PlanEdit, spec: BenchmarkSpec, *, max_size: int | None = None) -> SubtaskPlan:
@@ -95,6 +138,13 @@ def apply_edit(plan: SubtaskPlan, edit: PlanEdit, spec: BenchmarkSpec, *, max_si
     elif isinstance(edit, MakeHarder):
         ids = {resolve_subtask(plan, edit.subtask).id} if edit.subtask else {s.id for s in subtasks}
         subtasks = [_harder(s, spec) if s.id in ids else s for s in subtasks]
+    elif isinstance(edit, ScaleAmount):
+        subtasks = _scaled(plan, subtasks, edit, max_size)
+    elif isinstance(edit, MakeEasier | SetDifficulty):
+        ids = {resolve_subtask(plan, edit.subtask).id} if edit.subtask else {s.id for s in subtasks}
+        change = _easier if isinstance(edit, MakeEasier) else lambda s, _spec: s.model_copy(
+            update={"difficulty": edit.difficulty})  # type: ignore[union-attr]
+        subtasks = [change(s, spec) if s.id in ids else s for s in subtasks]
     elif isinstance(edit, ChangeFormat):
         ids = {resolve_subtask(plan, edit.subtask).id} if edit.subtask else {s.id for s in subtasks}
         subtasks = [s.model_copy(update={"answer_format": edit.answer_format}) if s.id in ids else s for s in subtasks]
@@ -256,3 +306,28 @@ def _harder(subtask: Subtask, spec: BenchmarkSpec) -> Subtask:
         guidance = list(dict.fromkeys([*subtask.guidance, HARDER_GUIDANCE]))
         return subtask.model_copy(update={"difficulty": "hard", "guidance": guidance})
     return subtask.model_copy(update={"difficulty": _HARDER[level]})
+
+
+def _easier(subtask: Subtask, spec: BenchmarkSpec) -> Subtask:
+    level = subtask.difficulty or spec.difficulty
+    if level == "easy":
+        guidance = list(dict.fromkeys([*subtask.guidance, EASIER_GUIDANCE]))
+        return subtask.model_copy(update={"difficulty": "easy", "guidance": guidance})
+    return subtask.model_copy(update={"difficulty": _EASIER[level]})
+
+
+def _scaled(plan: SubtaskPlan, subtasks: list[Subtask], edit: ScaleAmount, max_size: int | None) -> list[Subtask]:
+    """One subtask's quota (the total moving with it) or the whole size, changed by a factor or a number."""
+    def amount(current: int) -> int:
+        return round(current * edit.factor) if edit.factor is not None else current + (edit.change or 0)
+
+    if edit.subtask is None:
+        return _resized(subtasks, amount(plan.total), max_size)
+    target = resolve_subtask(plan, edit.subtask)
+    quota = amount(target.quota)
+    if quota < 1:
+        raise InvalidEdit(f"'{target.name}' has {target.quota} samples; that would leave it none. Drop it instead.")
+    total = plan.total - target.quota + quota
+    if max_size is not None and total > max_size:
+        raise InvalidEdit(f"That makes {total:,} samples in all, above this installation's limit of {max_size:,}.")
+    return [s.model_copy(update={"quota": quota}) if s.id == target.id else s for s in subtasks]

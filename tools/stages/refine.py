@@ -1,130 +1,71 @@
 """Stage 2b: plan refinement. A change asked for in plain words becomes typed edits, applied deterministically.
 
-Plain commands ("drop 2", "rename Fractions to Ratios", "make it 60 samples") are read without a
-model; anything else goes to the refinement agent, whose edits are validated (every subtask it
-names must exist, every quota must fit) before anything changes.
+A message may hold several instructions ("drop 2, split 1 and double the last one"). Each is carried
+out, or named as not understood, not possible (and why) or not asked for ("don't drop Fractions"); the
+ones that can be made are applied together as one new plan. A single plain command ("drop 2", "make
+it 60 samples") is read without a model. Anything else is read by the refinement agent when the chat
+model is a real one; the embedded toy model's edits would be noise, so with it the plain-command
+reader reads every instruction it can and names the rest. Every subtask an edit names is pinned to
+the plan as the user saw it before anything changes, and every quota must fit.
 """
 
 from __future__ import annotations
 
 import re
 
-from pydantic import TypeAdapter
 from pydantic_ai import Agent, ToolOutput
 
-from tools.contracts import BenchmarkSpec, EditRequest, PlanEdit, PlanRevision, SubtaskPlan
+from tools.contracts import BenchmarkSpec, EditRequest, PlanEdit, PlanRevision, RequestPart, SubtaskPlan
 from tools.errors import InvalidEdit, InvalidRequest
 from tools.llm.stage import StageModels, run_stage
+from tools.stages.edit_reader import read_request
 from tools.stages.plan_edits import apply_edit, pin_levels, plan_diff, resolve_subtask, sync_spec
-from tools.stages.requirements import format_in_text, size_in_text
 
 MAX_EDIT_CHARS = 2000
 
 _INSTRUCTIONS = """\
 You turn a researcher's request to change a benchmark plan into edits of that plan.
 Operations: drop a subtask; add one (name, description, optional quota); rename one; split one into
-easy and hard; merge two or more; set one subtask's quota; set the total size; make one subtask or
-the whole benchmark (subtask null) harder; change the answer format of one or all (subtask null).
-Name subtasks by their number or id from the plan. Use only what the request asks for; if it asks
-for no change to the plan, return no edits. Call submit_edit exactly once."""
+easy and hard; merge two or more; set one subtask's quota; set the total size; scale one subtask's
+size, or the whole benchmark's (subtask null), by a factor (double 2, halve 0.5, 20% more 1.2) or by
+a number of samples (add 10: change 10); make one subtask or the whole benchmark (subtask null)
+harder or easier, or set its difficulty; change the answer format of one or all (subtask null).
+A request may hold several instructions: return one edit for each, in the order asked. Name
+subtasks by their number or id in the plan below (numbers are positions in this plan, before any
+edit). An instruction the user negates ("don't drop 2") is not an edit. Quote in not_understood every
+instruction that no edit expresses. If the request asks for no change, return no edits.
+Call submit_edit exactly once."""
 
 refine_agent: Agent[None, EditRequest] = Agent(
     output_type=ToolOutput(EditRequest, name="submit_edit"), instructions=_INSTRUCTIONS, retries=2, name="refine"
 )
 
-_EDIT = TypeAdapter(PlanEdit)
-_WHOLE = {"it", "this", "everything", "the benchmark", "the whole benchmark", "the plan", "all", "all of it",
-          "all subtasks", "the total", "total", "the size", "size", "overall"}
-_POLITE = re.compile(r"^(please|can you|could you|would you|let's|lets|now|and|then|ok|okay)[,\s]+", re.IGNORECASE)
-_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(?:drop|remove|delete|cut|get rid of)\s+(?P<a>.+?)$", re.I), "drop"),
-    (re.compile(r"^rename\s+(?P<a>.+?)\s+(?:to|as|into)\s+(?P<b>.+?)$", re.I), "rename"),
-    (re.compile(r"^split\s+(?P<a>.+?)(?:\s+(?:into|in)\s+(?:an?\s+)?easy\s+and\s+(?:a\s+)?hard(?:\s+\w+)?)?$", re.I), "split"),
-    (re.compile(r"^(?:merge|combine|join)\s+(?P<a>.+?)\s+(?:and|with|&)\s+(?P<b>.+?)(?:\s+(?:into|as)\s+(?P<c>.+?))?$", re.I),
-     "merge"),
-    (re.compile(r"^(?:add|include)\s+(?:a\s+|an\s+)?(?:new\s+)?(?:subtask\s+)?(?:(?:on|about|for|called|named)\s+)?"
-                r"(?P<a>.+?)(?:\s+with\s+(?P<n>\d+)\s+\w+)?$", re.I), "add"),
-    (re.compile(r"^(?:make|set|change|give)\s+(?P<a>.+?)\s+(?:to\s+|have\s+)?(?P<n>\d[\d,]*)\s*(?:items?|samples?|questions?)?$",
-                re.I), "count"),
-    (re.compile(r"^(?:make\s+)?(?P<a>.+?)?\s*(?:harder|more difficult|more challenging|tougher)$", re.I), "harder"),
-]
-
-
-def _clean(text: str) -> str:
-    text = text.strip().rstrip(".!")
-    while (stripped := _POLITE.sub("", text)) != text:
-        text = stripped
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _target(text: str | None) -> str | None:
-    """A subtask reference, or None for the whole benchmark."""
-    if text is None:
-        return None
-    cleaned = re.sub(r"^(?:the\s+)?(?:subtask\s+)?", "", text.strip().strip("'\"")).strip()
-    cleaned = re.sub(r"\s+(?:subtask|one|part)$", "", cleaned).strip()
-    return None if not cleaned or text.strip().lower() in _WHOLE or cleaned.lower() in _WHOLE else cleaned
+_HOW = ("Say e.g. 'drop 2', 'rename 1 to Ratios', 'split 1', 'merge 1 and 2', 'give 1 10 samples', "
+        "'add 10 to Geometry', 'double the last one', 'make it 60 samples', 'make 2 harder' or 'use numeric answers', "
+        "or use the 'Edit the plan' button.")
 
 
 def parse_edit(text: str, plan: SubtaskPlan) -> list[PlanEdit] | None:
-    """The edit a plain command asks for, or None when it is not one (then the model reads it)."""
-    cleaned = _clean(text)
-    for pattern, kind in _RULES:
-        match = pattern.match(cleaned)
-        if match is None:
-            continue
-        edit = _edit_from(kind, match, plan, cleaned)  # the first command that matches decides
-        return [edit] if edit is not None else None
-    fmt = format_in_text(cleaned)
-    if fmt and re.search(r"\b(format|answers?|use|switch|change|make|as)\b", cleaned, re.I):
-        target = re.search(r"\b(?:for|of|in)\s+(?:the\s+)?(?P<a>.+?)$", cleaned, re.I)
-        ref = _target(target.group("a")) if target else None
-        if ref is None or _resolves(plan, ref):
-            return [_EDIT.validate_python({"op": "format", "answer_format": fmt, "subtask": ref})]
-    return None
-
-
-def _edit_from(kind: str, match: re.Match[str], plan: SubtaskPlan, text: str) -> PlanEdit | None:
-    a = match.group("a") if "a" in match.groupdict() else None
-    if kind == "count":
-        n = int(match.group("n").replace(",", ""))
-        ref = _target(a)
-        if ref is None:
-            return _EDIT.validate_python({"op": "size", "size": n})
-        return _EDIT.validate_python({"op": "quota", "subtask": ref, "quota": n}) if _resolves(plan, ref) else None
-    if kind == "harder":
-        ref = _target(a)
-        if ref is not None and not _resolves(plan, ref):
-            return None
-        return _EDIT.validate_python({"op": "harder", "subtask": ref})
-    if kind == "add":
-        if size_in_text(text) and not match.group("n"):
-            return None  # "add 10 more items" is a size change: leave it to the model
-        quota = int(match.group("n")) if match.group("n") else None
-        name = (a or "").strip().strip("'\"")
-        name = name[:1].upper() + name[1:]
-        return _EDIT.validate_python({"op": "add", "name": name[:80], "description": name[:400], "quota": quota})
-    refs = [r for r in (_target(a), _target(match.groupdict().get("b"))) if r]
-    if kind == "rename":
-        new_name = (match.group("b") or "").strip().strip("'\"")
-        return _EDIT.validate_python({"op": "rename", "subtask": refs[0], "name": new_name[:80]}) \
-            if refs and new_name and _resolves(plan, refs[0]) else None
-    if kind == "merge":
-        if len(refs) < 2 or not all(_resolves(plan, r) for r in refs):
-            return None
-        name = match.group("c").strip().strip("'\"")[:80] if match.group("c") else None
-        return _EDIT.validate_python({"op": "merge", "subtasks": refs, "name": name})
-    if not refs or not _resolves(plan, refs[0]):
+    """The edits a message of plain commands asks for, or None when any instruction in it is not one."""
+    parts = read_request(text, plan)
+    if not parts or any(p.outcome != "done" or not _resolves(p, plan) for p in parts):
         return None
-    return _EDIT.validate_python({"op": kind, "subtask": refs[0]})
+    return [edit for part in parts for edit in part.edits]
 
 
-def _resolves(plan: SubtaskPlan, ref: str) -> bool:
+def _resolves(part: RequestPart, plan: SubtaskPlan) -> bool:
+    """Whether every subtask the part names is one of `plan`'s ("the options" is none)."""
     try:
-        resolve_subtask(plan, ref)
+        for edit in part.edits:
+            pin_edit(edit, plan, plan)
     except InvalidEdit:
         return False
     return True
+
+
+def reads_free_text(models: StageModels) -> bool:
+    """Whether the chat model can be trusted to turn free text into edits (the embedded toy model cannot)."""
+    return not models.names.get("chat", "").startswith("embedded")
 
 
 def _prompt(request: str, plan: SubtaskPlan, spec: BenchmarkSpec) -> str:
@@ -138,21 +79,23 @@ def _prompt(request: str, plan: SubtaskPlan, spec: BenchmarkSpec) -> str:
 async def refine_plan(
     request: str, plan: SubtaskPlan, spec: BenchmarkSpec, *, models: StageModels, max_size: int
 ) -> PlanRevision:
-    """Apply the change `request` asks for; raise `InvalidEdit` (nothing changed) when it cannot be made."""
+    """Carry out every instruction in `request` that can be carried out, as one new plan; each part says
+    what became of it. Raise `InvalidEdit` (nothing changed) when none can be."""
     request = request.strip()
     if not re.search(r"\w", request) or len(request) > MAX_EDIT_CHARS:
         raise InvalidRequest(f"Describe the change to the plan in a sentence (under {MAX_EDIT_CHARS:,} characters), "
                              "e.g. 'drop 2', 'split Fractions into easy and hard' or 'make it 60 samples'.")
-    edits = parse_edit(request, plan)
-    if edits is None:
+    parts = read_request(request, plan)
+    plain = len(parts) == 1 and parts[0].outcome == "done" and _resolves(parts[0], plan)
+    if not plain and reads_free_text(models):
         proposal = await run_stage(refine_agent, _prompt(request, plan, spec), models=models, role="chat",
                                    stage="plan refinement")
-        edits = list(proposal.edits)
-    if not edits:
-        raise InvalidEdit("I could not tell which change to the plan you want. Use the 'Edit the plan' button, or say "
-                          "e.g. 'drop 2', 'rename 1 to Ratios', 'split 1', 'merge 1 and 2', 'give 1 10 samples', "
-                          "'make it 60 samples', 'make 2 harder' or 'use numeric answers'.")
-    return revise(plan, spec, edits, max_size=max_size)
+        parts = [RequestPart(text=describe_edit(edit, plan), outcome="done", edits=[edit]) for edit in proposal.edits]
+        parts += [RequestPart(text=text, outcome="not_understood") for text in proposal.not_understood]
+    if all(p.outcome == "not_understood" for p in parts):
+        asked = "; ".join(f"'{p.text}' ({_outcome_words(p)})" for p in parts)
+        raise InvalidEdit(f"I could not tell which change to the plan you want{f' ({asked})' if asked else ''}. {_HOW}")
+    return revise_parts(plan, spec, parts, max_size=max_size)
 
 
 def revise(plan: SubtaskPlan, spec: BenchmarkSpec, edits: list[PlanEdit], *, max_size: int) -> PlanRevision:
@@ -162,3 +105,69 @@ def revise(plan: SubtaskPlan, spec: BenchmarkSpec, edits: list[PlanEdit], *, max
         new = apply_edit(new, edit, spec, max_size=max_size)
     new = pin_levels(new, spec)
     return PlanRevision(plan=new, spec=sync_spec(spec, new), edits=edits, changes=plan_diff(plan, new, spec))
+
+
+def revise_parts(plan: SubtaskPlan, spec: BenchmarkSpec, parts: list[RequestPart], *, max_size: int) -> PlanRevision:
+    """Apply each part's edits in order, as one new plan: a part that cannot be made is skipped and says why
+    (its own edits all or none). Raise `InvalidEdit` (nothing changed) when no part can be made."""
+    new, done, applied = plan, [], []
+    for part in parts:
+        if part.outcome != "done":
+            done.append(part)
+            continue
+        try:
+            after = new
+            for edit in part.edits:
+                after = apply_edit(after, pin_edit(edit, plan, after), spec, max_size=max_size)
+        except InvalidEdit as exc:
+            done.append(part.model_copy(update={"outcome": "not_possible", "note": str(exc)[:600]}))
+            continue
+        done.append(part.model_copy(update={"changes": plan_diff(new, after, spec)}))
+        applied += part.edits
+        new = after
+    if not applied:
+        impossible = " ".join(f"'{p.text}': {p.note}" for p in done if p.outcome == "not_possible")
+        listed = "; ".join(f"'{p.text}': {_outcome_words(p)}" for p in done)
+        raise InvalidEdit(impossible or f"Nothing in that message changes the plan ({listed}). {_HOW}")
+    new = pin_levels(new, spec)
+    return PlanRevision(plan=new, spec=sync_spec(spec, new), edits=applied, changes=plan_diff(plan, new, spec), parts=done)
+
+
+def pin_edit(edit: PlanEdit, seen: SubtaskPlan, current: SubtaskPlan) -> PlanEdit:
+    """`edit` with every subtask it names resolved in `seen` (the plan the user saw) to an id that must still be
+    in `current`: "the last one" means the same subtask after an earlier part dropped or split another."""
+    def pin(ref: str) -> str:
+        target = resolve_subtask(seen, ref)
+        if target.id not in {s.id for s in current.subtasks}:
+            raise InvalidEdit(f"'{target.name}' was already changed by an earlier part of this message "
+                              "(dropped, split or merged); name one of the subtasks now in the plan.")
+        return target.id
+
+    if hasattr(edit, "subtasks"):
+        return edit.model_copy(update={"subtasks": [pin(r) for r in edit.subtasks]})
+    if getattr(edit, "subtask", None):
+        return edit.model_copy(update={"subtask": pin(edit.subtask)})  # type: ignore[union-attr,arg-type]
+    return edit
+
+
+def describe_edit(edit: PlanEdit, plan: SubtaskPlan) -> str:
+    """An edit in a few words, naming subtasks as the plan does ("split 'Fractions'")."""
+    def name(ref: str | None) -> str:
+        if ref is None:
+            return "the whole benchmark"
+        try:
+            return f"'{resolve_subtask(plan, ref).name}'"
+        except InvalidEdit:
+            return f"'{ref}'"
+
+    fields = edit.model_dump(exclude={"op"}, exclude_none=True)
+    target = name(fields.pop("subtask", None)) if edit.op not in ("add", "merge", "size") else ""
+    if "subtasks" in fields:
+        target = " and ".join(name(r) for r in fields.pop("subtasks"))
+    rest = ", ".join(f"{k.replace('_', ' ')} {str(v).replace('_', ' ')}" for k, v in fields.items() if v != "")
+    return " ".join(w for w in (edit.op, target, rest) if w)
+
+
+def _outcome_words(part: RequestPart) -> str:
+    return {"not_understood": "not understood", "not_possible": "not possible", "not_asked": "you asked for it not to be done",
+            "done": "done"}[part.outcome]

@@ -16,6 +16,7 @@ from tools.contracts import (
 )
 from tools.errors import InvalidRequest
 from tools.llm.stage import StageModels, run_stage
+from tools.stages.amounts import NUMBER, number_value, numbers_in
 
 MAX_REQUEST_CHARS = 8000
 DEFAULT_CAPABILITY = "general reasoning"
@@ -32,10 +33,15 @@ spec_agent: Agent[None, SpecDraft] = Agent(
     output_type=ToolOutput(SpecDraft, name="submit_spec"), instructions=_INSTRUCTIONS, retries=2, name="requirements"
 )
 
+_NOUNS = r"(?:questions?|items?|samples?|problems?|examples?|prompts?|puzzles?|tasks?|exercises?|riddles?)"
+# A count, then up to four describing words ("60 hard multiple-choice arithmetic word problems", "a 60-item
+# benchmark", "Six yes/no questions"); the words between never include "of", "the", ... ("one of the questions").
 _SIZE_PATTERN = re.compile(
-    r"\b(\d[\d,]*)\s+(?:[\w-]+\s+){0,4}?(?:questions?|items?|samples?|problems?|examples?|prompts?|puzzles?|tasks?)\b",
+    rf"(?P<n>{NUMBER})(?:\s*-\s*|\s+)(?P<words>(?:(?!(?:of|the|in|than|per|each|from|at)\b)[\w/'+-]+\s+){{0,4}}?)"
+    rf"(?P<noun>{_NOUNS})\b(?!\s+(?:per|each|for each)\b)",
     re.IGNORECASE,
 )
+_SIZE_STATED = re.compile(rf"\b(?:(?:size|total)\s*(?:of|:|=|is|to)?|n\s*=)\s*(?P<n>{NUMBER})", re.IGNORECASE)
 _FORMAT_WORDS = {
     "multiple_choice": ("multiple choice", "multiple-choice", "mcq", "4-option", "four-option", "options"),
     "yes_no": ("yes/no", "yes-no", "yes or no", "true/false", "true or false", "boolean"),
@@ -45,9 +51,14 @@ _FORMAT_WORDS = {
 
 
 def size_in_text(text: str) -> int | None:
-    """The sample count the user wrote ("60 arithmetic word problems"), if any."""
-    match = _SIZE_PATTERN.search(text)
-    return int(match.group(1).replace(",", "")) if match else None
+    """The sample count the user wrote ("60 arithmetic word problems", "a 60-item benchmark", "six questions",
+    "5k samples", "size: 1,200"), if any."""
+    for pattern in (_SIZE_PATTERN, _SIZE_STATED):
+        for match in pattern.finditer(text):
+            value = number_value(match.group("n"))
+            if value:
+                return value
+    return None
 
 
 _DIFFICULTY_WORDS = {
@@ -72,6 +83,69 @@ def difficulty_in_text(text: str) -> str | None:
     return None
 
 
+_DOMAIN_LEAD = re.compile(
+    r"\b(?:about|on|covering|concerning|regarding|benchmark of|quiz of|test of|in the (?:area|field|domain) of|"
+    r"(?:subject|topic|domain)(?: area)?(?: is|:)?)\s+", re.IGNORECASE)
+# Where the subject stops: punctuation, or words that start another part of the request.
+_DOMAIN_END = re.compile(
+    r"[,.;:!?()\[\]]|\s(?:with|that|which|where|so|for|and (?:make|keep|use|each|all|no)|in (?:english|[A-Z]\w+)\b|"
+    r"harder|easier|like|similar|each|using|written|at (?:an?|the)? ?\w+ level|suitable|aimed|please)\b", re.IGNORECASE)
+_LANGUAGES = ("English", "French", "German", "Spanish", "Italian", "Portuguese", "Dutch", "Polish", "Russian", "Ukrainian",
+              "Chinese", "Mandarin", "Japanese", "Korean", "Arabic", "Hindi", "Bengali", "Turkish", "Swedish", "Norwegian",
+              "Danish", "Finnish", "Greek", "Hebrew", "Vietnamese", "Thai", "Indonesian", "Swahili", "Czech", "Romanian")
+_LANGUAGE = re.compile(rf"\b(?:in|into)\s+({'|'.join(_LANGUAGES)})\b|\b({'|'.join(_LANGUAGES)})[- ](?:language\s+)?"
+                       rf"(?:{_NOUNS}|quiz|benchmark|test|speakers?)\b")
+_NOT_SUBJECT = frozenset({*_STOPWORDS, "hard", "harder", "easy", "easier", "medium", "difficult", "simple", "mixed",
+                          "multiple", "choice", "multiple-choice", "yes/no", "numeric", "short", "answer", "answers",
+                          "new", "good", "set", "some", "few", "many", "a", "an", "of", "to", "in", "on", "as",
+                          "open-ended", "true/false", "mcq", "four-option", "4-option", "item", "option", "options",
+                          "level", "short-answer", "free-form", "challenging", "tough", "moderate",
+                          "intermediate", "beginner", "elementary", "prompts", "examples", "exercises"})
+
+
+def _subject(phrase: str) -> str | None:
+    """A subject phrase cut at its end, without leading articles; None when nothing of substance is left."""
+    phrase = _DOMAIN_END.split(phrase, maxsplit=1)[0]
+    phrase = re.sub(r"^(?:(?:the|a|an|some|these|those)\s+)+", "", phrase.strip(), flags=re.IGNORECASE).strip(" '\"")
+    words = phrase.split()
+    if not words or len(words) > 10 or re.match(rf"^{NUMBER}\b", phrase, re.IGNORECASE):
+        return None
+    if not [w for w in words if w.lower() not in _NOT_SUBJECT and re.search(r"[a-z]", w.lower())]:
+        return None
+    return phrase[:120]
+
+
+def domain_in_text(text: str) -> str | None:
+    """The subject area the user wrote: "questions about the planets of the solar system", "a benchmark of
+    grade-school arithmetic word problems", "40 European geography questions"; None when the text names none."""
+    for lead in _DOMAIN_LEAD.finditer(text):
+        if (subject := _subject(text[lead.end():])) is not None:
+            return subject
+    for match in _SIZE_PATTERN.finditer(text):
+        words = [w for w in match.group("words").split() if w.lower() not in _NOT_SUBJECT and not _format_word(w)]
+        if words:
+            noun = match.group("noun").lower()
+            return " ".join([*words, noun] if noun.startswith(("problem", "puzzle", "riddle")) else words)[:120]
+    return None
+
+
+def _format_word(word: str) -> bool:
+    return format_in_text(word) is not None or difficulty_in_text(word) is not None
+
+
+def language_in_text(text: str) -> str | None:
+    """The language the user named ("in French", "German questions"), if any."""
+    match = _LANGUAGE.search(text)
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def capability_from_domain(domain: str) -> str:
+    """The skill a benchmark of `domain` items tests when the user named only the subject."""
+    if re.search(r"\b(problems?|puzzles?|riddles?|exercises?)$", domain, re.IGNORECASE):
+        return f"solving {domain}"[:200]
+    return f"knowledge of {domain}"[:200]
+
+
 def _stems(text: str) -> set[str]:
     return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) >= 4 and w not in _STOPWORDS}
 
@@ -80,7 +154,7 @@ def screen_draft(draft: SpecDraft, request: str, previous: BenchmarkSpec | None)
     """Keep only what the request supports: a weak model fills fields with sentences nobody said.
 
     Capability, domain, language and constraints stay when they share a word with what the user wrote
-    (this request or the spec so far). An unsupported but label-like capability or domain is returned
+    (this request or the spec so far) and, for capability and domain, read as a label, not a sentence. An unsupported but label-like capability or domain is returned
     as inferred (it becomes a question's default); a sentence-like one marks the whole draft as
     unreliable, and then only what the text itself says is kept.
     """
@@ -90,10 +164,11 @@ def screen_draft(draft: SpecDraft, request: str, previous: BenchmarkSpec | None)
     trusted = True
     for name in ("capability", "domain"):
         value = getattr(draft, name)
-        if value is None or _stems(value) & said:
+        sentence = len(value.split()) > 10 or bool(re.search(r"[!?;]|\.\s|\.$", value)) if value else False
+        if value is None or (_stems(value) & said and not sentence):
             continue
         update[name] = None
-        if len(value.split()) <= 6 and not re.search(r"[.!?;]", value):
+        if len(value.split()) <= 6 and not sentence:
             inferred[name] = value
         else:
             trusted = False
@@ -194,14 +269,22 @@ def resolve_draft(
     for modality in set(draft.modalities) - set(SUPPORTED_MODALITIES):
         unsupported.append(f"{modality} samples are not supported yet; the benchmark will be text only.")
 
+    # What the text itself says stands even when the model left it out (a weak model often does).
+    text_domain = domain_in_text(request)
+    domain = draft.domain or text_domain or (previous.domain if previous else None)
     capability = draft.capability or (previous.capability if previous else None)
-    domain = draft.domain or (previous.domain if previous else None)
-    stated |= {label for label, value in (("Capability", draft.capability), ("Domain", draft.domain)) if value}
+    stated |= {label for label, value in (("Capability", draft.capability), ("Domain", draft.domain or text_domain))
+               if value}
+    if capability is None and domain is not None and "capability" not in inferred:
+        # The user named the subject only ("questions about the planets"): the skill follows from it.
+        inferred["capability"] = capability_from_domain(domain)
+        capability = inferred["capability"]
+        assumptions.append(f"Capability: {capability} (inferred, not stated)")
     spec = BenchmarkSpec(
         goal=f"{previous.goal} | {request}"[:2000] if previous else request[:2000],
         capability=capability or inferred.get("capability") or DEFAULT_CAPABILITY,
         domain=domain or inferred.get("domain") or DEFAULT_DOMAIN,
-        language=str(pick("language", None, "English", "Language")),
+        language=str(pick("language", language_in_text(request), "English", "Language")),
         answer_format=pick("answer_format", format_in_text(request), "multiple_choice", "Answer format"),  # type: ignore[arg-type]
         size=chosen_size,
         difficulty=pick("difficulty", difficulty_in_text(request), "medium", "Difficulty"),  # type: ignore[arg-type]
@@ -216,6 +299,10 @@ def resolve_draft(
     spec = spec.model_copy(update={"assumptions": kept})
     if autonomous:
         return spec
+    fields = {"Capability": "capability", "Domain": "domain", "Language": "language", "Answer format": "answer_format",
+              "Size": "size", "Difficulty": "difficulty"}
+    answered = {fields[label] for label in stated if label in fields}  # what the user said is never asked again
+    draft = draft.model_copy(update={"questions": [q for q in draft.questions if q.field not in answered]})
     questions = _questions(draft, capability=capability, domain=domain, defaults=inferred)
     return NeedsClarification(questions=questions, draft=spec) if questions else spec
 
@@ -233,10 +320,9 @@ def apply_answer(spec: BenchmarkSpec, question: ClarifyingQuestion, answer: str,
         if chosen:
             update["answer_format"] = chosen
     elif question.field == "size":
-        digits = re.search(r"\d[\d,]*", answer)
-        if digits:
-            wanted = int(digits.group().replace(",", ""))
-            update["size"] = max(1, min(wanted, max_size))
+        numbers = numbers_in(answer)
+        if numbers:
+            update["size"] = max(1, min(numbers[0][2], max_size))
     elif question.field == "difficulty" and answer.lower() in ("easy", "medium", "hard", "mixed"):
         update["difficulty"] = answer.lower()
     else:
