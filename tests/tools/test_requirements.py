@@ -6,7 +6,8 @@ from tests.scripted import Script, stage_models
 from tests.tools.samples import SPEC_CLEAR, SPEC_VAGUE
 from tools.contracts import BenchmarkSpec, NeedsClarification
 from tools.errors import InvalidRequest
-from tools.stages.requirements import analyze_request, domain_in_text, size_in_text
+from tools.stages.requirements import analyze_request
+from tools.stages.spec_words import domain_in_text, size_in_text
 
 LIMITS = {"max_size": 500, "default_size": 20}
 

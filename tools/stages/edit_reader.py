@@ -17,7 +17,7 @@ from tools.contracts import PlanEdit, RequestPart, SubtaskPlan
 from tools.errors import InvalidEdit
 from tools.stages.amounts import NUMBER, factor_in, number_value
 from tools.stages.plan_edits import resolve_subtask
-from tools.stages.requirements import format_in_text
+from tools.stages.spec_words import format_in_text
 
 _EDIT = TypeAdapter(PlanEdit)
 _N = rf"(?P<n>{NUMBER})"

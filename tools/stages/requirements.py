@@ -16,7 +16,16 @@ from tools.contracts import (
 )
 from tools.errors import InvalidRequest
 from tools.llm.stage import StageModels, run_stage
-from tools.stages.amounts import NUMBER, number_value, numbers_in
+from tools.stages.amounts import numbers_in
+from tools.stages.spec_words import (
+    STOPWORDS,
+    capability_from_domain,
+    difficulty_in_text,
+    domain_in_text,
+    format_in_text,
+    language_in_text,
+    size_in_text,
+)
 
 MAX_REQUEST_CHARS = 8000
 DEFAULT_CAPABILITY = "general reasoning"
@@ -33,121 +42,8 @@ spec_agent: Agent[None, SpecDraft] = Agent(
     output_type=ToolOutput(SpecDraft, name="submit_spec"), instructions=_INSTRUCTIONS, retries=2, name="requirements"
 )
 
-_NOUNS = r"(?:questions?|items?|samples?|problems?|examples?|prompts?|puzzles?|tasks?|exercises?|riddles?)"
-# A count, then up to four describing words ("60 hard multiple-choice arithmetic word problems", "a 60-item
-# benchmark", "Six yes/no questions"); the words between never include "of", "the", ... ("one of the questions").
-_SIZE_PATTERN = re.compile(
-    rf"(?P<n>{NUMBER})(?:\s*-\s*|\s+)(?P<words>(?:(?!(?:of|the|in|than|per|each|from|at)\b)[\w/'+-]+\s+){{0,4}}?)"
-    rf"(?P<noun>{_NOUNS})\b(?!\s+(?:per|each|for each)\b)",
-    re.IGNORECASE,
-)
-_SIZE_STATED = re.compile(rf"\b(?:(?:size|total)\s*(?:of|:|=|is|to)?|n\s*=)\s*(?P<n>{NUMBER})", re.IGNORECASE)
-_FORMAT_WORDS = {
-    "multiple_choice": ("multiple choice", "multiple-choice", "mcq", "4-option", "four-option", "options"),
-    "yes_no": ("yes/no", "yes-no", "yes or no", "true/false", "true or false", "boolean"),
-    "numeric": ("numeric", "numerical", "number answer"),
-    "short_answer": ("short answer", "short-answer", "free text", "free-form"),
-}
-
-
-def size_in_text(text: str) -> int | None:
-    """The sample count the user wrote ("60 arithmetic word problems", "a 60-item benchmark", "six questions",
-    "5k samples", "size: 1,200"), if any."""
-    for pattern in (_SIZE_PATTERN, _SIZE_STATED):
-        for match in pattern.finditer(text):
-            value = number_value(match.group("n"))
-            if value:
-                return value
-    return None
-
-
-_DIFFICULTY_WORDS = {
-    "hard": ("hard", "harder", "difficult", "challenging", "tough"),
-    "easy": ("easy", "simple", "beginner", "elementary"),
-    "mixed": ("mixed difficulty", "varied difficulty", "range of difficulties"),
-    "medium": ("medium", "moderate", "intermediate"),
-}
-_STOPWORDS = frozenset({
-    "the", "and", "for", "with", "that", "this", "from", "about", "into", "than", "then", "them", "they",
-    "what", "which", "when", "where", "will", "would", "should", "could", "some", "more", "most", "very",
-    "just", "like", "make", "benchmark", "benchmarks", "test", "tests", "testing", "question", "questions",
-    "item", "items", "sample", "samples", "problem", "problems", "task", "tasks",
-})
-
-
-def difficulty_in_text(text: str) -> str | None:
-    lowered = text.lower()
-    for difficulty in ("mixed", "hard", "easy", "medium"):
-        if any(re.search(rf"\b{re.escape(word)}\b", lowered) for word in _DIFFICULTY_WORDS[difficulty]):
-            return difficulty
-    return None
-
-
-_DOMAIN_LEAD = re.compile(
-    r"\b(?:about|on|covering|concerning|regarding|benchmark of|quiz of|test of|in the (?:area|field|domain) of|"
-    r"(?:subject|topic|domain)(?: area)?(?: is|:)?)\s+", re.IGNORECASE)
-# Where the subject stops: punctuation, or words that start another part of the request.
-_DOMAIN_END = re.compile(
-    r"[,.;:!?()\[\]]|\s(?:with|that|which|where|so|for|and (?:make|keep|use|each|all|no)|in (?:english|[A-Z]\w+)\b|"
-    r"harder|easier|like|similar|each|using|written|at (?:an?|the)? ?\w+ level|suitable|aimed|please)\b", re.IGNORECASE)
-_LANGUAGES = ("English", "French", "German", "Spanish", "Italian", "Portuguese", "Dutch", "Polish", "Russian", "Ukrainian",
-              "Chinese", "Mandarin", "Japanese", "Korean", "Arabic", "Hindi", "Bengali", "Turkish", "Swedish", "Norwegian",
-              "Danish", "Finnish", "Greek", "Hebrew", "Vietnamese", "Thai", "Indonesian", "Swahili", "Czech", "Romanian")
-_LANGUAGE = re.compile(rf"\b(?:in|into)\s+({'|'.join(_LANGUAGES)})\b|\b({'|'.join(_LANGUAGES)})[- ](?:language\s+)?"
-                       rf"(?:{_NOUNS}|quiz|benchmark|test|speakers?)\b")
-_NOT_SUBJECT = frozenset({*_STOPWORDS, "hard", "harder", "easy", "easier", "medium", "difficult", "simple", "mixed",
-                          "multiple", "choice", "multiple-choice", "yes/no", "numeric", "short", "answer", "answers",
-                          "new", "good", "set", "some", "few", "many", "a", "an", "of", "to", "in", "on", "as",
-                          "open-ended", "true/false", "mcq", "four-option", "4-option", "item", "option", "options",
-                          "level", "short-answer", "free-form", "challenging", "tough", "moderate",
-                          "intermediate", "beginner", "elementary", "prompts", "examples", "exercises"})
-
-
-def _subject(phrase: str) -> str | None:
-    """A subject phrase cut at its end, without leading articles; None when nothing of substance is left."""
-    phrase = _DOMAIN_END.split(phrase, maxsplit=1)[0]
-    phrase = re.sub(r"^(?:(?:the|a|an|some|these|those)\s+)+", "", phrase.strip(), flags=re.IGNORECASE).strip(" '\"")
-    words = phrase.split()
-    if not words or len(words) > 10 or re.match(rf"^{NUMBER}\b", phrase, re.IGNORECASE):
-        return None
-    if not [w for w in words if w.lower() not in _NOT_SUBJECT and re.search(r"[a-z]", w.lower())]:
-        return None
-    return phrase[:120]
-
-
-def domain_in_text(text: str) -> str | None:
-    """The subject area the user wrote: "questions about the planets of the solar system", "a benchmark of
-    grade-school arithmetic word problems", "40 European geography questions"; None when the text names none."""
-    for lead in _DOMAIN_LEAD.finditer(text):
-        if (subject := _subject(text[lead.end():])) is not None:
-            return subject
-    for match in _SIZE_PATTERN.finditer(text):
-        words = [w for w in match.group("words").split() if w.lower() not in _NOT_SUBJECT and not _format_word(w)]
-        if words:
-            noun = match.group("noun").lower()
-            return " ".join([*words, noun] if noun.startswith(("problem", "puzzle", "riddle")) else words)[:120]
-    return None
-
-
-def _format_word(word: str) -> bool:
-    return format_in_text(word) is not None or difficulty_in_text(word) is not None
-
-
-def language_in_text(text: str) -> str | None:
-    """The language the user named ("in French", "German questions"), if any."""
-    match = _LANGUAGE.search(text)
-    return (match.group(1) or match.group(2)) if match else None
-
-
-def capability_from_domain(domain: str) -> str:
-    """The skill a benchmark of `domain` items tests when the user named only the subject."""
-    if re.search(r"\b(problems?|puzzles?|riddles?|exercises?)$", domain, re.IGNORECASE):
-        return f"solving {domain}"[:200]
-    return f"knowledge of {domain}"[:200]
-
-
 def _stems(text: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) >= 4 and w not in _STOPWORDS}
+    return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) >= 4 and w not in STOPWORDS}
 
 
 def screen_draft(draft: SpecDraft, request: str, previous: BenchmarkSpec | None) -> tuple[SpecDraft, dict[str, str]]:
@@ -179,14 +75,6 @@ def screen_draft(draft: SpecDraft, request: str, previous: BenchmarkSpec | None)
         update.update(answer_format=None, size=None, difficulty=None, questions=[], modalities=[])
         inferred = {}
     return draft.model_copy(update=update), inferred
-
-
-def format_in_text(text: str) -> str | None:
-    lowered = text.lower()
-    for answer_format, words in _FORMAT_WORDS.items():
-        if any(word in lowered for word in words):
-            return answer_format
-    return None
 
 
 def _check_request(request: str) -> str:
