@@ -143,3 +143,16 @@ def test_the_card_says_a_judge_that_is_the_generator_is_not_independent_and_who_
     assert "exactly one option is correct is computed for multiple-choice items with a solution program" in card
     other = own.model_copy(update={"models": {"generator": "openai:gen", "judge": "openai:judge"}})
     assert "a different model from the generator" in dataset_card(other, items) and "independent review" not in card
+
+
+async def test_the_report_counts_the_candidates_dropped_per_missed_constraint() -> None:
+    models = StageModels(models={"generator": Script().model(), "judge": Script(submit_scores=[SCORES]).model()},
+                         names={"generator": "openai:gen", "judge": "openai:judge"})
+    steps, short = "at least 3 reasoning steps", "at most 30 words"
+    records = [CheckRecord(sample_id=f"c{i}", check="constraints", outcome="dropped", issues=["off_intent"],
+                           constraints=missed, reasons=["misses ..."])
+               for i, missed in enumerate([[steps], [steps, short], [short], [steps]])]
+    report = await quality_report([_mc(1)], SPEC, PLAN, models=models, build_id="b1", records=records, sample_size=0)
+    assert report.constraint_misses == {steps: 3, short: 2}
+    assert [c.dropped for c in report.checks if c.check == "constraints"] == [4]
+    assert "missing a constraint: 'at least 3 reasoning steps' (3); 'at most 30 words' (2)" in quality_section(report)

@@ -19,7 +19,8 @@ Modality = Literal["text", "image", "audio"]
 Role = Literal["chat", "generator", "judge", "solver"]
 
 
-CheckName = Literal["parse", "schema", "duplicate", "judge", "leakage", "executed", "inspector", "solver", "panel"]
+CheckName = Literal["parse", "schema", "duplicate", "judge", "leakage", "executed", "constraints", "inspector", "solver",
+                    "panel"]
 
 
 ANSWER_FORMATS: tuple[str, ...] = ("multiple_choice", "short_answer", "numeric", "yes_no")

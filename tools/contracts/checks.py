@@ -87,6 +87,8 @@ class CheckRecord(Strict):
     issues: list[IssueKind] = Field(default_factory=list)
     agreed: bool | None = Field(default=None, description="Solver check: the independent answer matched the gold answer.")
     solver_answer: str | None = None
+    constraints: list[str] = Field(
+        default_factory=list, description="Constraints check: the spec's constraints (its own words) the item missed.")
     voided: list[str] = Field(
         default_factory=list, description="Wrong-answer verdicts set aside because their own answer equals the gold answer.")
 

@@ -120,6 +120,8 @@ class QualityReport(Strict):
     voided_rate: float | None = Field(
         default=None, description="Share of the wrong-answer verdicts (inspector and adjudication) that were void: "
         "it measures the judge, not the items.")
+    constraint_misses: dict[str, int] = Field(
+        default_factory=dict, description="Spec constraint (its own words) -> candidates dropped for missing it.")
     without_solution: list[str] = Field(
         default_factory=list, description="Numeric items kept without a solution program (solutions not required).")
     answer_positions: dict[str, int] = Field(default_factory=dict)
@@ -206,9 +208,13 @@ class BuildReport(Strict):
         return value
 
 
+# What a file is for: the plain rows, a harness's files, the reports, the card, the zip of everything.
+ExportFormat = Literal["jsonl", "csv", "hf", "lm-eval", "inspect", "pydantic-evals", "report", "card", "zip"]
+
+
 class ExportedFile(Strict):
     path: str
-    format: Literal["jsonl", "csv", "report", "card"]
+    format: ExportFormat
     sha256: str
     rows: int | None = None
 

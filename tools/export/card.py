@@ -53,6 +53,9 @@ def quality_section(quality: QualityReport) -> str:
                f"- Executed answers confirmed: {_percent(quality.executed_pass_rate)} of {quality.executed} items",
                f"- Wrong-answer verdicts set aside as self-contradicting: {quality.voided_verdicts} "
                f"({_percent(quality.voided_rate)} of such verdicts)"]
+    if quality.constraint_misses:
+        figures.append("- Candidates dropped for missing a constraint: " + "; ".join(
+            f"{text!r} ({n})" for text, n in sorted(quality.constraint_misses.items(), key=lambda kv: -kv[1])))
     if quality.answer_positions:
         balance = {True: "balanced", False: "not balanced", None: ""}[quality.positions_balanced]
         figures.append("- Answer positions: " + ", ".join(f"{k}: {v}" for k, v in quality.answer_positions.items())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from statistics import fmean
 from typing import get_args
@@ -40,7 +40,7 @@ from tools.finish.positions import position_distribution, positions_balanced
 from tools.llm.stage import StageModels, run_stage
 from tools.qc.inspection import sample_lines
 
-_GATE_CHECKS = frozenset({"leakage", "executed", "inspector", "solver", "panel"})
+_GATE_CHECKS = frozenset({"leakage", "executed", "constraints", "inspector", "solver", "panel"})
 
 _SCORE = """\
 You grade one benchmark item, 0 (worst) to 100 (best), on six dimensions: user intention alignment,
@@ -152,6 +152,7 @@ async def quality_report(
         agreement_rate=_rate(sum(1 for r in solver if r.agreed), len(solver)), executed=len(executed),
         executed_pass_rate=_rate(sum(1 for r in executed if r.outcome == "passed"), len(executed)),
         voided_verdicts=voided, voided_rate=_rate(voided, wrong), without_solution=unexecuted(samples),
+        constraint_misses=dict(Counter(c for r in records if r.check == "constraints" for c in r.constraints)),
         answer_positions=position_distribution(samples), positions_balanced=positions_balanced(samples),
         panel=panel, created_at=datetime.now(UTC))
     return report.model_copy(update={"warnings": _warnings(report, models, role, min(sample_size, len(samples)))})

@@ -28,6 +28,7 @@ from tools.contracts import (
 )
 from tools.errors import StageFailed
 from tools.llm.stage import StageModels
+from tools.qc.constraints import check_constraints, read_constraints
 from tools.qc.executed import applies, check_executed
 from tools.qc.inspection import describe, inspect_sample, repair_sample
 from tools.qc.leakage import find_leak
@@ -46,6 +47,7 @@ class QCOptions:
 
     leakage: bool = True
     executed: bool = True
+    constraints: bool = True  # the spec's constraints, measured where code can (tools.qc.constraints)
     # A numeric item without a solution program is dropped; when False it is kept and flagged
     # (`metadata.qc.solution_program` False, counted in the reports).
     require_solution_code: bool = True
@@ -106,18 +108,21 @@ class _Gate:
         self.sample, self.original_id, self.spec, self.subtask = sample, sample.id, spec, subtask
         self.models, self.options = models, options
         self.brief = render_brief(brief) if brief else None
+        self.brief_model = brief
+        self.constraints = read_constraints(spec) if options.constraints else []
+        self.judged: list[str] = []  # the constraints left to the inspector
         self.brief_data = brief.model_dump() if brief else None
         self.records: list[CheckRecord] = []
 
     def record(self, check: CheckName, outcome: Literal["passed", "repaired", "dropped"], reasons: list[str] | None = None,
                issues: list[IssueKind] | None = None, *, agreed: bool | None = None, solver_answer: str | None = None,
-               voided: list[str] | tuple[str, ...] = ()) -> None:
+               voided: list[str] | tuple[str, ...] = (), constraints: list[str] | None = None) -> None:
         self.records.append(CheckRecord(sample_id=self.original_id, check=check, outcome=outcome, agreed=agreed,
                                         solver_answer=solver_answer, reasons=[r[:300] for r in reasons or []],
-                                        issues=issues or [], voided=list(voided)))
+                                        issues=issues or [], voided=list(voided), constraints=constraints or []))
 
     async def run(self) -> GateResult:
-        for step in (self._leakage, self._executed, self._inspect, self._resolve):
+        for step in (self._leakage, self._executed, self._constraints, self._inspect, self._resolve):
             if not await step():
                 return GateResult(sample=None, records=self.records)
         return GateResult(sample=self._annotated(), records=self.records)
@@ -145,7 +150,8 @@ class _Gate:
                 raise CheckFailed(f"the repaired sample leaks its answer: {leak}")
             if self.options.inspect:
                 again, _ = void_verdicts(repaired, await inspect_sample(repaired, self.spec, self.subtask,
-                                                                         models=self.models, brief=self.brief))
+                                                                         models=self.models, brief=self.brief,
+                                                                         constraints=self.judged))
                 if again:
                     raise CheckFailed("still flawed after repair: " + "; ".join(describe(again)))
         except StageFailed as exc:
@@ -187,11 +193,25 @@ class _Gate:
                     [] if outcome.passed else [outcome.issue])
         return outcome.passed
 
+    async def _constraints(self) -> bool:
+        if not self.constraints:
+            return True
+        found = check_constraints(self.sample, self.constraints, self.brief_model)
+        self.judged = found.for_inspector
+        if found.misses:
+            self.record("constraints", "dropped", [f"misses the constraint {c.text!r}: {why}" for c, why in found.misses],
+                        ["off_intent"], constraints=[c.text for c, _ in found.misses])
+            return False
+        if len(found.for_inspector) < len(self.constraints):  # something was measured
+            self.record("constraints", "passed")
+        return True
+
     async def _inspect(self) -> bool:
         if not self.options.inspect:
             return True
         try:
-            issues = await inspect_sample(self.sample, self.spec, self.subtask, models=self.models, brief=self.brief)
+            issues = await inspect_sample(self.sample, self.spec, self.subtask, models=self.models, brief=self.brief,
+                                          constraints=self.judged)
         except StageFailed:
             self.record("inspector", "dropped", ["the inspector gave no valid output"])
             return False

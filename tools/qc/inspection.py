@@ -31,6 +31,7 @@ with one of these kinds:
 - wrong_answer_type: the gold answer is not of the type the question asks for or the format requires;
 - schema: malformed fields (an empty or garbled option, options not parallel in form, an answer not among them);
 - missing_context: it refers to a passage, table, image or audio that is not given.
+When constraints are listed, an item that misses one is off_intent: quote the constraint in the detail.
 For wrong_answer, put the answer you computed in `computed`. A sound sample has no issues: do not invent
 problems. Call submit_inspection exactly once."""
 
@@ -69,18 +70,22 @@ def sample_lines(sample: Sample, *, gold: bool) -> list[str]:
     return lines
 
 
-def _inspect_prompt(sample: Sample, spec: BenchmarkSpec, subtask: Subtask, brief: str | None) -> str:
+def _inspect_prompt(sample: Sample, spec: BenchmarkSpec, subtask: Subtask, brief: str | None,
+                    constraints: list[str] | None = None) -> str:
     lines = [f"Capability under test: {spec.capability}", f"Domain: {spec.domain}", f"Subtask: {subtask.name}",
              f"Subtask description: {subtask.description}"]
+    if constraints:
+        lines.append("Constraints every item must meet (the spec's words): " + "; ".join(constraints))
     if brief:
         lines.append(f"Design brief: {brief}")
     return "\n".join(lines + sample_lines(sample, gold=True))
 
 
 async def inspect_sample(sample: Sample, spec: BenchmarkSpec, subtask: Subtask, *, models: StageModels,
-                         brief: str | None = None) -> list[Issue]:
-    """The inspector's issues with `sample`; empty when it found none."""
-    result = await run_stage(inspector_agent, _inspect_prompt(sample, spec, subtask, brief), models=models,
+                         brief: str | None = None, constraints: list[str] | None = None) -> list[Issue]:
+    """The inspector's issues with `sample`; empty when it found none. `constraints`: the spec's words of the
+    constraints it judges (those code cannot measure on this item)."""
+    result = await run_stage(inspector_agent, _inspect_prompt(sample, spec, subtask, brief, constraints), models=models,
                              role="judge", stage="inspection")
     return list(result.issues)
 
