@@ -41,9 +41,52 @@ _SIZE_OF = re.compile(r"^(?:the\s+)?(?:size|quota|count|number of (?:samples|ite
                       r"(?:of|for|in)\s+", re.IGNORECASE)
 
 
+_PRONOUN = re.compile(r"\b(?:it|that one|this one|that subtask|this subtask|that part)\b", re.IGNORECASE)
+_ABOUT_ONE = ("harder", "easier", "difficulty", "format", "scale", "quota")
+
+
 def read_request(text: str, plan: SubtaskPlan) -> list[RequestPart]:
-    """Every instruction in `text`, in order, each with its edits or why there are none."""
-    return [_read_clause(clause, plan) for clause in split_clauses(text)]
+    """Every instruction in `text`, in order, each with its edits or why there are none. "It" after an
+    instruction about one subtask means that subtask ("rename Geometry to Areas and make it harder")."""
+    parts: list[RequestPart] = []
+    for clause in split_clauses(text):
+        part = _read_clause(clause, plan)
+        previous = _named(parts[-1], plan) if parts else []
+        if previous and part.outcome == "done" and _PRONOUN.search(clause) and \
+                not re.match(r"^(?:make|set|resize|scale)\s+it\s+" + NUMBER, clause, re.IGNORECASE):
+            part = part.model_copy(update={"edits": _about(part.edits, previous, clause)})
+        parts.append(part)
+    return parts
+
+
+def _about(edits: list[PlanEdit], refs: list[str], clause: str) -> list[PlanEdit]:
+    """`edits` made about the subtasks `refs`, where they were about the whole benchmark ("give it 5 samples")."""
+    if re.match(r"^(?:give|allot|assign)\b", clause, re.IGNORECASE) and [e.op for e in edits] == ["size"]:
+        return [_edit(op="quota", subtask=ref, quota=edits[0].size) for ref in refs]  # type: ignore[union-attr]
+    if not all(e.op in _ABOUT_ONE and getattr(e, "subtask", None) is None for e in edits):
+        return edits
+    return [e.model_copy(update={"subtask": ref}) for ref in refs for e in edits]
+
+
+def _named(part: RequestPart, plan: SubtaskPlan) -> list[str]:
+    """What "it" refers to after `part`: the one subtask it was about (both halves after a split), if any."""
+    if part.outcome != "done" or len(part.edits) != 1:
+        return []
+    edit = part.edits[0]
+    if edit.op == "add":
+        return [edit.name]  # type: ignore[union-attr]
+    ref = getattr(edit, "subtask", None)
+    if ref is None or edit.op in ("drop", "merge"):
+        return []
+    if edit.op == "rename":
+        return [edit.name]  # type: ignore[union-attr]
+    if edit.op == "split":
+        try:
+            name = resolve_subtask(plan, ref).name
+        except InvalidEdit:
+            return []
+        return [f"{name} (easy)"[:120], f"{name} (hard)"[:120]]
+    return [ref]
 
 
 def split_clauses(text: str) -> list[str]:
@@ -122,7 +165,7 @@ def _ref(text: str | None) -> str | None:
     if cleaned.lower() in _WHOLE or not cleaned:
         return None
     cleaned = re.sub(r"^(?:the\s+)?(?:subtask|part|section)\s+(?=\D)", "", cleaned, flags=re.IGNORECASE).strip()
-    cleaned = re.sub(r"\s+(?:subtask|part|section|category)$", "", cleaned, flags=re.IGNORECASE).strip()
+    cleaned = re.sub(r"\s+(?:subtasks?|parts?|sections?|categor(?:y|ies)|ones)$", "", cleaned, flags=re.IGNORECASE).strip()
     return None if cleaned.lower() in _WHOLE or not cleaned else cleaned
 
 
@@ -135,19 +178,28 @@ def _refs(text: str, plan: SubtaskPlan) -> list[str]:
     if (few := re.fullmatch(r"(?:the\s+)?(first|last)\s+(two|three|2|3)(?:\s+(?:subtasks|ones|parts))?", lowered)):
         count = number_value(few.group(2)) or 2
         return [str(i) for i in range(1, count + 1)] if few.group(1) == "first" else [f"-{i}" for i in range(count, 0, -1)]
+    others = re.fullmatch(r"(?:everything|all|all subtasks|all the subtasks|all of them|the others)\s+"
+                          r"(?:except|but|other than|apart from|besides|save)\s+(?P<kept>.+)", lowered)
+    if others:
+        kept = {_id_of(r, plan) for r in _refs(others.group("kept"), plan)}
+        return [s.id for s in plan.subtasks if s.id not in kept]
     parts = re.split(r"\s*(?:,|\band\b|\bwith\b|&|\+|\bplus\b)\s*", text)
     refs, seen = [], set()
     for ref in (_ref(p) for p in parts if p.strip()):
         if ref is None:
             continue
-        try:
-            key = resolve_subtask(plan, ref).id
-        except InvalidEdit:
-            key = ref  # left for the stage to report as not matching
+        key = _id_of(ref, plan)
         if key not in seen:
             refs.append(ref)
             seen.add(key)
     return refs
+
+
+def _id_of(ref: str, plan: SubtaskPlan) -> str:
+    try:
+        return resolve_subtask(plan, ref).id
+    except InvalidEdit:
+        return ref  # left for the stage to report as not matching
 
 
 def _edit(**data: object) -> PlanEdit:
@@ -178,6 +230,9 @@ def _read_amount(text: str, plan: SubtaskPlan) -> Result:
         n = number_value(m.group("n"))
         if not n or "%" in t or re.search(r"\b(?:by|more|fewer|less|times)\b", t, re.IGNORECASE):
             break
+        if re.search(r"\b(?:each|every|per subtask|apiece)\b", t, re.IGNORECASE):
+            return (f"Giving every subtask the same number is not one edit here: say 'make it "
+                    f"{n * len(plan.subtasks)} samples', then give single subtasks their quota ('give 1 {n} samples').")
         ref = _ref(m.groupdict().get("a"))
         return [_edit(op="size", size=n)] if ref is None else [_edit(op="quota", subtask=ref, quota=n)]
     delta = [
@@ -194,10 +249,15 @@ def _read_amount(text: str, plan: SubtaskPlan) -> Result:
     for pattern, sign in delta:
         if (m := re.match(pattern, t, re.IGNORECASE)) and "%" not in t:
             n = number_value(m.group("n"))
+            target = m.groupdict().get("a") or ""
+            if n and re.fullmatch(r"(?:each|every|all)(?:\s+(?:of the\s+)?(?:subtasks?|of them|parts?))?", target.strip(),
+                                  re.IGNORECASE):
+                return [_edit(op="scale", subtask=s.id, change=sign * n) for s in plan.subtasks]
             if n:
-                return [_edit(op="scale", subtask=_ref(m.groupdict().get("a")), change=sign * n)]
+                return [_edit(op="scale", subtask=_ref(target or None), change=sign * n)]
     factor = factor_in(t)
-    if factor is not None and not re.search(r"\b(?:harder|easier|difficult|challenging|simpler|tougher)\b", t, re.I):
+    if factor is not None and not re.search(r"\b(?:hard|harder|easy|easier|difficult|challenging|simple|simpler|tough|"
+                                            r"tougher)\b", t, re.I):
         target = _factor_target(t)
         if target is not False:
             return [_edit(op="scale", subtask=target, factor=factor)]
@@ -286,11 +346,20 @@ def _read_add(text: str, plan: SubtaskPlan) -> Result:
     name = m.group("a").strip().strip("'\"")
     name, _, description = name.partition(":")
     name = name.strip()
-    if not re.search(r"[a-z]", name.lower()):
-        return None
+    if not re.search(r"[a-z]", name.lower()) or re.match(r"^(?:more|extra|some more|a few more)\b", name, re.IGNORECASE):
+        return None  # "add more word problems" names no new subtask
     quota = number_value(m.group("n")) if m.group("n") else None
     return [_edit(op="add", name=(name[:1].upper() + name[1:])[:80], description=(description.strip() or name)[:400],
                   quota=quota)]
+
+
+def _targets(text: str | None, plan: SubtaskPlan) -> list[str | None]:
+    """One or several subtasks ("2 and 3"), or [None] for the whole benchmark."""
+    ref = _ref(text)
+    if ref is None:
+        return [None]
+    several = _refs(ref, plan)
+    return list(several) if len(several) > 1 else [ref]
 
 
 _HARDER = r"(?:harder|more difficult|more challenging|tougher|trickier|more advanced)"
@@ -303,19 +372,21 @@ def _read_level(text: str, plan: SubtaskPlan) -> Result:
         m = re.match(rf"^(?:make\s+|render\s+)?(?P<a>.+?)?\s*(?:a (?:bit|little|lot)\s+|much\s+|(?:\d+\s*%|a notch)\s+)?"
                      rf"{words}(?:\s+(?:for|in)\s+(?P<b>.+?))?$", text, re.IGNORECASE)
         if m:
-            return [_edit(op=op, subtask=_ref(m.group("b") or m.group("a")))]
+            return [_edit(op=op, subtask=ref) for ref in _targets(m.group("b") or m.group("a"), plan)]
     m = re.match(r"^(?:increase|raise|up|bump up)\s+(?:the\s+)?(?:difficulty|level)(?:\s+(?:of|for|in)\s+(?P<a>.+?))?$",
                  lowered) or re.match(r"^(?:decrease|lower|reduce)\s+(?:the\s+)?(?:difficulty|level)"
                                       r"(?:\s+(?:of|for|in)\s+(?P<a>.+?))?$", lowered)
     if m:
         op = "harder" if re.match(r"^(?:increase|raise|up|bump)", lowered) else "easier"
-        return [_edit(op=op, subtask=_ref(m.group("a")))]
+        return [_edit(op=op, subtask=ref) for ref in _targets(m.group("a"), plan)]
     m = re.match(r"^(?:set|change|make)\s+(?:the\s+)?(?:difficulty|level)(?:\s+(?:of|for|in)\s+(?P<a>.+?))?\s+"
                  r"(?:to\s+|be\s+)?(?P<d>easy|medium|hard|mixed)$", text, re.IGNORECASE) or re.match(
         r"^(?:make|set|change|turn)\s+(?P<a>.+?)\s+(?:to\s+|all\s+|be\s+)?(?P<d>easy|medium|hard|mixed)"
         r"(?:\s+difficulty)?$", text, re.IGNORECASE)
+    if m and m.group("a") and re.search(r"\b(?:as|so|too|very|more|less)$", m.group("a"), re.IGNORECASE):
+        return None  # "twice as hard", "too hard": not a level to set
     if m:
-        return [_edit(op="difficulty", subtask=_ref(m.group("a")), difficulty=m.group("d").lower())]
+        return [_edit(op="difficulty", subtask=ref, difficulty=m.group("d").lower()) for ref in _targets(m.group("a"), plan)]
     return None
 
 
@@ -328,6 +399,9 @@ def _read_format(text: str, plan: SubtaskPlan) -> Result:
         re.match(r"^(?:make|turn|convert|switch|change)\s+(?P<a>.+?)\s+(?:all\s+|be\s+)?"
                  r"(?:yes|true|multiple|mcq|numeric|numerical|short|free|boolean|four|4)", text, re.IGNORECASE)
     ref = _ref(target.group("a")) if target else None
+    several = _refs(ref, plan) if ref else []
+    if len(several) > 1 and not format_in_text(ref or ""):
+        return [_edit(op="format", answer_format=fmt, subtask=r) for r in several]
     rest = re.sub(r"\b(?:to|into|all|every|each|the|answer|answers|format|formats|type|of|questions?|items?)\b", "",
                   ref or "", flags=re.IGNORECASE).strip()
     if ref is not None and (format_in_text(ref) or not rest):

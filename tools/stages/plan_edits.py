@@ -79,11 +79,13 @@ def resolve_subtask(plan: SubtaskPlan, ref: str) -> Subtask:
     for subtask in plan.subtasks:
         if lowered in (subtask.id, subtask.name.lower()) or slugify(text) == subtask.id:
             return subtask
+    # By words: the most of them shared with one name, and at least half of them ("everything except fractions"
+    # names no subtask, though it shares a word with one).
     words = _words(lowered)
-    if words and (best := _best(plan, lambda s: len(words & _words(s.name)) + len(words & {s.id}))) is not None:
-        return best
-    if words and (best := _best(plan, lambda s: _spelling(words, _words(s.name) | {s.id}))) is not None:
-        return best
+    for score in (lambda s: len(words & (_words(s.name) | {s.id})), lambda s: _spelling(words, _words(s.name) | {s.id})):
+        best = _best(plan, score) if words else None
+        if best is not None and 2 * score(best) >= len(words):
+            return best
     names = ", ".join(f"{i}. {s.name}" for i, s in enumerate(plan.subtasks, 1))
     raise InvalidEdit(f"There is no single subtask matching '{text}'. The subtasks are: {names}.")
 

@@ -134,10 +134,18 @@ def revise_parts(plan: SubtaskPlan, spec: BenchmarkSpec, parts: list[RequestPart
 
 
 def pin_edit(edit: PlanEdit, seen: SubtaskPlan, current: SubtaskPlan) -> PlanEdit:
-    """`edit` with every subtask it names resolved in `seen` (the plan the user saw) to an id that must still be
-    in `current`: "the last one" means the same subtask after an earlier part dropped or split another."""
+    """`edit` with every subtask it names resolved in `seen` (the plan the user saw), or else in `current` (one
+    added by an earlier part), to an id that must still be in `current`: "the last one" means the same subtask
+    after an earlier part dropped or split another."""
     def pin(ref: str) -> str:
-        target = resolve_subtask(seen, ref)
+        lowered = ref.strip().lower()
+        made = [s for s in current.subtasks if lowered in (s.id, s.name.lower()) and s.id not in {t.id for t in seen.subtasks}]
+        if made:
+            return made[0].id  # one an earlier part of the message added or made, named exactly
+        try:
+            target = resolve_subtask(seen, ref)
+        except InvalidEdit:
+            target = resolve_subtask(current, ref)
         if target.id not in {s.id for s in current.subtasks}:
             raise InvalidEdit(f"'{target.name}' was already changed by an earlier part of this message "
                               "(dropped, split or merged); name one of the subtasks now in the plan.")
