@@ -7,11 +7,11 @@ import asyncio
 import os
 import sys
 
-from assistant.commands import build, dedup, prior, resume
+from assistant.commands import build, dedup, export, prior, resume
 from tools.errors import BenchmarkAgentError
 
 EXIT_ERROR = 2
-COMMANDS = (build, resume, dedup, prior)
+COMMANDS = (build, resume, export, dedup, prior)
 
 
 def parser() -> argparse.ArgumentParser:

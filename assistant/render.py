@@ -10,7 +10,8 @@ from assistant.session import ThreadState
 from assistant.shortfall import short_subtasks
 from tools.contracts import BenchmarkSpec, PreviewItem, QualityReport, SubtaskPlan
 
-DOWNLOADS = ("benchmark.jsonl", "benchmark.csv", "report.json", "README.md", "quality.json")
+# The zip first: every format (Hugging Face, lm-eval, Inspect, pydantic_evals) in one download; then the single files.
+DOWNLOADS = ("benchmark.zip", "benchmark.jsonl", "benchmark.csv", "report.json", "README.md", "quality.json")
 CONFIRM_LABELS = {
     "clarifying": "Use the defaults and plan",
     "spec_ready": "Confirm spec and plan subtasks",

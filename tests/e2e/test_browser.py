@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from pathlib import Path
 
+import datasets
 import pytest
 from playwright.sync_api import Page, expect
+from pydantic_evals import Dataset
 
 from assistant.render import CONFIRM_LABELS, DOWNLOADS  # not assistant.app: importing chainlit here writes .files/
 from tests.e2e.conftest import AppServer
@@ -52,5 +55,15 @@ def test_a_request_becomes_a_downloadable_benchmark(page: Page, app_server: AppS
     rows = [json.loads(line) for line in downloaded.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 8
     assert all(isinstance(row, dict) for row in rows)
+
+    # The one download with every format: each loads with its harness's own reader.
+    with page.expect_download() as zip_info:
+        page.locator('a.inline-file[download="benchmark.zip"]').click()
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(zip_info.value.path()) as archive:
+        archive.extractall(unpacked)
+    assert len(Dataset[dict, str, dict].from_file(unpacked / "pydantic_evals" / "dataset.yaml").cases) == 8
+    assert datasets.load_dataset(str(unpacked), split="test").num_rows == 8
+    assert (unpacked / "inspect" / "benchmark_task.py").is_file() and list((unpacked / "lm_eval").glob("*_mc.yaml"))
 
     jsonl.scroll_into_view_if_needed()

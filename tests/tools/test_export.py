@@ -29,7 +29,10 @@ async def _built(tmp_path: Path, store: SampleStore):  # type: ignore[no-untyped
 async def test_export_writes_jsonl_csv_report_and_card_that_load_back(tmp_path: Path, store: SampleStore) -> None:
     samples, report = await _built(tmp_path, store)
     manifest = export_benchmark(samples, report, tmp_path)
-    assert {f.path for f in manifest.files} == {"benchmark.jsonl", "benchmark.csv", "report.json", "README.md"}
+    paths = {f.path for f in manifest.files}
+    assert {"benchmark.jsonl", "benchmark.csv", "report.json", "README.md", "benchmark.zip"} <= paths
+    assert {"data/test-00000-of-00001.parquet", "lm_eval/ba_arithmetic_mc.yaml", "inspect/benchmark_task.py",
+            "pydantic_evals/dataset.yaml"} <= paths
     rows = [json.loads(line) for line in (tmp_path / "benchmark.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == [s.id for s in samples]
     assert all(r["choices"][r["answer_index"]] == r["answer"] for r in rows)
@@ -39,7 +42,7 @@ async def test_export_writes_jsonl_csv_report_and_card_that_load_back(tmp_path: 
     assert json.loads(table[0]["choices"]) == rows[0]["choices"]
     assert json.loads((tmp_path / "report.json").read_text())["accepted"] == 3
     card = (tmp_path / "README.md").read_text()
-    assert card.startswith("---\nlicense:") and "split: test" in card and "Language: English" in card
+    assert card.startswith("---\n") and "license: other" in card and "split: test" in card and "Language: English" in card
     assert ExportManifest.model_validate_json((tmp_path / "manifest.json").read_text()) == manifest
 
 

@@ -1,79 +1,109 @@
-"""Stage 5: export. Accepted samples become files a researcher and an eval harness can use directly."""
+"""Export: a finished build's accepted samples become the files every harness loads as they are, and one zip.
+
+    benchmark.jsonl, benchmark.csv                 one sample per row (rows.py)
+    data/test-00000-of-00001.parquet, README.md    the Hugging Face dataset and its card (hf.py, card.py)
+    lm_eval/  inspect/  pydantic_evals/            the harness exports (lm_eval.py, inspect_task.py, ...)
+    report.json, quality.json                      what the build and the quality checks found
+    benchmark.zip                                  every file above; manifest.json: each file's checksum
+
+Every file is written atomically and after it is complete; `formats` limits a re-export to some of them.
+"""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import json
+import zipfile
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from memory.files import write_atomic, write_json
 from tools.contracts import BuildReport, ExportedFile, ExportManifest, QualityReport, Sample
-from tools.errors import StageFailed
+from tools.errors import InvalidRequest, StageFailed
 from tools.export.card import dataset_card
+from tools.export.hf import PARQUET_PATH, parquet_bytes
+from tools.export.inspect_task import inspect_files
+from tools.export.lm_eval import lm_eval_files, task_name
+from tools.export.pydantic_evals_dataset import pydantic_evals_files
+from tools.export.rows import csv_text, jsonl_text, sample_row
 
-CSV_COLUMNS = [
-    "id", "subtask", "answer_format", "question", "context", "choices", "answer", "answer_index",
-    "answer_letter", "rationale", "generator_model", "judge_model",
-]
+FORMATS: tuple[str, ...] = ("jsonl", "csv", "hf", "lm-eval", "inspect", "pydantic-evals")
+ZIP_FILE = "benchmark.zip"
+MANIFEST = "manifest.json"
+# Harness exports live in their own folder; re-exporting a format replaces its folder's files.
+_FOLDERS = {"lm-eval": "lm_eval", "inspect": "inspect", "pydantic-evals": "pydantic_evals"}
 
-
-def sample_row(sample: Sample) -> dict[str, Any]:
-    """One benchmark row: flat fields an eval harness reads, provenance kept under metadata."""
-    return {
-        "id": sample.id,
-        "subtask": sample.subtask_id,
-        "answer_format": sample.answer_format,
-        "question": sample.question,
-        "context": sample.context,
-        "choices": sample.choices,
-        "answer": sample.answer,
-        "answer_index": sample.answer_index,
-        "answer_letter": sample.answer_letter,
-        "rationale": sample.rationale,
-        "metadata": {"provenance": sample.provenance.model_dump(mode="json"), **sample.metadata},
-    }
-
-
-def _jsonl(samples: list[Sample]) -> str:
-    return "".join(json.dumps(sample_row(s), ensure_ascii=False) + "\n" for s in samples)
-
-
-def _csv(samples: list[Sample]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for sample in samples:
-        row = sample_row(sample)
-        provenance = row.pop("metadata")["provenance"]
-        row["choices"] = json.dumps(row["choices"], ensure_ascii=False) if row["choices"] else ""
-        writer.writerow({**row, "generator_model": provenance["generator_model"], "judge_model": provenance["judge_model"]})
-    return buffer.getvalue()
+Files = dict[str, tuple[str, str | bytes, int | None]]  # path -> (format, content, rows)
 
 
 def export_benchmark(samples: list[Sample], report: BuildReport, directory: Path,
-                     quality: QualityReport | None = None) -> ExportManifest:
-    """Write benchmark.jsonl, benchmark.csv, report.json, README.md (and quality.json) and manifest.json into `directory`."""
+                     quality: QualityReport | None = None, *, formats: Iterable[str] = FORMATS) -> ExportManifest:
+    """Write the chosen formats (all by default, with the zip), the card, the reports and manifest.json."""
+    chosen = tuple(formats)
+    unknown = sorted(set(chosen) - set(FORMATS))
+    if unknown:
+        raise InvalidRequest(f"Unknown export format {', '.join(unknown)}; choose from all, {', '.join(FORMATS)}.")
     if not samples:
         # An empty dataset is never written as if it were a result; the report still is, to say why.
         write_json(directory / "report.json", report.model_dump(mode="json"))
         raise StageFailed(f"No sample was accepted, so there is nothing to export; {directory / 'report.json'} lists why.")
-    files = {
-        "benchmark.jsonl": ("jsonl", _jsonl(samples), len(samples)),
-        "benchmark.csv": ("csv", _csv(samples), len(samples)),
+    files = _files(samples, report, quality, chosen)
+    previous = _previous(directory)
+    exported = [_write(directory, path, kind, content, rows) for path, (kind, content, rows) in files.items()]
+    written = {f.path for f in exported}
+    kept = [f for f in previous if f.path not in written and (directory / f.path).exists() and f.format != "zip"
+            and not any(f.path.startswith(_FOLDERS[fmt] + "/") for fmt in chosen if fmt in _FOLDERS)]
+    everything = sorted([*kept, *exported], key=lambda f: f.path)
+    if set(chosen) == set(FORMATS):
+        everything.append(_write(directory, ZIP_FILE, "zip", _zip(directory, [f.path for f in everything]), None))
+    manifest = ExportManifest(build_id=report.build_id, directory=str(directory.resolve()), files=everything,
+                              created_at=datetime.now(UTC))
+    write_json(directory / MANIFEST, manifest.model_dump(mode="json"))
+    return manifest
+
+
+def _files(samples: list[Sample], report: BuildReport, quality: QualityReport | None, chosen: tuple[str, ...]) -> Files:
+    rows = [sample_row(s) for s in samples]
+    name = task_name(report.spec.capability)
+    files: Files = {
         "report.json": ("report", report.model_dump_json(indent=2) + "\n", None),
         "README.md": ("card", dataset_card(report, samples, quality), None),
     }
     if quality is not None:
         files["quality.json"] = ("report", quality.model_dump_json(indent=2) + "\n", None)
-    exported = []
-    for name, (kind, text, rows) in files.items():
-        write_atomic(directory / name, text)
-        exported.append(ExportedFile(path=name, format=kind, sha256=hashlib.sha256(text.encode()).hexdigest(), rows=rows))  # type: ignore[arg-type]
-    manifest = ExportManifest(build_id=report.build_id, directory=str(directory.resolve()), files=exported,
-                              created_at=datetime.now(UTC))
-    write_json(directory / "manifest.json", manifest.model_dump(mode="json"))
-    return manifest
+    if "jsonl" in chosen:
+        files["benchmark.jsonl"] = ("jsonl", jsonl_text(rows), len(rows))
+    if "csv" in chosen:
+        files["benchmark.csv"] = ("csv", csv_text(rows), len(rows))
+    if "hf" in chosen:
+        files[PARQUET_PATH] = ("hf", parquet_bytes(rows), len(rows))
+    harnesses = {"lm-eval": lm_eval_files, "inspect": inspect_files, "pydantic-evals": pydantic_evals_files}
+    for fmt, make in harnesses.items():
+        if fmt in chosen:
+            for path, text in make(rows, name).items():
+                counted = text.count("\n") if path.endswith(".jsonl") else None
+                files[f"{_FOLDERS[fmt]}/{path}"] = (fmt, text, counted)
+    return files
+
+
+def _write(directory: Path, path: str, kind: str, content: str | bytes, rows: int | None) -> ExportedFile:
+    write_atomic(directory / path, content)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return ExportedFile(path=path, format=kind, sha256=hashlib.sha256(data).hexdigest(), rows=rows)  # type: ignore[arg-type]
+
+
+def _previous(directory: Path) -> list[ExportedFile]:
+    try:
+        return ExportManifest.model_validate_json((directory / MANIFEST).read_text(encoding="utf-8")).files
+    except (OSError, ValueError):
+        return []
+
+
+def _zip(directory: Path, paths: list[str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in paths:
+            archive.write(directory / path, arcname=path)
+    return buffer.getvalue()
+

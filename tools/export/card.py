@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from huggingface_hub import DatasetCard, DatasetCardData
+
 from tools.contracts import DIMENSION_LABELS, BuildReport, QualityReport, Sample
+from tools.export.hf import PARQUET_PATH, features
 
 _LANGUAGE_CODES = {"english": "en", "french": "fr", "german": "de", "spanish": "es", "chinese": "zh",
                    "japanese": "ja", "italian": "it", "portuguese": "pt", "russian": "ru", "arabic": "ar"}
@@ -14,20 +17,20 @@ def _size_category(n: int) -> str:
     return "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K"
 
 
-def _header(report: BuildReport, n: int) -> str:
+def card_data(report: BuildReport, samples: list[Sample]) -> DatasetCardData:
+    """The card's YAML header: what the Hub and `datasets.load_dataset` read (the test split is the parquet file)."""
     spec = report.spec
     language = _LANGUAGE_CODES.get(spec.language.casefold(), spec.language)
-    category = "multiple-choice" if spec.answer_format == "multiple_choice" else "question-answering"
-    return "\n".join([
-        "---",
-        "license: other",
-        f"language:\n- {language}",
-        f"task_categories:\n- {category}",
-        f"size_categories:\n- {_size_category(n)}",
-        "tags:\n- benchmark\n- synthetic\n- benchmark-agent",
-        "configs:\n- config_name: default\n  data_files:\n  - split: test\n    path: benchmark.jsonl",
-        "---",
-    ])
+    formats = {s.answer_format for s in samples}
+    categories = (["multiple-choice"] if "multiple_choice" in formats else []) + (
+        ["question-answering"] if formats - {"multiple_choice"} else [])
+    return DatasetCardData(
+        license="other", language=[language], task_categories=categories,
+        size_categories=[_size_category(len(samples))], tags=["benchmark", "synthetic", "benchmark-agent"],
+        pretty_name=f"{spec.capability} ({spec.domain})"[:120],
+        configs=[{"config_name": "default", "data_files": [{"split": "test", "path": PARQUET_PATH}]}],
+        dataset_info={"features": features(), "splits": [{"name": "test", "num_examples": len(samples)}]},
+    )
 
 
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
@@ -94,7 +97,6 @@ def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityRep
     spec = report.spec
     per_subtask = Counter(s.subtask_id for s in samples)
     parts = [
-        _header(report, len(samples)),
         f"# {spec.capability.capitalize()} benchmark ({spec.domain})",
         f"{len(samples)} {spec.answer_format.replace('_', ' ')} samples in {spec.language}, difficulty {spec.difficulty}, "
         f"generated and verified by Benchmark Agent (build `{report.build_id}`, status **{report.status}**).",
@@ -121,7 +123,10 @@ def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityRep
     if quality is not None:
         parts.append(quality_section(quality))
     files = ["- `benchmark.jsonl` / `benchmark.csv`: one sample per row (`id`, `subtask`, `question`, `context`, "
-             "`choices`, `answer`, `answer_index`, `rationale`)",
+             "`choices`, `answer`, `answer_index`, `rationale`); `data/test-00000-of-00001.parquet`: the same rows "
+             "as the Hugging Face test split",
+             "- `lm_eval/`: an lm-evaluation-harness task per answer format; `inspect/`: an Inspect AI task file and "
+             "its dataset; `pydantic_evals/`: a pydantic_evals dataset with its JSON schema; `benchmark.zip`: all of it",
              "- `report.json`: the spec, the plan, counts per check and every dropped candidate with its reason"]
     if quality is not None:
         files.append("- `quality.json`: judge scores per dimension and item, counts and drop reasons per check, "
@@ -130,4 +135,18 @@ def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityRep
         files.append("- Code items (`metadata.kind` = `code`): `answer` is a reference solution; grade a model's "
                      "function `metadata.entry_point` by running `metadata.tests` against it")
     parts.append("## Files\n\n" + "\n".join(files))
-    return "\n\n".join(parts) + "\n"
+    parts.append(LOADING)
+    body = "\n\n".join(parts) + "\n"
+    return str(DatasetCard(f"---\n{card_data(report, samples).to_yaml()}\n---\n\n{body}"))
+
+
+LOADING = """## How to load and run it
+
+```python
+from datasets import load_dataset
+benchmark = load_dataset("path/to/this/folder", split="test")
+```
+
+- lm-evaluation-harness: `lm_eval --include_path lm_eval --tasks <task> --model ...` (task names are in `lm_eval/*.yaml`)
+- Inspect AI: `inspect eval inspect/benchmark_task.py --model ...`
+- pydantic_evals: `Dataset[dict, str, dict].from_file("pydantic_evals/dataset.yaml")`"""

@@ -1,0 +1,61 @@
+"""The Inspect AI export: a task file with one `@task` per kind of item, and the dataset each reads.
+
+Each dataset row is an Inspect `Sample` as `json_dataset` reads it (`id`, `input`, `target`, `choices`,
+`metadata`); the target of a multiple-choice item is its letter. Solvers and scorers fit the answer format:
+`multiple_choice()` + `choice()`, `generate()` + `match(numeric=True)` for numbers, `match()` for yes/no,
+`model_graded_fact()` for short answers. Code items are left out (their tests would need an Inspect sandbox).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tools.export.rows import is_code
+
+TASK_FILE = "benchmark_task.py"
+# answer format -> (dataset file, task suffix, solver, scorer)
+_KINDS: dict[str, tuple[str, str, str, str]] = {
+    "multiple_choice": ("multiple_choice.jsonl", "mc", "multiple_choice()", "choice()"),
+    "numeric": ("numeric.jsonl", "numeric", "generate()", "match(numeric=True)"),
+    "yes_no": ("yes_no.jsonl", "yes_no", "generate()", "match(location='begin', ignore_case=True)"),
+    "short_answer": ("short_answer.jsonl", "short", "generate()", "model_graded_fact()"),
+}
+
+
+def inspect_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One row as an Inspect sample; the question's passage, when there is one, comes before it."""
+    question = f"{row['context']}\n\n{row['question']}" if row.get("context") else row["question"]
+    sample = {"id": row["id"], "input": question,
+              "target": row["answer_letter"] if row["answer_format"] == "multiple_choice" else row["answer"],
+              "metadata": {"subtask": row["subtask"], "answer_format": row["answer_format"]}}
+    if row["choices"]:
+        sample["choices"] = row["choices"]
+    return sample
+
+
+def inspect_files(rows: list[dict[str, Any]], name: str) -> dict[str, str]:
+    """File path (under inspect/) -> text."""
+    files: dict[str, str] = {}
+    tasks = []
+    for kind, (data_file, suffix, solver, scorer) in _KINDS.items():
+        chosen = [inspect_row(r) for r in rows if r["answer_format"] == kind and not is_code(r)]
+        if not chosen:
+            continue
+        files[data_file] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen)
+        tasks.append(f'''
+
+@task
+def {name}_{suffix}() -> Task:
+    """{len(chosen)} {kind.replace("_", " ")} items."""
+    return Task(dataset=json_dataset(str(HERE / "{data_file}")), solver={solver}, scorer={scorer})''')
+    if tasks:
+        files[TASK_FILE] = (
+            '"""Inspect AI tasks for this benchmark: `inspect eval benchmark_task.py --model PROVIDER/MODEL`."""\n\n'
+            "from pathlib import Path\n\n"
+            "from inspect_ai import Task, task\n"
+            "from inspect_ai.dataset import json_dataset\n"
+            "from inspect_ai.scorer import choice, match, model_graded_fact\n"
+            "from inspect_ai.solver import generate, multiple_choice\n\n"
+            "HERE = Path(__file__).resolve().parent\n" + "\n".join(tasks) + "\n")
+    return files
