@@ -4,9 +4,9 @@ import pytest
 
 from tests.scripted import Script, stage_models
 from tests.tools.samples import SPEC_CLEAR, SPEC_VAGUE
-from tools.contracts import BenchmarkSpec, NeedsClarification
+from tools.contracts import BenchmarkSpec, ClarifyingQuestion, NeedsClarification
 from tools.errors import InvalidRequest
-from tools.stages.requirements import analyze_request
+from tools.stages.requirements import analyze_request, apply_answer
 from tools.stages.spec_words import domain_in_text, size_in_text
 
 LIMITS = {"max_size": 500, "default_size": 20}
@@ -170,3 +170,12 @@ async def test_a_language_named_in_the_request_is_taken() -> None:
                                  models=stage_models(Script(submit_spec=[{"goal": "x"}])), **LIMITS)
     assert isinstance(spec, BenchmarkSpec) and (spec.language, spec.size, spec.domain) == ("French", 60, "Roman history")
     assert not [a for a in spec.assumptions if a.startswith("Language")]
+
+
+@pytest.mark.parametrize(("answer", "size"), [("sixty", 60), ("1,200", 500), ("make it 5k", 500), ("40 please", 40)])
+def test_a_size_answer_is_read_in_words_or_digits_and_capped(answer: str, size: int) -> None:
+    spec = BenchmarkSpec(goal="g", capability="c", domain="d", answer_format="numeric", size=20,
+                         assumptions=["Size: 20 (not specified)"])
+    question = ClarifyingQuestion(field="size", question="How many?", default="20")
+    answered = apply_answer(spec, question, answer, max_size=500)
+    assert answered.size == size and answered.assumptions == []
