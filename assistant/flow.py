@@ -23,6 +23,7 @@ from assistant.deps import AssistantDeps
 from assistant.editor import Ask, describe, next_ask, to_edit, with_typed_value
 from assistant.session import PendingInput, Phase, ThreadState
 from tools.errors import BenchmarkAgentError
+from tools.stages.amounts import NUMBER
 
 # The steps the model may choose (their names are the tool names it sees).
 ANALYZE = "analyze_request"
@@ -198,8 +199,10 @@ _CONFIRM = re.compile(
 _UNDO = re.compile(r"^\s*(please\s+)?(undo|revert|go back|roll ?back|restore)\b", re.IGNORECASE)
 _PREVIEW = re.compile(r"\b(preview|show (me )?(some |a few )?(samples|examples|items)|try (it|a few) first)\b", re.IGNORECASE)
 _EDIT = re.compile(
-    r"\b(drop|remove|delete|add|rename|split|merge|combine|harder|more difficult|quota|format|"
-    r"multiple[- ]choice|yes/no|numeric|short answers?|\d+\s+(items?|samples?|questions?))\b",
+    r"\b(drop|remove|delete|add|rename|split|merge|combine|harder|easier|simpler|more difficult|quota|format|"
+    r"double|halve|half|triple|twice|bigger|smaller|fewer|percent|"
+    r"multiple[- ]choice|yes/no|numeric|short answers?)\b|\d\s?%|"
+    rf"(?:{NUMBER})\s*(-\s*)?(items?|samples?|questions?)\b",
     re.IGNORECASE,
 )
 # After a build that fell short: relax a short subtask (keep what it has) or drop it.

@@ -134,3 +134,9 @@ def test_plain_words_narrow_the_choice_to_one_step_and_other_words_leave_the_row
     assert flow.allowed_tools("planned", "drop 2") == (flow.REFINE,)
     assert flow.allowed_tools("gathering", "drop 2") == (flow.ANALYZE,), "commands belong to their phase"
     assert flow.allowed_tools("built", "go") == (flow.ANALYZE,), "a finished build has nothing to confirm"
+
+
+@pytest.mark.parametrize("message", ["double the last one", "halve Fractions", "make it sixty items", "20% more",
+                                     "make 2 easier", "give Geometry 8 samples", "make it a 60-item benchmark"])
+def test_amounts_and_difficulty_words_go_straight_to_the_plan_editor(message: str) -> None:
+    assert flow.allowed_tools("planned", message) == (flow.REFINE,)
