@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,20 @@ class Settings(BaseSettings):
     )
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("BENCHMARK_AGENT_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    # Per-role endpoints, so that generator and judge can live on different servers; each falls back to
+    # `openai_base_url`. The key is shared unless a role has its own.
+    chat_base_url: str | None = None
+    generator_base_url: str | None = None
+    judge_base_url: str | None = None
+    solver_base_url: str | None = None
+    chat_api_key: SecretStr | None = None
+    generator_api_key: SecretStr | None = None
+    judge_api_key: SecretStr | None = None
+    solver_api_key: SecretStr | None = None
+    output_mode: Literal["auto", "tool", "native", "json_object", "prompted"] = Field(
+        default="auto",
+        description="How structured output is asked of OpenAI-compatible endpoints; auto probes each endpoint once.",
     )
     request_timeout_s: float = Field(default=120.0, gt=0)
 
@@ -65,9 +80,8 @@ class Settings(BaseSettings):
     qc_repair: bool = True
     qc_resolve: bool = Field(default=True, description="Independent re-solve by the solver model.")
     design_briefs: bool = Field(default=True, description="A design brief per sample before it is written.")
-    require_solution_code: bool = Field(
-        default=True, validation_alias=AliasChoices("BENCHMARK_AGENT_REQUIRE_SOLUTIONS", "require_solution_code"),
-        description="Drop numeric items without a solution program; false keeps them, flagged in the reports.",
+    require_solutions: bool = Field(
+        default=True, description="Drop numeric items without a solution program; false keeps them, flagged in the reports.",
     )
     sandbox_timeout_s: float = Field(default=10.0, gt=0)
     sandbox_memory_mb: int = Field(default=512, ge=64)
@@ -105,6 +119,16 @@ class Settings(BaseSettings):
     def model_for(self, role: Role) -> str:
         specific = getattr(self, f"{role}_model")
         return specific or self.model or EMBEDDED_MODEL
+
+    def base_url_for(self, role: Role | None) -> str | None:
+        """The OpenAI-compatible base URL a role's model is served from (its own, else the shared one)."""
+        own: str | None = getattr(self, f"{role}_base_url") if role else None
+        return own or self.openai_base_url
+
+    def api_key_for(self, role: Role | None) -> str | None:
+        own: SecretStr | None = getattr(self, f"{role}_api_key") if role else None
+        key = own or self.openai_api_key
+        return key.get_secret_value() if key else None
 
     def users(self) -> dict[str, str]:
         """The password users, name -> password, from `auth_users`."""

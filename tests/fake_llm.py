@@ -8,6 +8,10 @@ submit_verdict) with plausible, varied, correct content (see `tests/fake_llm_con
 calls any other offered tool with arguments filled from its schema, and can inject faults:
 429 / 500 errors, hangs, and truncated tool-call arguments. Each request runs in its own
 thread, so latency and hangs never hold up other requests.
+
+`quirks` make it behave like servers that are not OpenAI (see `QUIRKS`): no tool calling, no
+`tool_choice="required"`, no `json_schema` response format, no `content: null`, reasoning text in
+`<think>` tags or a separate field. With none set it behaves as before.
 """
 
 from __future__ import annotations
@@ -26,10 +30,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.fake_llm_content import ContentState, Reply, respond
+from tests.fake_llm_content import ContentState, Reply, fill_schema, respond
 
 MODEL_NAME = "fake-model"
 FAULT_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "hang", "truncated")
+QUIRKS: dict[str, str] = {
+    "no_tools": "ignores `tools` and answers in text (a server or model without tool calling)",
+    "no_tool_choice_required": "answers tool_choice='required' with HTTP 500 (llama-cpp-python's server)",
+    "no_json_schema": "answers response_format json_schema with HTTP 500 (llama-cpp-python's server)",
+    "no_null_content": "answers an assistant turn with content null with HTTP 422 (llama-cpp-python's server)",
+    "think_tags": "puts <think>...</think> reasoning before the answer text",
+    "reasoning_field": "sends reasoning in a separate `reasoning_content` field",
+}
+_PROMPTED_SCHEMA_MARK = "compatible with this schema:"
 
 
 @dataclass
@@ -66,7 +79,12 @@ class FakeLLMServer:
         hang_s: float = 30.0,
         fault_kinds: tuple[str, ...] = FAULT_KINDS,
         deterministic: bool = False,
+        quirks: frozenset[str] | set[str] = frozenset(),
     ) -> None:
+        unknown = set(quirks) - set(QUIRKS)
+        if unknown:
+            raise ValueError(f"unknown quirks {sorted(unknown)}; known: {sorted(QUIRKS)}")
+        self.quirks = frozenset(quirks)
         self.host, self.latency_s, self.fault_rate, self.hang_s = host, latency_ms / 1000, fault_rate, hang_s
         self.fault_kinds = fault_kinds
         self.content = ContentState(seed=seed, judge_reject_rate=judge_reject_rate, deterministic=deterministic)
@@ -212,14 +230,18 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "hang" and not fake.pause(fake.hang_s):
             self.close_connection = True
             return
+        refusal = _refusal(body, fake.quirks)
+        if refusal is not None:
+            self._send_error(*refusal)
+            return
         try:
-            reply = respond(body, fake.content)
+            reply = _structured_text(body) or respond(_as_served(body, fake.quirks), fake.content)
         except Exception as error:  # a bug in the fake, or a request shape it does not know
             traceback.print_exc()
             self._send_error(500, f"fake LLM could not answer: {error!r}", "fake_llm_bug")
             return
         fake.count(tool=reply.label)
-        completion = _Completion(body, reply, truncate=fault == "truncated")
+        completion = _Completion(body, reply, truncate=fault == "truncated", quirks=fake.quirks)
         if body.get("stream"):
             self._send_stream(completion, bool((body.get("stream_options") or {}).get("include_usage")))
         else:
@@ -254,10 +276,48 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+def _refusal(body: dict[str, Any], quirks: frozenset[str]) -> tuple[int, str, str] | None:
+    """The error a quirky server answers this request with, or None."""
+    if "no_tool_choice_required" in quirks and body.get("tools") and body.get("tool_choice") == "required":
+        return 500, "tool_choice='required' is not handled: only 'auto' or a named function", "internal_server_error"
+    if "no_json_schema" in quirks and (body.get("response_format") or {}).get("type") == "json_schema":
+        return (500, "1 validation error: ('body', 'response_format', 'type'): Input should be 'text' or 'json_object'",
+                "internal_server_error")
+    if "no_null_content" in quirks:
+        for index, message in enumerate(body.get("messages") or []):
+            if message.get("role") == "assistant" and message.get("content") is None:
+                return 422, f"messages.{index}.content: Input should be a valid string", "invalid_request_error"
+    return None
+
+
+def _as_served(body: dict[str, Any], quirks: frozenset[str]) -> dict[str, Any]:
+    """The request as a server with these quirks sees it (one without tool calling never sees the tools)."""
+    if "no_tools" in quirks:
+        return {k: v for k, v in body.items() if k not in ("tools", "tool_choice")}
+    return body
+
+
+def _structured_text(body: dict[str, Any]) -> Reply | None:
+    """A JSON answer for requests asking for one without tools: a `json_object` format with its schema (as
+    llama.cpp's servers take it), or a schema quoted in the instructions (pydantic-ai's prompted output)."""
+    if body.get("tools"):
+        return None
+    response_format = body.get("response_format") or {}
+    schema = response_format.get("schema") if response_format.get("type") == "json_object" else None
+    if schema is None and response_format.get("type") != "json_schema":
+        for message in body.get("messages") or []:
+            text = message.get("content") if isinstance(message.get("content"), str) else ""
+            if _PROMPTED_SCHEMA_MARK in text:
+                start = text.index("{", text.index(_PROMPTED_SCHEMA_MARK))
+                schema, _ = json.JSONDecoder().raw_decode(text[start:])
+    return Reply(text=json.dumps(fill_schema(schema))) if isinstance(schema, dict) else None
+
+
 class _Completion:
     """One reply rendered as a `chat.completion` or as `chat.completion.chunk`s."""
 
-    def __init__(self, body: dict[str, Any], reply: Reply, truncate: bool) -> None:
+    def __init__(self, body: dict[str, Any], reply: Reply, truncate: bool,
+                 quirks: frozenset[str] = frozenset()) -> None:
         self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         self.created = int(time.time())
         self.model = str(body.get("model") or MODEL_NAME)
@@ -274,12 +334,19 @@ class _Completion:
         self.usage["total_tokens"] = self.usage["prompt_tokens"] + self.usage["completion_tokens"]
         self.call_id = f"call_{uuid.uuid4().hex[:24]}"
         self.finish_reason = "tool_calls" if reply.tool_name else "stop"
+        self.reasoning: str | None = None
+        if "think_tags" in quirks and self.text is not None:
+            self.text = f"<think>The user wants an answer; {{\"not\": \"this\"}} is only a thought.</think>\n{self.text}"
+        if "reasoning_field" in quirks:
+            self.reasoning = "Thinking it over before answering: {\"not\": \"this\"}."
 
     def _envelope(self, kind: str, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {"id": self.id, "object": kind, "created": self.created, "model": self.model, "choices": choices}
 
     def whole(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.text, "refusal": None}
+        if self.reasoning is not None:
+            message["reasoning_content"] = self.reasoning
         if self.reply.tool_name:
             function = {"name": self.reply.tool_name, "arguments": self.arguments}
             message["tool_calls"] = [{"id": self.call_id, "type": "function", "function": function}]
@@ -288,6 +355,8 @@ class _Completion:
 
     def chunks(self, include_usage: bool) -> list[dict[str, Any]]:
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        if self.reasoning is not None:
+            deltas.append({"reasoning_content": self.reasoning})
         if self.reply.tool_name:
             head = {
                 "index": 0,
@@ -335,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hang-s", type=float, default=30.0, help="How long a 'hang' fault lasts.")
     parser.add_argument("--deterministic", action="store_true", help="Answer the same request the same way every time.")
+    parser.add_argument("--quirk", action="append", default=[], choices=sorted(QUIRKS),
+                        help="Behave like a server that is not OpenAI (repeatable).")
     args = parser.parse_args(argv)
     server = FakeLLMServer(
         port=args.port,
@@ -345,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         hang_s=args.hang_s,
         deterministic=args.deterministic,
+        quirks=frozenset(args.quirk),
     )
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"fake LLM listening on {server.base_url}", flush=True)

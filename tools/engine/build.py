@@ -71,7 +71,8 @@ async def run_build(
 def _report(build: Build, samples: list[Sample], *, started: datetime, warnings: list[str],
             estimate: CostEstimate | None) -> BuildReport:
     outcomes = build.ledger.outcomes(build.plan, {s.id: len(build.planned(s.id)) for s in build.plan.subtasks})
-    notes = list(warnings)
+    # Each endpoint's structured-output mode, found at its first contact during the build.
+    notes = [*warnings, *(note for note in build.models.endpoint_notes() if note not in warnings)]
     for outcome in outcomes:
         if outcome.short and build.stop_reason is None:
             why = "; ".join(outcome.top_drop_reasons) or "the generator returned too few samples"

@@ -7,7 +7,9 @@ except after a 429), so it keeps `concurrency` requests in flight, earlier batch
 resumed build repeats no call that was already answered. A live call waits for the rate limiter,
 and on 429, 5xx, timeouts and connection errors backs off (honouring Retry-After) until the
 endpoint has been failing for longer than `RetryPolicy.give_up_after_s`; then the last error is
-raised and the build stops cleanly.
+raised and the build stops cleanly. Before the endpoint has ever answered, an error that repeats itself
+(the same status and body twice) or says the request is unsupported or not found is raised at once: that
+server is misconfigured or cannot serve this request, and minutes of retries would only hide its message.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pydantic_ai.settings import ModelSettings
 from memory.files import append_jsonl, read_jsonl
 
 _RETRYABLE_STATUS = {408, 409, 425, 429}
+_DETERMINISTIC_WORDS = ("unsupported", "not supported", "does not support", "not found", "not implemented")
 _VOLATILE_KEYS = {"timestamp", "run_id", "conversation_id", "usage", "provider_details", "provider_response_id",
                   "provider_url", "metadata", "state", "retry", "outcome", "id", "provider_name", "model_name",
                   "finish_reason", "failed_attempts", "workspace_ref", "history_digest"}
@@ -53,6 +56,21 @@ class RetryPolicy:
 
 def _rate_limited(exc: BaseException) -> bool:
     return (isinstance(exc, ModelHTTPError) and exc.status_code == 429) or exc.__class__.__name__ == "ModelRateLimitError"
+
+
+def _signature(exc: BaseException) -> str | None:
+    """What identifies a repeat of the same server error: status and body."""
+    if isinstance(exc, ModelHTTPError):
+        return f"{exc.status_code}:{exc.body!r}"
+    return None
+
+
+def says_unservable(exc: BaseException) -> bool:
+    """The server's error says the request cannot be served as sent (not a fault that passes)."""
+    if not isinstance(exc, ModelHTTPError) or exc.status_code == 429:
+        return False
+    text = f"{exc.body!r} {exc.message}".lower()
+    return any(word in text for word in _DETERMINISTIC_WORDS)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -113,6 +131,7 @@ class ResilientModel(WrapperModel):
                       model_request_parameters: ModelRequestParameters) -> ModelResponse:
         started = time.monotonic()
         attempt = 0
+        previous: str | None = None
         while True:
             if self.limiter is not None:
                 await self.limiter.acquire(estimate_tokens(messages))
@@ -121,12 +140,20 @@ class ResilientModel(WrapperModel):
             except Exception as exc:
                 if not is_retryable(exc) or time.monotonic() - started > self._patience(exc):
                     raise
+                if not self.worked and (says_unservable(exc) or (previous is not None and _signature(exc) == previous)):
+                    raise
+                previous = _signature(exc)
                 attempt += 1
                 self.retries += 1
                 await self._back_off(self._delay(exc, attempt), keep_slot=_rate_limited(exc))
             else:
                 self.answered = True
                 return response
+
+    @property
+    def worked(self) -> bool:
+        """The endpoint has answered before (here, or the probe of the model this wraps): faults now pass."""
+        return self.answered or bool(getattr(self.wrapped, "answered", False))
 
     async def _back_off(self, seconds: float, *, keep_slot: bool) -> None:
         """Wait before a retry. A build's request gives its slot to another one meanwhile, unless the endpoint
@@ -140,7 +167,7 @@ class ResilientModel(WrapperModel):
 
     def _patience(self, exc: BaseException) -> float:
         refused = isinstance(exc, ModelConnectionError) and not isinstance(exc, ModelTimeoutError)
-        if refused and not self.answered:
+        if refused and not self.worked:
             return self.policy.first_contact_give_up_s
         return self.policy.give_up_after_s
 

@@ -19,6 +19,7 @@ from pydantic_ai.models.wrapper import WrapperModel
 
 from tools.contracts import Role, TokenUsage
 from tools.errors import BudgetReached, ModelUnavailable, StageFailed
+from tools.llm.endpoints import OUTPUT_MODE_SETTING, negotiate, negotiated_parts, server_message
 from tools.llm.resilience import CachedModel, CallCache, ResilientModel, SlotModel, Slots
 
 OutputT = TypeVar("OutputT")
@@ -74,6 +75,23 @@ class StageModels:
                 model = model.wrapped
         return sum(seen.values())
 
+    async def negotiate(self) -> list[str]:
+        """Find the structured-output mode of every endpoint in use (a probe at first contact, once per
+        endpoint and model); returns one note per endpoint, for the chat's first message and the report."""
+        notes: list[str] = []
+        for model in self.models.values():
+            notes += [note for note in await negotiate(model) if note not in notes]
+        return notes
+
+    def endpoint_notes(self) -> list[str]:
+        """The output mode of each endpoint whose mode is known by now."""
+        notes: list[str] = []
+        for model in self.models.values():
+            for part in negotiated_parts(model):
+                if part.endpoint.mode is not None and (note := part.endpoint.note()) not in notes:
+                    notes.append(note)
+        return notes
+
     def record(self, role: Role, requests: int, input_tokens: int, output_tokens: int) -> None:
         meter = self.usage.setdefault(role, TokenUsage())
         meter.add(TokenUsage(requests=requests, input_tokens=input_tokens, output_tokens=output_tokens))
@@ -94,6 +112,7 @@ async def run_stage(
     name = models.names.get(role, "?")
     models.check_guard()
     try:
+        await negotiate(models.model(role))  # the output mode decides how pydantic-ai builds the request
         if output_type is None:
             result = await agent.run(prompt, model=models.model(role))
         else:
@@ -101,7 +120,11 @@ async def run_stage(
     except (ModelConnectionError, ModelAuthenticationError, ModelNotFoundError) as exc:
         raise ModelUnavailable(_unreachable_message(name, role, exc)) from exc
     except ModelAPIError as exc:
-        raise ModelUnavailable(f"The {role} model '{name}' failed during {stage}: {exc}") from exc
+        raise ModelUnavailable(
+            f"The {role} model '{name}' failed during {stage}; the server said: {server_message(exc)}. "
+            f"If the server cannot serve this request shape, {OUTPUT_MODE_SETTING} (tool, native, json_object, "
+            "prompted) chooses another way to ask for structured output."
+        ) from exc
     except UnexpectedModelBehavior as exc:
         raise StageFailed(
             f"The {role} model '{name}' gave no valid output for {stage} after retries ({exc.message}). "
@@ -113,8 +136,15 @@ async def run_stage(
 
 
 def _unreachable_message(name: str, role: str, exc: Exception) -> str:
+    said = server_message(exc)
+    if isinstance(exc, ModelNotFoundError) or getattr(exc, "status_code", None) == 404:
+        return (
+            f"Cannot use the {role} model '{name}': the server said {said}. Check the model name against the "
+            "server's own list (GET <base URL>/models) and that the base URL ends with its API prefix, usually /v1 "
+            f"(OPENAI_BASE_URL, or BENCHMARK_AGENT_{role.upper()}_BASE_URL for this role)."
+        )
     return (
-        f"Cannot use the {role} model '{name}': {exc}. Check that the endpoint is running and that "
-        "OPENAI_BASE_URL / OPENAI_API_KEY (or BENCHMARK_AGENT_OPENAI_BASE_URL / _API_KEY) are right, "
-        "or unset BENCHMARK_AGENT_MODEL to use the embedded offline model."
+        f"Cannot use the {role} model '{name}': {said}. Check that the endpoint is running and that "
+        f"OPENAI_BASE_URL / OPENAI_API_KEY (or BENCHMARK_AGENT_{role.upper()}_BASE_URL / _API_KEY for this role) "
+        "are right, or unset BENCHMARK_AGENT_MODEL to use the embedded offline model."
     )
