@@ -14,7 +14,7 @@ from typing import Literal
 from assistant.deps import AssistantDeps, qc_options
 from assistant.session import PendingInput, ReviewNote
 from tools.contracts import PreviewItem
-from tools.stages.preview import preview_samples, review_note, with_guidance
+from tools.engine.preview import preview_samples, review_note, with_guidance
 
 Verdict = Literal["accept", "reject", "edit"]
 _ACCEPT = re.compile(r"^\s*(?:accept|approve|keep)\s+(?:samples?\s+|previews?\s+|items?\s+)?(?P<which>all|everything|"

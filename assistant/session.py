@@ -12,7 +12,7 @@ from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
 
 from memory.files import write_atomic
 from tools.contracts import BenchmarkSpec, ClarifyingQuestion, PreviewItem, Strict, SubtaskOutcome, SubtaskPlan
-from tools.stages.preview import with_guidance
+from tools.engine.preview import with_guidance
 
 Phase = Literal["gathering", "clarifying", "spec_ready", "planned", "building", "built"]
 MAX_HISTORY_MESSAGES = 40

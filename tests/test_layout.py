@@ -17,7 +17,7 @@ TOOLS_ALLOWED: dict[str, set[str]] = {
     "qc": {"contracts", "llm", "stages.brief"},
     "stages": {"contracts", "llm", "qc.schema"},
     "engine": {"contracts", "llm", "stages", "qc"},
-    "finish": {"contracts", "llm", "qc", "engine.ledger"},
+    "finish": {"contracts", "llm", "qc", "engine"},
     "export": {"contracts"},
     "pipeline": {"contracts", "llm", "stages", "qc", "engine", "finish", "export"},
     "errors": set(),

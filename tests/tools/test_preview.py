@@ -8,7 +8,7 @@ from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
 from tools.llm.stage import StageModels
 from tools.qc.gate import QCOptions
 from tools.stages.generate import generation_prompt
-from tools.stages.preview import preview_samples, review_note, with_guidance
+from tools.engine.preview import preview_samples, review_note, with_guidance
 
 SPEC = BenchmarkSpec(goal="g", capability="arithmetic", domain="word problems", answer_format="numeric", size=8)
 PLAN = SubtaskPlan(subtasks=[

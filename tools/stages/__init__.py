@@ -1,5 +1,5 @@
 """The pipeline's stages, in the order a benchmark is made: requirements, design, refinement and plan edits,
-preview, per-sample briefs, generation.
+per-sample briefs, generation.
 
 Each module exposes one plain async function that takes and returns `tools.contracts` models and runs
 its own agent with the model injected for its role (`tools.llm`). Stages may import `tools.contracts`,
