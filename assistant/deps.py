@@ -53,10 +53,10 @@ def qc_options(settings: Settings) -> QCOptions | None:
     if not settings.qc:
         return None
     if settings.model_for("judge") == EMBEDDED_MODEL:
-        return QCOptions(inspect=False, repair=False, resolve=False, require_solution_code=settings.require_solution_code,
+        return QCOptions(inspect=False, repair=False, resolve=False, require_solution_code=settings.require_solutions,
                          sandbox=SandboxLimits(timeout_s=settings.sandbox_timeout_s, memory_mb=settings.sandbox_memory_mb))
     return QCOptions(repair=settings.qc_repair, resolve=settings.qc_resolve,
-                     require_solution_code=settings.require_solution_code,
+                     require_solution_code=settings.require_solutions,
                      sandbox=SandboxLimits(timeout_s=settings.sandbox_timeout_s, memory_mb=settings.sandbox_memory_mb))
 
 
