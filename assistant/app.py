@@ -21,7 +21,7 @@ from assistant.chat_history import FileDataLayer
 from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply, press, respond
 from assistant.deps import AssistantDeps, memory_embedder, open_catalog, open_store
-from assistant.flow import refusal
+from assistant.flow import BUTTONS, refusal
 from assistant.model_registry import TOY_MODEL_WARNING, model_warnings, stage_models
 from assistant.render import DOWNLOADS  # noqa: F401  (re-exported: the tests name the files by it)
 from assistant.session import ThreadStore
@@ -179,41 +179,18 @@ async def on_message(message: cl.Message) -> None:
 # --- buttons: each runs the step the conversation table (assistant/flow.py) gives it in this phase ---
 
 
-@cl.action_callback("confirm")
-@_busy
-async def on_confirm(action: cl.Action) -> None:
-    await _press(action, remove=True)
+def _button(name: str) -> Callable[[cl.Action], Awaitable[None]]:
+    """Register the button `name`: it runs the step the table gives it; a confirm button goes once pressed."""
+
+    async def on_press(action: cl.Action) -> None:
+        await _press(action, remove=name == "confirm")
+
+    on_press.__name__ = f"on_{name}"
+    return cl.action_callback(name)(_busy(on_press))  # type: ignore[no-any-return]
 
 
-@cl.action_callback("answer")
-@_busy
-async def on_answer(action: cl.Action) -> None:
-    await _press(action)
-
-
-@cl.action_callback("edit")
-@_busy
-async def on_edit(action: cl.Action) -> None:
-    await _press(action)
-
-
-@cl.action_callback("undo")
-@_busy
-async def on_undo(action: cl.Action) -> None:
-    await _press(action)
-
-
-@cl.action_callback("shortfall")
-@_busy
-async def on_shortfall(action: cl.Action) -> None:
-    """Keep what a short subtask has, or drop it, then continue the short build (buttons under a short build)."""
-    await _press(action)
-
-
-@cl.action_callback("review")
-@_busy
-async def on_review(action: cl.Action) -> None:
-    await _press(action)
+# Every button but preview, which shows a step of its own while it runs (below); by name, as Chainlit calls them.
+ON_BUTTON = {name: _button(name) for name in sorted(BUTTONS - {"preview"})}
 
 
 @cl.action_callback("preview")

@@ -189,7 +189,7 @@ async def test_confirm_advances_the_phase_and_removes_the_clicked_button(fake_mo
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
     recorder.forget()
     clicked = confirm("spec_ready")
-    await app.on_confirm(clicked)
+    await app.ON_BUTTON["confirm"](clicked)
     no_errors(recorder)
     assert state().phase == "planned"
     assert [a["id"] for a in recorder.of("remove_action")] == [clicked.id]
@@ -204,9 +204,9 @@ async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLL
     recorder = open_session()
     await app.start()
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
-    await app.on_confirm(confirm("spec_ready"))
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))
     recorder.forget()
-    await app.on_confirm(confirm("planned"))
+    await app.ON_BUTTON["confirm"](confirm("planned"))
     no_errors(recorder)
 
     built = state()
@@ -253,12 +253,12 @@ async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLL
 async def test_a_stale_button_is_refused_and_changes_nothing(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
-    await app.on_confirm(confirm("spec_ready"))
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))
     assert state().phase == "planned"
     recorder.forget()
     requests = fake_models.stats.requests
 
-    await app.on_confirm(confirm("spec_ready"))  # the first message's button, clicked again
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))  # the first message's button, clicked again
 
     assert state().phase == "planned" and state().build is None
     assert fake_models.stats.requests == requests, "a stale button runs nothing"
@@ -278,7 +278,7 @@ async def test_an_unexpected_failure_of_a_button_step_is_shown(
     monkeypatch.setattr(app, "press", broken)
     recorder.forget()
     with pytest.raises(OSError):  # re-raised so that Chainlit logs it
-        await app.on_confirm(confirm("spec_ready"))
+        await app.ON_BUTTON["confirm"](confirm("spec_ready"))
     [error] = [s for s in recorder.of("send_step") if s.get("isError")]
     assert "disk full" in error["output"]
 
@@ -294,7 +294,7 @@ async def test_a_button_whose_step_the_phase_does_not_offer_only_says_so(fake_mo
     recorder.forget()
 
     await app.on_preview(click("preview", {}))  # a preview needs a plan: the table offers it only once planned
-    await app.on_undo(click("undo", {}))
+    await app.ON_BUTTON["undo"](click("undo", {}))
 
     assert [m["output"] for m in recorder.messages()] == [flow.STALE] * 2
     assert not [s for s in recorder.of("send_step") if s["type"] == "tool"], "no preview step was started"
@@ -323,7 +323,7 @@ def buttons(recorder: Recorder, message: dict[str, Any], name: str | None = None
 
 async def _planned(recorder: Recorder) -> Any:
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
-    await app.on_confirm(confirm("spec_ready"))
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))
     assert state().phase == "planned"
     recorder.forget()
     return state()
@@ -333,7 +333,7 @@ async def test_the_card_is_replaced_each_turn_so_only_one_is_on_screen(fake_mode
     recorder = open_session()
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
     first_card = state().card_message_id
-    await app.on_confirm(confirm("spec_ready"))
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))
     assert first_card in [d["id"] for d in recorder.of("delete_step")]
     assert state().card_message_id == recorder.last_message()["id"] != first_card
 
@@ -343,14 +343,14 @@ async def test_the_edit_buttons_walk_through_an_edit_without_the_model(fake_mode
     planned = await _planned(recorder)
     requests = fake_models.stats.requests
     version = {"version": 1}
-    await app.on_edit(click("edit", version))
+    await app.ON_BUTTON["edit"](click("edit", version))
     menu = recorder.last_message()
     assert len(buttons(recorder, menu)) == 10  # nine operations and Cancel
-    await app.on_edit(click("edit", {**version, "edit": {"op": "quota"}}))
+    await app.ON_BUTTON["edit"](click("edit", {**version, "edit": {"op": "quota"}}))
     which = recorder.last_message()
     assert len(buttons(recorder, which)) == len(planned.plan.subtasks) + 1
     first = planned.plan.subtasks[0]
-    await app.on_edit(click("edit", {**version, "edit": {"op": "quota", "subtask": first.id}}))
+    await app.ON_BUTTON["edit"](click("edit", {**version, "edit": {"op": "quota", "subtask": first.id}}))
     assert state().pending is not None and state().pending.kind == "edit"
     wanted = first.quota + 1
     await app.on_message(cl.Message(content=str(wanted), author="User", type="user_message"))  # the typed value
@@ -362,16 +362,16 @@ async def test_the_edit_buttons_walk_through_an_edit_without_the_model(fake_mode
     assert "Plan v2 from v1" in card["output"] and buttons(recorder, card, "undo")
     assert {d["id"] for d in recorder.of("delete_step")} >= {menu["id"], which["id"]}, "the editor is gone"
 
-    await app.on_undo(click("undo", {"version": 2}))
+    await app.ON_BUTTON["undo"](click("undo", {"version": 2}))
     assert state().plan == planned.plan and state().version.number == 3
 
 
 async def test_an_edit_button_from_an_older_version_is_refused(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     planned = await _planned(recorder)
-    await app.on_edit(click("edit", {"version": 1, "edit": {"op": "drop", "subtask": planned.plan.subtasks[0].id}}))
+    await app.ON_BUTTON["edit"](click("edit", {"version": 1, "edit": {"op": "drop", "subtask": planned.plan.subtasks[0].id}}))
     recorder.forget()
-    await app.on_edit(click("edit", {"version": 1, "edit": {"op": "drop", "subtask": planned.plan.subtasks[1].id}}))
+    await app.ON_BUTTON["edit"](click("edit", {"version": 1, "edit": {"op": "drop", "subtask": planned.plan.subtasks[1].id}}))
     [reply] = recorder.messages()
     assert "out of date" in reply["output"] and len(state().plan.subtasks) == len(planned.plan.subtasks) - 1
 
@@ -386,11 +386,11 @@ async def test_preview_buttons_accept_and_reject_with_a_reason(fake_models: Fake
     shown = [m for m in recorder.messages() if m["output"].startswith("**Preview 1**")]
     assert len(buttons(recorder, shown[0])) == 3
     first, second = previewed.previews[0], previewed.previews[1]
-    await app.on_review(click("review", {"item": first.id, "verdict": "accept"}))
-    await app.on_review(click("review", {"item": second.id, "verdict": "reject"}))
+    await app.ON_BUTTON["review"](click("review", {"item": first.id, "verdict": "accept"}))
+    await app.ON_BUTTON["review"](click("review", {"item": second.id, "verdict": "reject"}))
     reasons = [a for a in recorder.of("action") if a["payload"].get("reason")]
     assert [a["label"] for a in reasons] == ["Wrong answer", "Too easy", "Ambiguous", "Off topic"]
-    await app.on_review(click("review", reasons[1]["payload"]))
+    await app.ON_BUTTON["review"](click("review", reasons[1]["payload"]))
     reviewed = state()
     assert [p.status for p in reviewed.previews[:2]] == ["accepted", "rejected"]
     assert any("Too easy" in g for g in next(s for s in reviewed.plan.subtasks if s.id == second.subtask_id).guidance)
@@ -416,7 +416,7 @@ async def test_a_reopened_thread_gets_its_buttons_and_current_card_back(fake_mod
     card = next(s for s in thread["steps"] if s["id"] == saved.card_message_id)
     assert "**Plan**" in card["output"]
     assert {a["name"] for a in reopened.of("action") if a["forId"] == saved.card_message_id} == {"confirm", "preview", "edit"}
-    await app.on_confirm(confirm("planned"))  # and the flow goes on from where it was
+    await app.ON_BUTTON["confirm"](confirm("planned"))  # and the flow goes on from where it was
     assert state().phase == "built"
 
 
@@ -465,8 +465,8 @@ async def test_the_buttons_under_a_short_build_keep_what_it_has_and_finish_the_s
         monkeypatch.setenv("BENCHMARK_AGENT_QC", "false")
         recorder = open_session()
         await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
-        await app.on_confirm(confirm("spec_ready"))
-        await app.on_confirm(confirm("planned"))
+        await app.ON_BUTTON["confirm"](confirm("spec_ready"))
+        await app.ON_BUTTON["confirm"](confirm("planned"))
         short = state()
         assert short.build is not None and short.build.status == "short"
         outcomes = short.build.shortfalls
@@ -487,7 +487,7 @@ async def test_the_buttons_under_a_short_build_keep_what_it_has_and_finish_the_s
             assert relax["label"].endswith(f"keep the {outcome.accepted} it has")
             recorder.forget()
 
-            await app.on_shortfall(click("shortfall", relax["payload"]))
+            await app.ON_BUTTON["shortfall"](click("shortfall", relax["payload"]))
 
             no_errors(recorder)
             card = recorder.last_message()
@@ -501,7 +501,7 @@ async def test_the_buttons_under_a_short_build_keep_what_it_has_and_finish_the_s
         assert "complete." in card["output"] and not buttons(recorder, card, "shortfall")
 
         recorder.forget()
-        await app.on_shortfall(click("shortfall", drop["payload"]))  # the other button, now out of date
+        await app.ON_BUTTON["shortfall"](click("shortfall", drop["payload"]))  # the other button, now out of date
         [reply] = recorder.messages()
         assert "out of date" in reply["output"] and state().version.number == done.version.number
 
@@ -511,9 +511,9 @@ async def test_the_chat_answers_while_a_build_runs(monkeypatch: pytest.MonkeyPat
         use_endpoint(monkeypatch, slow)
         open_session()
         await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
-        await app.on_confirm(confirm("spec_ready"))
+        await app.ON_BUTTON["confirm"](confirm("spec_ready"))
         thread = cl.context.session.thread_id
-        build = asyncio.create_task(app.on_confirm(confirm("planned")))  # keeps this session's context
+        build = asyncio.create_task(app.ON_BUTTON["confirm"](confirm("planned")))  # keeps this session's context
         for _ in range(200):
             if state().phase == "building":
                 break
