@@ -168,3 +168,14 @@ def test_a_retry_after_malformed_output_is_accepted_by_a_server_that_refuses_nul
     assert _mode(models) == "tool" and server.stats.faults["truncated"] >= 1
     assert any(m.get("role") == "assistant" and m.get("content") == ""
                for body in server.recent_requests for m in body["messages"])
+
+
+def test_what_the_probe_spent_is_booked_once_under_the_role_that_triggered_it(serve, tmp_path: Path) -> None:
+    server = serve(quirks={"no_tools", "no_json_schema"})  # two modes fail before json_object answers
+    models = _models(server, tmp_path)
+    asyncio.run(models.negotiate())
+    booked = sum(u.requests for u in models.usage.values())
+    assert booked == server.stats.completions >= 3
+    assert sum(u.input_tokens for u in models.usage.values()) > 0
+    asyncio.run(models.negotiate())  # already known: nothing new is spent or booked
+    assert sum(u.requests for u in models.usage.values()) == booked

@@ -69,6 +69,15 @@ class EndpointChatModel(OpenAIChatModel):
     def __init__(self, model_name: str, *, client: AsyncOpenAI, mode: OutputMode) -> None:
         super().__init__(model_name, provider=OpenAIProvider(openai_client=client), profile=MODE_PROFILES[mode])
         self.output_mode: OutputMode = mode
+        self.sent = [0, 0, 0]  # requests sent, input and output tokens answered: what a probe books
+
+    async def request(self, messages: list[ModelMessage], model_settings: ModelSettings | None,
+                      model_request_parameters: ModelRequestParameters) -> ModelResponse:
+        self.sent[0] += 1
+        response = await super().request(messages, model_settings, model_request_parameters)
+        self.sent[1] += response.usage.input_tokens
+        self.sent[2] += response.usage.output_tokens
+        return response
 
     class _MapModelResponseContext(OpenAIChatModel._MapModelResponseContext):
         def _into_message_param(self) -> Any:
@@ -179,6 +188,8 @@ class Endpoint:
     mode: OutputMode | None = None
     how: str = ""  # "probed", "remembered", "set"
     attempts: list[ProbeAttempt] = field(default_factory=list)
+    # What the probe spent (requests, input and output tokens), until whoever triggered it books it.
+    unbooked: tuple[int, int, int] = (0, 0, 0)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _models: dict[OutputMode, EndpointChatModel] = field(default_factory=dict)
 
@@ -212,16 +223,33 @@ class Endpoint:
         self.attempts = []
         for mode in OUTPUT_MODES:
             started = time.monotonic()
+            model = self.make(mode)
             try:
-                await _probe_agent.run(_PROBE_PROMPT, model=self.make(mode))
+                await _probe_agent.run(_PROBE_PROMPT, model=model)
             except (ModelAPIError, UnexpectedModelBehavior) as exc:
+                self._spent(model)
                 self.attempts.append(ProbeAttempt(mode, server_message(exc), time.monotonic() - started))
                 if fatal_for_every_mode(exc):
                     raise  # no other mode fixes it; the stage says which role and setting it concerns
                 continue
+            self._spent(model)
             self.attempts.append(ProbeAttempt(mode, None, time.monotonic() - started))
             return mode
         raise ModelUnavailable(self._no_mode_works())
+
+    def _spent(self, model: Model) -> None:
+        """Add what one attempt sent (every request, retries included) to what is still to be booked."""
+        while isinstance(model, WrapperModel):
+            model = model.wrapped
+        if isinstance(model, EndpointChatModel):
+            requests, input_tokens, output_tokens = model.sent
+            r, i, o = self.unbooked
+            self.unbooked = (r + requests, i + input_tokens, o + output_tokens)
+
+    def take_spend(self) -> tuple[int, int, int]:
+        """What the probe spent that nobody has booked yet; booked once, by the caller."""
+        spent, self.unbooked = self.unbooked, (0, 0, 0)
+        return spent
 
     def _no_mode_works(self) -> str:
         tried = "; ".join(f"{a.mode}: {a.error}" for a in self.attempts)

@@ -79,9 +79,17 @@ class StageModels:
         """Find the structured-output mode of every endpoint in use (a probe at first contact, once per
         endpoint and model); returns one note per endpoint, for the chat's first message and the report."""
         notes: list[str] = []
-        for model in self.models.values():
+        for role, model in self.models.items():
             notes += [note for note in await negotiate(model) if note not in notes]
+            self.book_probes(role)
         return notes
+
+    def book_probes(self, role: Role) -> None:
+        """Book what a probe of `role`'s endpoint spent, under `role`: a probe's tokens are real spend."""
+        for part in negotiated_parts(self.models[role]) if role in self.models else []:
+            spent = part.endpoint.take_spend()
+            if any(spent):
+                self.record(role, *spent)
 
     def endpoint_notes(self) -> list[str]:
         """The output mode of each endpoint whose mode is known by now."""
@@ -113,6 +121,7 @@ async def run_stage(
     models.check_guard()
     try:
         await negotiate(models.model(role))  # the output mode decides how pydantic-ai builds the request
+        models.book_probes(role)
         if output_type is None:
             result = await agent.run(prompt, model=models.model(role))
         else:
