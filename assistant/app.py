@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import chainlit as cl
 from chainlit.types import ThreadDict
+from pydantic_ai.exceptions import ModelAPIError
 
 from assistant import auth, screen
 from assistant.chat_history import FileDataLayer
@@ -22,13 +23,15 @@ from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply, press, respond
 from assistant.deps import AssistantDeps, memory_embedder, open_catalog, open_store
 from assistant.flow import BUTTONS, refusal
-from assistant.model_registry import TOY_MODEL_WARNING, model_warnings, stage_models
+from assistant.model_registry import TOY_MODEL_WARNING, stage_models, uses_toy_model
 from assistant.render import DOWNLOADS  # noqa: F401  (re-exported: the tests name the files by it)
 from assistant.session import ThreadStore
 from assistant.settings import Settings
 from assistant.steps import recover_interrupted
 from memory.catalog import PriorCatalog
 from memory.store import SampleStore
+from tools.errors import BenchmarkAgentError
+from tools.llm.endpoints import server_message
 from tools.llm.stage import StageModels
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -140,8 +143,12 @@ async def start() -> None:
     rt = runtime()
     models = ", ".join(f"{role}: `{name}`" for role, name in rt.models.names.items())
     lines = [f"Hello! I build evaluation benchmarks. Models in use: {models}."]
-    if model_warnings(rt.models):
+    if uses_toy_model(rt.models):
         lines.append(f"**Note:** {TOY_MODEL_WARNING}")
+    try:  # a probe at first contact finds how each endpoint gives structured output (once per endpoint)
+        lines += await rt.models.negotiate()
+    except (BenchmarkAgentError, ModelAPIError) as exc:  # said here; the first step says it again with its fix
+        lines.append(f"**Note:** the model endpoint could not be used yet: {server_message(exc)}")
     lines.append("Describe the benchmark you want, e.g. *30 multiple-choice questions on European geography*.")
     await screen.say("\n\n".join(lines))
 

@@ -18,7 +18,7 @@ from assistant import flow, steps
 from assistant.agent import chat_agent
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask
-from assistant.model_registry import model_warnings
+from assistant.model_registry import uses_toy_model
 from assistant.session import ThreadStore
 from tools.errors import BenchmarkAgentError
 
@@ -68,7 +68,7 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
                                           model=deps.models.model("chat"))
             state.set_history(result.all_messages())
             # The embedded toy model's words are rarely about the benchmark: the step's own summary says it.
-            text = deps.summary if deps.summary and model_warnings(deps.models) else result.output
+            text = deps.summary if deps.summary and uses_toy_model(deps.models) else result.output
     except BenchmarkAgentError as exc:
         text = str(exc)
     except AgentRunError as exc:

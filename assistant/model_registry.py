@@ -150,6 +150,11 @@ def stage_models(settings: Settings, roles: tuple[Role, ...] = PIPELINE_ROLES) -
     return StageModels(models=models, names=names)
 
 
+def uses_toy_model(models: StageModels) -> bool:
+    """Whether any role runs on the embedded toy model (its replies are rarely about the benchmark)."""
+    return EMBEDDED_MODEL in models.names.values()
+
+
 def model_warnings(models: StageModels) -> list[str]:
     """What a user should know about the models in use: the toy model, and each endpoint's output mode once known."""
-    return ([TOY_MODEL_WARNING] if EMBEDDED_MODEL in models.names.values() else []) + models.endpoint_notes()
+    return ([TOY_MODEL_WARNING] if uses_toy_model(models) else []) + models.endpoint_notes()

@@ -159,6 +159,7 @@ async def test_welcome_names_the_configured_model(fake_models: FakeLLMServer) ->
     text = recorder.last_message()["output"]
     assert "openai:fake-model" in text
     assert TOY_MODEL_WARNING not in text and "toy" not in text.lower()
+    assert "Structured output for 'fake-model'" in text and "tool (found by probing at first contact)" in text
 
 
 async def test_welcome_without_a_model_names_the_embedded_one_and_warns_in_plain_words() -> None:
