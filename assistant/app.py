@@ -20,7 +20,7 @@ from pydantic_ai.exceptions import ModelAPIError
 from assistant import auth, screen
 from assistant.chat_history import FileDataLayer
 from assistant.chat_markdown import keep_visible
-from assistant.conversation import Reply, press, respond
+from assistant.conversation import Reply, attachments_note, press, respond
 from assistant.deps import AssistantDeps, memory_embedder, open_catalog, open_store
 from assistant.flow import BUTTONS, refusal
 from assistant.model_registry import TOY_MODEL_WARNING, stage_models, uses_toy_model
@@ -180,6 +180,9 @@ async def on_resume(thread: ThreadDict) -> None:
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
     deps = _deps()
+    note = attachments_note([element.name for element in message.elements or []])
+    if note is not None:
+        await screen.say(note)
     await screen.show(await respond(deps, message.content, runtime().threads), deps, runtime().threads)
 
 

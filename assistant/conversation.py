@@ -33,6 +33,16 @@ class Reply:
     ask: Ask | None = None
 
 
+def attachments_note(names: list[str]) -> str | None:
+    """What to say about files attached to a message: they are not read yet, so none may pass unmentioned."""
+    if not names:
+        return None
+    listed = ", ".join(f"`{name}`" for name in names)
+    return (f"I did not read the attached {'file' if len(names) == 1 else 'files'} {listed}: building a benchmark "
+            "from documents, data records or images is not supported yet. Describe in words what the benchmark "
+            "should cover; your message's text is answered below.")
+
+
 def check_message(message: str) -> str | None:
     """A reply for a message that cannot be a request, or None when it can go to the agent."""
     if not re.search(r"[^\W_]", message):

@@ -173,6 +173,16 @@ async def test_welcome_without_a_model_names_the_embedded_one_and_warns_in_plain
     assert app.runtime().models.models["chat"]._llm is None, "the welcome must not load llama.cpp"  # type: ignore[attr-defined]
 
 
+async def test_an_attached_file_is_named_as_not_read_and_the_text_is_still_answered(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    attached = [cl.File(name="notes.pdf", content=b"%PDF-1.4"), cl.File(name="data.csv", content=b"a,b\n1,2\n")]
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message", elements=attached))
+    no_errors(recorder)
+    said = [m["output"] for m in recorder.messages()]
+    assert any("did not read the attached files" in text and "notes.pdf" in text and "data.csv" in text for text in said)
+    assert "**Spec**" in recorder.last_message()["output"]
+
+
 async def test_a_request_gets_the_spec_card_and_a_confirm_button(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))

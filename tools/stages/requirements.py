@@ -84,7 +84,7 @@ def _check_request(request: str) -> str:
     if len(cleaned) > MAX_REQUEST_CHARS:
         raise InvalidRequest(
             f"The request is {len(cleaned):,} characters; describe the benchmark in under {MAX_REQUEST_CHARS:,} "
-            "(upload long material as a file instead)."
+            "(attached files are not read yet, so summarise the material the benchmark should cover)."
         )
     return cleaned
 
