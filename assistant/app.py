@@ -138,6 +138,21 @@ def _busy(handler: Callable[[cl.Action], Awaitable[None]]) -> Callable[[cl.Actio
 # --- chat events --------------------------------------------------------------------------
 
 
+# The welcome screen's starters: requests of the kinds the product builds today (text, math, code, a vague one).
+STARTERS = (
+    ("Harder than GSM8K", "60 arithmetic word problems harder than GSM8K, numeric answers"),
+    ("Geography quiz", "30 multiple-choice questions on European geography, medium difficulty"),
+    ("Logic with yes/no", "40 yes/no questions that test logical reasoning about schedules"),
+    ("Python functions", "20 short Python coding tasks, each a function with unit tests"),
+    ("Something vague", "a hard reasoning benchmark"),
+)
+
+
+@cl.set_starters
+async def starters(user: cl.User | None = None, language: str | None = None) -> list[cl.Starter]:
+    return [cl.Starter(label=label, message=message) for label, message in STARTERS]
+
+
 @cl.on_chat_start
 async def start() -> None:
     rt = runtime()

@@ -173,6 +173,13 @@ async def test_welcome_without_a_model_names_the_embedded_one_and_warns_in_plain
     assert app.runtime().models.models["chat"]._llm is None, "the welcome must not load llama.cpp"  # type: ignore[attr-defined]
 
 
+async def test_the_welcome_screen_offers_starters_that_are_requests_the_product_builds() -> None:
+    offered = await app.starters(None)
+    assert [s.message for s in offered] == [message for _, message in app.STARTERS] and len(offered) >= 4
+    assert chainlit.config.config.code.set_starters is not None
+    assert not any(word in s.message.lower() for s in offered for word in ("pdf", "image", "document", "chart"))
+
+
 async def test_an_attached_file_is_named_as_not_read_and_the_text_is_still_answered(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     attached = [cl.File(name="notes.pdf", content=b"%PDF-1.4"), cl.File(name="data.csv", content=b"a,b\n1,2\n")]
