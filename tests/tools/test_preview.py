@@ -5,10 +5,10 @@ from typing import Any
 from tests.scripted import Script, stage_models
 from tests.tools.samples import ACCEPT, arithmetic_item, batch_for
 from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
+from tools.engine.preview import preview_samples, review_note, with_guidance
 from tools.llm.stage import StageModels
 from tools.qc.gate import QCOptions
 from tools.stages.generate import generation_prompt
-from tools.engine.preview import preview_samples, review_note, with_guidance
 
 SPEC = BenchmarkSpec(goal="g", capability="arithmetic", domain="word problems", answer_format="numeric", size=8)
 PLAN = SubtaskPlan(subtasks=[
