@@ -46,6 +46,7 @@ from tools.contracts.drafts import (
     YesNoBatch,
     YesNoDraft,
 )
+from tools.contracts.evaluation import Consistency, Leaderboard, ModelScore
 from tools.contracts.events import ROLE_STAGES, BuildEvent, EventSink, Spend, emit
 from tools.contracts.plan import (
     EDIT_OPS,
@@ -98,6 +99,9 @@ from tools.contracts.sample import Drop, PreviewItem, Provenance, Sample, Verdic
 from tools.contracts.spec import BenchmarkSpec, ClarifyingQuestion, NeedsClarification, SpecDraft
 
 __all__ = [
+    "Consistency",
+    "Leaderboard",
+    "ModelScore",
     "LETTERS",
     "AnswerFormat",
     "Difficulty",

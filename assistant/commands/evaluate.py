@@ -1,0 +1,56 @@
+"""`benchmark-agent evaluate DIR --models m1,m2`: score models on a finished benchmark, kept with its date."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from assistant.commands.build import settings_from
+from assistant.model_registry import resolve_model
+from tools.contracts import BuildReport
+from tools.errors import InvalidRequest
+from tools.export.rows import samples_from_rows
+from tools.finish.evaluate import describe, evaluate_models, latest, save
+from tools.llm.stage import StageModels
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    evaluate = commands.add_parser(
+        "evaluate", help="Score models on a finished benchmark: accuracy with 95% intervals, per subtask, and how it moved.")
+    evaluate.add_argument("directory", type=Path, help="The build's output folder (the --out of `build`).")
+    evaluate.add_argument("--models", required=True, help="Comma list of provider:name models, e.g. openai:a,openai:b.")
+    evaluate.add_argument("--expected-order", default=None,
+                          help="The same models, strongest first, to check that our ranking agrees (Spearman, Kendall).")
+    evaluate.add_argument("--concurrency", type=int, default=None, help="Requests in flight (default: settings).")
+    evaluate.set_defaults(run=run)
+
+
+def _names(text: str | None) -> list[str]:
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
+
+
+async def run(args: argparse.Namespace) -> int:
+    directory: Path = args.directory
+    rows, report_file = directory / "benchmark.jsonl", directory / "report.json"
+    if not rows.is_file() or not report_file.is_file():
+        raise InvalidRequest(f"{directory} holds no finished build (benchmark.jsonl and report.json); build it first.")
+    names = _names(args.models)
+    if not names:
+        raise InvalidRequest("--models names no model: give a comma list such as openai:gpt-4o-mini,openai:my-local.")
+    settings = settings_from(args)
+    samples = samples_from_rows(rows.read_text(encoding="utf-8"), source=str(rows))
+    report = BuildReport.model_validate_json(report_file.read_text(encoding="utf-8"))
+    cache: dict = {}
+    models = {name: resolve_model(name, settings, cache) for name in names}
+    usage = StageModels(models={}, names={})
+    print(f"Evaluating {len(names)} models on {len(samples)} items...", file=sys.stderr)
+    board = await evaluate_models(samples, models, build_id=report.build_id, usage=usage,
+                                  concurrency=args.concurrency or settings.concurrency,
+                                  expected_order=_names(args.expected_order) or None, previous=latest(directory))
+    path = save(board, directory)
+    print(describe(board), file=sys.stderr)
+    spent = sum(u.input_tokens + u.output_tokens for u in usage.usage.values())
+    print(f"tokens: {spent:,}", file=sys.stderr)
+    print(str(path))
+    return 0

@@ -1,0 +1,82 @@
+"""Evaluating models on a finished benchmark: exact accuracies and Wilson intervals, rank agreement, history."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from tests.tools.test_harness_exports import PROVENANCE
+from tools.contracts import Sample
+from tools.errors import InvalidRequest
+from tools.finish.evaluate import EVALUATIONS, describe, evaluate_models, latest, rank_agreement, save, wilson_interval
+from tools.llm.stage import StageModels
+
+QUESTIONS = [f"Item {n}: what is {n} + {n}?" for n in range(1, 6)]
+SAMPLES = [Sample(id=f"sums-{n:012d}", subtask_id="sums" if n <= 3 else "more", answer_format="multiple_choice",
+                  question=q, choices=[str(2 * n + 1), str(2 * n), str(2 * n - 1)], answer=str(2 * n), answer_index=1,
+                  provenance=PROVENANCE) for n, q in enumerate(QUESTIONS, start=1)]
+
+
+def answering(right_on: set[int]) -> FunctionModel:
+    """A model that picks the correct letter (B) for the items numbered in `right_on`, and C otherwise."""
+
+    def reply(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        prompt = str(messages[-1].parts[-1].content)  # type: ignore[union-attr]
+        number = int(re.search(r"Item (\d+):", prompt).group(1))  # type: ignore[union-attr]
+        letter = "B" if number in right_on else "C"
+        return ModelResponse(parts=[ToolCallPart("submit_answer", {"reasoning": "", "answer": letter})])
+
+    return FunctionModel(reply)
+
+
+MODELS = {"strong": answering({1, 2, 3, 4}), "middle": answering({1, 2}), "weak": answering(set())}
+
+
+async def test_each_model_gets_its_exact_accuracy_wilson_interval_and_subtask_scores() -> None:
+    usage = StageModels(models={}, names={})
+    board = await evaluate_models(SAMPLES, MODELS, build_id="b1", usage=usage, concurrency=2,
+                                  expected_order=["strong", "middle", "weak"])
+    scores = {s.model: s for s in board.scores}
+    assert [s.model for s in board.scores] == ["strong", "middle", "weak"]
+    assert (scores["strong"].correct, scores["middle"].correct, scores["weak"].correct) == (4, 2, 0)
+    # Published 95 % Wilson intervals for 4/5, 2/5 and 0/5.
+    assert scores["strong"].interval == pytest.approx((0.3755, 0.9638), abs=1e-3)
+    assert scores["middle"].interval == pytest.approx((0.1176, 0.7693), abs=1e-3)
+    assert scores["weak"].interval == pytest.approx((0.0, 0.4345), abs=1e-3)
+    assert scores["middle"].subtasks == {"sums": pytest.approx(2 / 3), "more": 0.0}
+    assert board.unsolved == [SAMPLES[4].id] and board.difficulty == pytest.approx(0.2)
+    assert board.consistency is not None and board.consistency.spearman == 1.0 and board.consistency.kendall == 1.0
+    assert sum(u.requests for u in usage.usage.values()) == 15, "every model answered every item once"
+
+
+def test_a_reversed_expectation_gives_a_negative_correlation_and_an_unknown_model_a_message() -> None:
+    reversed_order = rank_agreement(["weak", "middle", "strong"], {"strong": 0.8, "middle": 0.4, "weak": 0.0})
+    assert reversed_order.spearman == -1.0 and reversed_order.kendall == -1.0
+    assert rank_agreement(["a", "b"], {"a": 0.5, "b": 0.5}).spearman is None  # all tied: undefined, not 0
+    with pytest.raises(InvalidRequest, match="were not evaluated"):
+        rank_agreement(["strong", "gpt-9"], {"strong": 1.0})
+
+
+def test_the_interval_of_nothing_is_everything() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+async def test_a_later_evaluation_is_kept_beside_the_first_and_shows_how_models_moved(tmp_path: Path) -> None:
+    first = await evaluate_models(SAMPLES, {"middle": MODELS["middle"]}, build_id="b1")
+    save(first, tmp_path)
+    improved = await evaluate_models(SAMPLES, {"middle": answering({1, 2, 3})}, build_id="b1", previous=latest(tmp_path))
+    save(improved, tmp_path)
+    assert len(list((tmp_path / EVALUATIONS).glob("*.json"))) == 2
+    board = latest(tmp_path)
+    assert board is not None and board.scores[0].previous == 0.4 and board.scores[0].accuracy == 0.6
+    assert board.previous_at == first.created_at
+    assert "| middle | 60% (3/5) |" in describe(board) and "+20%" in describe(board)
+
+
+async def test_nothing_to_evaluate_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="at least one model"):
+        await evaluate_models(SAMPLES, {}, build_id="b1")

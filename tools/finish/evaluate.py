@@ -1,0 +1,114 @@
+"""Evaluation of models on a finished benchmark, kept with its date so that a later one shows how models moved.
+
+Each model answers every item with the solver agent (never seeing the gold answer), under the given
+concurrency and the endpoints' own retries; a model that gives no valid answer scores the item wrong.
+Scoring is the quality gate's: the option letter or text for multiple choice, numbers compared to the gold's
+precision, yes/no, normalised text. The leaderboard has each model's accuracy with its 95 % Wilson interval
+and per-subtask accuracy, difficulty and separability (AutoBencher's definitions), the items every model
+failed, and, when the user gives the order they expect (strongest first), Spearman and Kendall rank
+correlations of our scores with it (the consistency check of the Benchmark Agent paper).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic_ai.models import Model
+from scipy import stats
+
+from memory.files import write_atomic
+from tools.contracts import Consistency, Leaderboard, ModelScore, Sample
+from tools.errors import InvalidRequest
+from tools.finish.panel import difficulty_report, panel_accuracy
+from tools.llm.stage import StageModels
+
+EVALUATIONS = "evaluations"  # one file per evaluation, named by its time; leaderboard.json is the latest
+LEADERBOARD = "leaderboard.json"
+
+
+def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval of `correct` out of `total` (95 % by default)."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = correct / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def rank_agreement(expected: list[str], accuracy: dict[str, float]) -> Consistency:
+    """Spearman and Kendall correlation between our accuracies and the expected order (strongest first)."""
+    _check_order(expected, list(accuracy))
+    ours = [accuracy[name] for name in expected]
+    strength = list(range(len(expected), 0, -1))  # the first named is expected to score highest
+    spearman = kendall = None
+    if len(expected) >= 2 and len(set(ours)) > 1:
+        spearman = float(stats.spearmanr(strength, ours).statistic)
+        kendall = float(stats.kendalltau(strength, ours).statistic)
+    return Consistency(expected=expected, models=len(expected), spearman=spearman, kendall=kendall)
+
+
+def _check_order(expected: list[str], names: list[str]) -> None:
+    unknown = [name for name in expected if name not in names]
+    if unknown:
+        raise InvalidRequest(f"The expected order names {', '.join(unknown)}, which were not evaluated; "
+                             f"name only evaluated models: {', '.join(names)}.")
+
+
+async def evaluate_models(samples: list[Sample], models: dict[str, Model], *, build_id: str,
+                          usage: StageModels | None = None, concurrency: int = 8,
+                          expected_order: list[str] | None = None, previous: Leaderboard | None = None) -> Leaderboard:
+    """Every model answers every sample once; the leaderboard, best first."""
+    if not samples or not models:
+        raise InvalidRequest("An evaluation needs a benchmark with samples and at least one model (--models).")
+    _check_order(expected_order or [], list(models))  # before any model is called
+    accuracy = await panel_accuracy(samples, models, models=usage, concurrency=concurrency)
+    names = list(models)
+    panel = difficulty_report(samples, accuracy, names=names)
+    before = {s.model: s.accuracy for s in previous.scores} if previous else {}
+    scores = []
+    for name in names:
+        correct = sum(round(accuracy[s.id][name]) for s in samples)
+        scores.append(ModelScore(model=name, correct=correct, items=len(samples), accuracy=correct / len(samples),
+                                 interval=wilson_interval(correct, len(samples)),
+                                 subtasks={sub.subtask_id: sub.accuracy[name] for sub in panel.subtasks},
+                                 previous=before.get(name)))
+    scores.sort(key=lambda s: -s.accuracy)
+    return Leaderboard(
+        build_id=build_id, created_at=datetime.now(UTC), items=len(samples), scores=scores,
+        difficulty=panel.overall.difficulty, separability=panel.overall.separability,
+        unsolved=[i.sample_id for i in panel.items if max(i.accuracy.values()) == 0],
+        consistency=rank_agreement(expected_order, {s.model: s.accuracy for s in scores}) if expected_order else None,
+        previous_at=previous.created_at if previous else None,
+    )
+
+
+def latest(directory: Path) -> Leaderboard | None:
+    path = directory / LEADERBOARD
+    return Leaderboard.model_validate_json(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def save(board: Leaderboard, directory: Path) -> Path:
+    """Write the evaluation under evaluations/ (kept) and as leaderboard.json (the latest); returns the latter."""
+    text = board.model_dump_json(indent=2) + "\n"
+    write_atomic(directory / EVALUATIONS / f"{board.created_at:%Y%m%dT%H%M%S%fZ}.json", text)
+    write_atomic(directory / LEADERBOARD, text)
+    return directory / LEADERBOARD
+
+
+def describe(board: Leaderboard) -> str:
+    """The leaderboard as a markdown table, with the interval and the change since the previous evaluation."""
+    lines = ["| model | accuracy | 95 % interval | change |", "|---|---|---|---|"]
+    for s in board.scores:
+        change = "" if s.previous is None else f"{s.accuracy - s.previous:+.0%}"
+        lines.append(f"| {s.model} | {s.accuracy:.0%} ({s.correct}/{s.items}) | {s.interval[0]:.0%}-{s.interval[1]:.0%} "
+                     f"| {change} |")
+    lines.append(f"\nDifficulty {board.difficulty:.2f}, separability {board.separability:.2f}; "
+                 f"{len(board.unsolved)} items no model solved.")
+    if board.consistency is not None:
+        c = board.consistency
+        shown = "undefined" if c.spearman is None else f"Spearman {c.spearman:.2f}, Kendall {c.kendall:.2f}"
+        lines.append(f"Agreement with the expected order ({', '.join(c.expected)}; {c.models} models): {shown}.")
+    return "\n".join(lines)
