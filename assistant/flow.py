@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from assistant import previews, refinement, shortfall, steps
+from assistant import evaluation, previews, refinement, shortfall, steps
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask, describe, next_ask, to_edit, with_typed_value
 from assistant.session import PendingInput, Phase, ThreadState
@@ -33,6 +33,7 @@ REFINE = "refine_plan"
 UNDO = "undo_plan"
 PREVIEW = "preview_samples"
 SHORTFALL = "settle_shortfall"
+EVALUATE = "evaluate_models"
 # The steps only a button runs.
 ANSWER = "answer_question"
 EDIT = "edit_plan"
@@ -154,6 +155,10 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in (
         that subtask has (its quota becomes that number, the benchmark gets smaller) or drop the subtask (the other
         subtasks get its samples), then finish the same build without redoing anything. Use it for messages like
         'keep what Fractions has', 'relax Fractions' or 'drop Fractions'.""")),
+    Step(EVALUATE, lambda deps, given: evaluation.evaluate_step(deps, given.message), doc=_doc("""
+        Evaluate models on the finished benchmark: each model the user's latest message names (provider:name, or
+        'the panel') answers every item; shows a leaderboard with 95% intervals. Use it for messages like
+        'evaluate openai:gpt-4o-mini and openai:llama3.1:8b'.""")),
     Step(ANSWER, lambda deps, given: steps.answer_step(deps, int(given.payload["index"]))),
     Step(EDIT, _edit),
     Step(REVIEW, _review),
@@ -207,6 +212,8 @@ _EDIT = re.compile(
 )
 # After a build that fell short: relax a short subtask (keep what it has) or drop it.
 _SHORTFALL = re.compile(r"\b(relax|keep|accept|settle|drop|remove|delete|get rid of|skip|leave out)\b", re.IGNORECASE)
+_EVALUATE = re.compile(r"\b(evaluate|leaderboard|score (the |some |these )?models?|run (it|the benchmark) on)\b",
+                       re.IGNORECASE)
 _REDESIGN = re.compile(r"\b(redesign|new plan|different subtasks|design (it )?again|start the plan over)\b", re.IGNORECASE)
 
 
@@ -224,7 +231,8 @@ TABLE: Mapping[Phase, Row] = MappingProxyType({
         buttons={"confirm": BUILD, "preview": PREVIEW, "edit": EDIT, "undo": UNDO, "review": REVIEW},
     ),
     "building": Row(),  # the running build owns the thread: conversation.respond answers with its progress
-    "built": Row(commands=((_SHORTFALL, SHORTFALL),), tools=(ANALYZE, SHORTFALL), buttons={"shortfall": SHORTFALL}),
+    "built": Row(commands=((_EVALUATE, EVALUATE), (_SHORTFALL, SHORTFALL)), tools=(ANALYZE, SHORTFALL, EVALUATE),
+                 buttons={"shortfall": SHORTFALL}),
 })
 
 BUTTONS = frozenset(name for row in TABLE.values() for name in row.buttons)

@@ -21,8 +21,9 @@ from assistant.deps import AssistantDeps
 from assistant.editor import Ask
 from assistant.render import DOWNLOADS, built_quality, card_buttons, preview_view, state_view
 from assistant.session import Button, ThreadState, ThreadStore
-from tools.contracts import BuildEvent
+from tools.contracts import BuildEvent, Leaderboard
 from tools.export.card import quality_section
+from tools.finish.evaluate import describe, latest
 from tools.finish.quality import quality_chart_svg
 
 EDITOR = "editor"
@@ -94,8 +95,31 @@ async def render_card(deps: AssistantDeps) -> None:
         content += "\n\n" + quality_section(quality)
         elements.append(cl.Image(name="quality.svg", content=quality_chart_svg(quality).encode(), mime="image/svg+xml",
                                  display="inline"))
+    board = built_leaderboard(deps)
+    if board is not None:  # the latest evaluation of models on it, with the chart
+        content += "\n\n**Leaderboard**\n\n" + describe(board)
+        elements.append(cl.Plotly(name="leaderboard", figure=leaderboard_figure(board), display="inline"))
     if content:
         state.card_message_id = await send(deps, content, card_buttons(state), elements)
+
+
+def built_leaderboard(deps: AssistantDeps) -> Leaderboard | None:
+    build = deps.state.build
+    return latest(Path(build.directory)) if deps.state.phase == "built" and build is not None else None
+
+
+def leaderboard_figure(board: Leaderboard) -> Any:
+    """Accuracy per model as bars, with the 95 % interval as error bars."""
+    import plotly.graph_objects as go
+
+    names = [s.model for s in board.scores]
+    accuracy = [s.accuracy for s in board.scores]
+    figure = go.Figure(go.Bar(x=names, y=accuracy, error_y={
+        "type": "data", "symmetric": False, "array": [s.interval[1] - s.accuracy for s in board.scores],
+        "arrayminus": [s.accuracy - s.interval[0] for s in board.scores]}))
+    figure.update_layout(yaxis={"title": "accuracy", "range": [0, 1], "tickformat": ".0%"},
+                         title=f"{board.items} items, {board.created_at:%Y-%m-%d %H:%M} UTC", height=360)
+    return figure
 
 
 def preview_buttons(deps: AssistantDeps, item_id: str, status: str) -> list[ButtonSpec]:

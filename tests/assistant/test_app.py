@@ -268,6 +268,24 @@ async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLL
     assert any(t["status"] == "running" for listed in lists[:-1] for t in listed["tasks"]), "a subtask under way"
 
 
+async def test_a_finished_benchmark_is_evaluated_on_the_models_a_message_names(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))
+    await app.ON_BUTTON["confirm"](confirm("planned"))
+    recorder.forget()
+    await app.on_message(cl.Message(content="evaluate openai:fake-a and openai:fake-b, strongest first",
+                                    author="User", type="user_message"))
+    no_errors(recorder)
+    said = "\n".join(m["output"] for m in recorder.messages())
+    assert "| openai\\:fake-b |" in said and "Agreement with the expected order" in said
+    card = recorder.last_message()
+    assert "**Leaderboard**" in card["output"] and "openai\\:fake-a" in card["output"]
+    assert [e["name"] for e in recorder.for_message("element", card) if e["type"] == "plotly"] == ["leaderboard"]
+    built = state()
+    assert built.build is not None and (Path(built.build.directory) / "leaderboard.json").is_file()
+
+
 async def test_a_stale_button_is_refused_and_changes_nothing(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
