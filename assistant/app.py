@@ -68,12 +68,19 @@ def chat_history() -> FileDataLayer:
     return FileDataLayer(Settings().data_dir / "chat")
 
 
+# Sign-in needs only the settings: not runtime(), whose first call loads the embedding model, which would hold
+# the sign-in request up for seconds (long enough for the page to fall back to the login form).
+@lru_cache(maxsize=1)
+def auth_settings() -> Settings:
+    return Settings()
+
+
 async def password_user(username: str, password: str) -> cl.User | None:
-    return auth.password_user(runtime().settings, username, password)
+    return auth.password_user(auth_settings(), username, password)
 
 
 async def header_user(headers: Any) -> cl.User | None:
-    return auth.header_user(runtime().settings, headers)
+    return auth.header_user(auth_settings(), headers)
 
 
 if _BOOT.users():
@@ -160,12 +167,14 @@ async def start() -> None:
     lines = [f"Hello! I build evaluation benchmarks. Models in use: {models}."]
     if uses_toy_model(rt.models):
         lines.append(f"**Note:** {TOY_MODEL_WARNING}")
-    try:  # a probe at first contact finds how each endpoint gives structured output (once per endpoint)
-        lines += await rt.models.negotiate()
-    except (BenchmarkAgentError, ModelAPIError) as exc:  # said here; the first step says it again with its fix
-        lines.append(f"**Note:** the model endpoint could not be used yet: {server_message(exc)}")
     lines.append("Describe the benchmark you want, e.g. *30 multiple-choice questions on European geography*.")
     await screen.say("\n\n".join(lines))
+    try:  # then a probe at first contact finds how each endpoint gives structured output (once per endpoint)
+        notes = await rt.models.negotiate()
+    except (BenchmarkAgentError, ModelAPIError) as exc:  # said here; the first step says it again with its fix
+        notes = [f"**Note:** the model endpoint could not be used yet: {server_message(exc)}"]
+    if notes:
+        await screen.say("\n\n".join(notes))
 
 
 @cl.on_chat_resume

@@ -101,6 +101,7 @@ def _runtime(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("BENCHMARK_AGENT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(app, "memory_embedder", HashEmbedder)  # for the samples memory and the catalog
     app.runtime.cache_clear()
+    app.auth_settings.cache_clear()
     monkeypatch.setattr(chainlit.data, "_data_layer", None)  # the chat history of this test's data dir
     monkeypatch.setattr(chainlit.data, "_data_layer_initialized", False)
     yield
@@ -156,10 +157,10 @@ def state() -> Any:
 async def test_welcome_names_the_configured_model(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     await app.start()
-    text = recorder.last_message()["output"]
-    assert "openai:fake-model" in text
-    assert TOY_MODEL_WARNING not in text and "toy" not in text.lower()
-    assert "Structured output for 'fake-model'" in text and "tool (found by probing at first contact)" in text
+    welcome, probed = (m["output"] for m in recorder.messages()[-2:])
+    assert "openai:fake-model" in welcome
+    assert TOY_MODEL_WARNING not in welcome and "toy" not in welcome.lower()
+    assert "Structured output for 'fake-model'" in probed and "tool (found by probing at first contact)" in probed
 
 
 async def test_welcome_without_a_model_names_the_embedded_one_and_warns_in_plain_words() -> None:
@@ -461,11 +462,11 @@ async def test_sign_in_without_configured_users_is_the_local_user_and_with_them_
     user = await app.header_user({})
     assert user is not None and user.identifier == "researcher"
     monkeypatch.setenv("BENCHMARK_AGENT_AUTH_USERS", "alice:s3cret,bob:pw")
-    app.runtime.cache_clear()
+    app.auth_settings.cache_clear()
     assert (await app.password_user("alice", "s3cret")).identifier == "alice"  # type: ignore[union-attr]
     assert await app.password_user("alice", "pw") is None and await app.password_user("eve", "x") is None
     monkeypatch.setenv("BENCHMARK_AGENT_AUTH_HEADER", "X-Forwarded-User")
-    app.runtime.cache_clear()
+    app.auth_settings.cache_clear()
     assert (await app.header_user({"X-Forwarded-User": "carol"})).identifier == "carol"  # type: ignore[union-attr]
     assert await app.header_user({}) is None
 
