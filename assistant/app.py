@@ -7,6 +7,7 @@ turn, with buttons that run every step without the model. Threads are stored per
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 from collections.abc import Awaitable, Callable
@@ -169,8 +170,19 @@ async def start() -> None:
         lines.append(f"**Note:** {TOY_MODEL_WARNING}")
     lines.append("Describe the benchmark you want, e.g. *30 multiple-choice questions on European geography*.")
     await screen.say("\n\n".join(lines))
-    try:  # then a probe at first contact finds how each endpoint gives structured output (once per endpoint)
-        notes = await rt.models.negotiate()
+    # Then a probe at first contact finds how each endpoint gives structured output (once per endpoint). It runs
+    # beside the chat: while a handler runs, Chainlit holds the user's input, and a slow server takes seconds.
+    task = asyncio.create_task(_say_output_modes(rt.models))
+    PROBES.add(task)
+    task.add_done_callback(PROBES.discard)
+
+
+PROBES: set[asyncio.Task[None]] = set()  # kept referenced until done
+
+
+async def _say_output_modes(models: StageModels) -> None:
+    try:
+        notes = await models.negotiate()
     except (BenchmarkAgentError, ModelAPIError) as exc:  # said here; the first step says it again with its fix
         notes = [f"**Note:** the model endpoint could not be used yet: {server_message(exc)}"]
     if notes:

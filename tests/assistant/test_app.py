@@ -157,6 +157,8 @@ def state() -> Any:
 async def test_welcome_names_the_configured_model(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     await app.start()
+    assert "Structured output" not in recorder.last_message()["output"], "the welcome does not wait for the probe"
+    await asyncio.gather(*app.PROBES)
     welcome, probed = (m["output"] for m in recorder.messages()[-2:])
     assert "openai:fake-model" in welcome
     assert TOY_MODEL_WARNING not in welcome and "toy" not in welcome.lower()
