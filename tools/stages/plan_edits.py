@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
+from functools import partial
 
 from tools.contracts import (
     AddSubtask,
@@ -139,12 +140,12 @@ def apply_edit(plan: SubtaskPlan, edit: PlanEdit, spec: BenchmarkSpec, *, max_si
         subtasks = _resized(subtasks, edit.size, max_size)
     elif isinstance(edit, MakeHarder):
         ids = {resolve_subtask(plan, edit.subtask).id} if edit.subtask else {s.id for s in subtasks}
-        subtasks = [_harder(s, spec) if s.id in ids else s for s in subtasks]
+        subtasks = [_step(s, spec, harder=True) if s.id in ids else s for s in subtasks]
     elif isinstance(edit, ScaleAmount):
         subtasks = _scaled(plan, subtasks, edit, max_size)
     elif isinstance(edit, MakeEasier | SetDifficulty):
         ids = {resolve_subtask(plan, edit.subtask).id} if edit.subtask else {s.id for s in subtasks}
-        change = _easier if isinstance(edit, MakeEasier) else lambda s, _spec: s.model_copy(
+        change = partial(_step, harder=False) if isinstance(edit, MakeEasier) else lambda s, _spec: s.model_copy(
             update={"difficulty": edit.difficulty})  # type: ignore[union-attr]
         subtasks = [change(s, spec) if s.id in ids else s for s in subtasks]
     elif isinstance(edit, ChangeFormat):
@@ -302,20 +303,14 @@ def _merged(plan: SubtaskPlan, subtasks: list[Subtask], edit: MergeSubtasks) -> 
     return [*rest[:first], merged, *rest[first:]]
 
 
-def _harder(subtask: Subtask, spec: BenchmarkSpec) -> Subtask:
+def _step(subtask: Subtask, spec: BenchmarkSpec, *, harder: bool) -> Subtask:
+    """One difficulty level up (or down); past the last level, an instruction to the generator instead."""
+    steps, last, guidance = (_HARDER, "hard", HARDER_GUIDANCE) if harder else (_EASIER, "easy", EASIER_GUIDANCE)
     level = subtask.difficulty or spec.difficulty
-    if level == "hard":
-        guidance = list(dict.fromkeys([*subtask.guidance, HARDER_GUIDANCE]))
-        return subtask.model_copy(update={"difficulty": "hard", "guidance": guidance})
-    return subtask.model_copy(update={"difficulty": _HARDER[level]})
-
-
-def _easier(subtask: Subtask, spec: BenchmarkSpec) -> Subtask:
-    level = subtask.difficulty or spec.difficulty
-    if level == "easy":
-        guidance = list(dict.fromkeys([*subtask.guidance, EASIER_GUIDANCE]))
-        return subtask.model_copy(update={"difficulty": "easy", "guidance": guidance})
-    return subtask.model_copy(update={"difficulty": _EASIER[level]})
+    if level == last:
+        return subtask.model_copy(update={"difficulty": last,
+                                          "guidance": list(dict.fromkeys([*subtask.guidance, guidance]))})
+    return subtask.model_copy(update={"difficulty": steps[level]})
 
 
 def _scaled(plan: SubtaskPlan, subtasks: list[Subtask], edit: ScaleAmount, max_size: int | None) -> list[Subtask]:
