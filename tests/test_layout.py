@@ -14,12 +14,13 @@ PRODUCT = ("assistant", "tools", "memory")
 TOOLS_ALLOWED: dict[str, set[str]] = {
     "contracts": set(),
     "llm": {"contracts"},
-    "qc": {"contracts", "llm", "stages.brief"},
-    "stages": {"contracts", "llm", "qc.schema"},
-    "engine": {"contracts", "llm", "stages", "qc"},
+    "sources": {"contracts", "errors"},
+    "qc": {"contracts", "llm", "stages.brief", "sources"},
+    "stages": {"contracts", "llm", "qc.schema", "sources"},
+    "engine": {"contracts", "llm", "stages", "qc", "sources"},
     "finish": {"contracts", "llm", "qc", "engine"},
     "export": {"contracts"},
-    "pipeline": {"contracts", "llm", "stages", "qc", "engine", "finish", "export"},
+    "pipeline": {"contracts", "llm", "stages", "qc", "engine", "finish", "export", "sources"},
     "errors": set(),
 }
 

@@ -48,6 +48,19 @@ from tools.contracts.drafts import (
 )
 from tools.contracts.evaluation import Consistency, Leaderboard, ModelScore
 from tools.contracts.events import ROLE_STAGES, BuildEvent, EventSink, Spend, emit
+from tools.contracts.material import (
+    FIELD_USES,
+    Chunk,
+    Evidence,
+    EvidenceQuote,
+    FieldUse,
+    Material,
+    MaterialSelection,
+    Record,
+    SourceFile,
+    SourceKind,
+    SourceProblem,
+)
 from tools.contracts.plan import (
     EDIT_OPS,
     MAX_EDITS,
@@ -86,6 +99,7 @@ from tools.contracts.report import (
     ExportManifest,
     ItemDifficulty,
     ItemQuality,
+    MaterialUsage,
     PanelReport,
     QualityDimension,
     QualityReport,
@@ -99,6 +113,8 @@ from tools.contracts.sample import Drop, PreviewItem, Provenance, Sample, Verdic
 from tools.contracts.spec import BenchmarkSpec, ClarifyingQuestion, NeedsClarification, SpecDraft
 
 __all__ = [
+    "FIELD_USES", "Chunk", "Evidence", "EvidenceQuote", "FieldUse", "Material", "MaterialSelection", "Record",
+    "SourceFile", "SourceKind", "SourceProblem", "MaterialUsage",
     "Consistency",
     "Leaderboard",
     "ModelScore",

@@ -16,11 +16,11 @@ Difficulty = Literal["easy", "medium", "hard", "mixed"]
 Modality = Literal["text", "image", "audio"]
 
 
-Role = Literal["chat", "generator", "judge", "solver"]
+Role = Literal["chat", "generator", "judge", "solver", "vision"]
 
 
 CheckName = Literal["parse", "schema", "duplicate", "judge", "leakage", "executed", "constraints", "inspector", "solver",
-                    "panel"]
+                    "panel", "evidence", "closed_book"]
 
 
 ANSWER_FORMATS: tuple[str, ...] = ("multiple_choice", "short_answer", "numeric", "yes_no")

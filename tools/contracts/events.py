@@ -10,7 +10,8 @@ from pydantic import Field
 
 from tools.contracts.base import Strict
 
-ROLE_STAGES: dict[str, str] = {"generator": "generation", "judge": "checks", "solver": "re-solving", "chat": "chat"}
+ROLE_STAGES: dict[str, str] = {"generator": "generation", "judge": "checks", "solver": "re-solving", "chat": "chat",
+                               "vision": "image items"}
 
 
 class Spend(Strict):

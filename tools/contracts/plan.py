@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from tools.contracts.base import AnswerFormat, Difficulty, Strict
+from tools.contracts.material import MaterialSelection
 from tools.contracts.spec import BenchmarkSpec
 
 
@@ -29,6 +30,7 @@ class Subtask(Strict):
     guidance: list[str] = Field(
         default_factory=list, description="Instructions for its generator, e.g. from the user's review of preview samples."
     )
+    material: MaterialSelection | None = Field(default=None, description="Grounded subtasks: the material its items use.")
 
 
 class SubtaskPlan(Strict):

@@ -177,6 +177,24 @@ class SubtaskOutcome(Strict):
         return max(0, self.quota - self.accepted)
 
 
+class MaterialUsage(Strict):
+    """How a grounded build used the user's material, and how many of its items need it."""
+
+    sources: list[str] = Field(default_factory=list, description="The files the build drew on.")
+    chunks_total: int = 0
+    chunks_used: int = 0
+    records_total: int = 0
+    records_used: int = 0
+    unused_records: list[str] = Field(default_factory=list, description="Ids of records no item used (at most 200).")
+    images_total: int = 0
+    images_used: int = 0
+    evidence_dropped: int = Field(default=0, description="Items dropped for a span that is not in their source.")
+    closed_book_checked: int = Field(default=0, description="Items the solver was asked without the material.")
+    answerable_without_source: int = Field(default=0, description="Of those, answered correctly without it.")
+    blind_checked: int = Field(default=0, description="Image items the solver was asked without the image.")
+    answerable_blind: int = Field(default=0, description="Of those, answered correctly without the image.")
+
+
 class BuildReport(Strict):
     build_id: str
     status: BuildStatus
@@ -197,6 +215,7 @@ class BuildReport(Strict):
     retries: int = Field(default=0, description="Calls retried after a rate limit, timeout or server error.")
     answer_positions: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    material: MaterialUsage | None = Field(default=None, description="Grounded builds: the material used.")
     started_at: datetime
     finished_at: datetime
 

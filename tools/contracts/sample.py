@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from tools.contracts.base import LETTERS, AnswerFormat, CheckName, Strict
+from tools.contracts.material import Evidence
 
 
 class PreviewItem(Strict):
@@ -44,6 +45,9 @@ class Sample(Strict):
     answer: str = Field(min_length=1, description="For multiple choice, the text of the correct option.")
     answer_index: int | None = Field(default=None, ge=0, description="Position of the answer in choices.")
     rationale: str = ""
+    evidence: list[Evidence] = Field(default_factory=list, description="Grounded items: the material they rest on.")
+    image: str | None = Field(default=None, pattern=r"^images/[0-9a-f]{64}[.](png|jpg|webp)$",
+                              description="Image items: the image, relative to the benchmark's folder.")
     provenance: Provenance
     metadata: dict[str, Any] = Field(default_factory=dict)
 

@@ -21,6 +21,9 @@ class BenchmarkSpec(Strict):
     difficulty: Difficulty = "medium"
     modalities: list[Modality] = Field(default_factory=lambda: list[Modality](["text"]))
     constraints: list[str] = Field(default_factory=list, description="Requirements every sample must meet.")
+    needs_material: bool = Field(
+        default=False, description="Grounded builds: every item must need the user's material (items a model answers "
+        "without it are dropped).")
     assumptions: list[str] = Field(default_factory=list, description="Choices made for the user, to be confirmed.")
     unsupported_requests: list[str] = Field(
         default_factory=list, description="Parts of the request this tool cannot do, stated plainly."
