@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.fake_llm_content import ContentState, Reply, fill_schema, respond
+from tests.fake_llm_content import STAGES, ContentState, Reply, fill_schema, key_values, respond
 
 MODEL_NAME = "fake-model"
 FAULT_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "hang", "truncated")
@@ -235,12 +235,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(*refusal)
             return
         try:
-            reply = _structured_text(body) or respond(_as_served(body, fake.quirks), fake.content)
+            structured = _structured_text(body, fake.content)
+            reply = structured or respond(_as_served(body, fake.quirks), fake.content)
         except Exception as error:  # a bug in the fake, or a request shape it does not know
             traceback.print_exc()
             self._send_error(500, f"fake LLM could not answer: {error!r}", "fake_llm_bug")
             return
-        fake.count(tool=reply.label)
+        fake.count(tool=reply.label if structured is None else f"{structured.label} (as JSON)")
         completion = _Completion(body, reply, truncate=fault == "truncated", quirks=fake.quirks)
         if body.get("stream"):
             self._send_stream(completion, bool((body.get("stream_options") or {}).get("include_usage")))
@@ -297,20 +298,35 @@ def _as_served(body: dict[str, Any], quirks: frozenset[str]) -> dict[str, Any]:
     return body
 
 
-def _structured_text(body: dict[str, Any]) -> Reply | None:
-    """A JSON answer for requests asking for one without tools: a `json_object` format with its schema (as
-    llama.cpp's servers take it), or a schema quoted in the instructions (pydantic-ai's prompted output)."""
+def _structured_text(body: dict[str, Any], content: ContentState) -> Reply | None:
+    """A JSON answer for requests asking for one without tools: a `json_schema` format, a `json_object` format
+    with its schema (as llama.cpp's servers take it), or a schema quoted in the instructions (pydantic-ai's
+    prompted output). A stage's output is known by its name (the json_schema name or the schema's title) and
+    answered as that stage's tool call would be, so a whole build runs in every output mode."""
     if body.get("tools"):
         return None
     response_format = body.get("response_format") or {}
+    messages: list[dict[str, Any]] = body.get("messages") or []
+    name = None
     schema = response_format.get("schema") if response_format.get("type") == "json_object" else None
-    if schema is None and response_format.get("type") != "json_schema":
-        for message in body.get("messages") or []:
+    if response_format.get("type") == "json_schema":
+        name = response_format.get("json_schema", {}).get("name")
+        schema = response_format.get("json_schema", {}).get("schema")
+    else:
+        for message in messages:
             text = message.get("content") if isinstance(message.get("content"), str) else ""
             if _PROMPTED_SCHEMA_MARK in text:
                 start = text.index("{", text.index(_PROMPTED_SCHEMA_MARK))
-                schema, _ = json.JSONDecoder().raw_decode(text[start:])
-    return Reply(text=json.dumps(fill_schema(schema))) if isinstance(schema, dict) else None
+                quoted, _ = json.JSONDecoder().raw_decode(text[start:])
+                schema = schema or quoted
+                name = quoted.get("title") if isinstance(quoted, dict) else None
+    if not isinstance(schema, dict):
+        return None
+    name = name or schema.get("title")
+    if name in STAGES:
+        return Reply(text=json.dumps(STAGES[name](key_values(messages), content)), tool_name=None, arguments=None,
+                     stage=name)
+    return Reply(text=json.dumps(fill_schema(schema)))
 
 
 class _Completion:

@@ -26,10 +26,11 @@ class Reply:
     text: str | None = None
     tool_name: str | None = None
     arguments: dict[str, Any] | None = None
+    stage: str | None = None  # a stage's output sent as JSON text instead of a tool call
 
     @property
     def label(self) -> str:
-        return self.tool_name or "text"
+        return self.tool_name or self.stage or "text"
 
 
 @dataclass

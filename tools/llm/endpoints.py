@@ -26,7 +26,7 @@ from typing import Any, Literal, cast, get_args
 
 from openai import AsyncOpenAI
 from pydantic import BaseModel, Field
-from pydantic_ai import Agent
+from pydantic_ai import Agent, NativeOutput, PromptedOutput, ToolOutput
 from pydantic_ai.exceptions import (
     ModelAPIError,
     ModelAuthenticationError,
@@ -294,6 +294,21 @@ def negotiated_parts(model: Model) -> list[NegotiatedModel]:
             found.append(model)
         model = model.wrapped
     return found
+
+
+def output_for(output_type: Any, model: Model) -> Any:
+    """A stage's output type as `model`'s endpoint serves it, once negotiated. A stage names its output as a tool
+    (`ToolOutput`), which pydantic-ai always sends as a tool: on an endpoint in native mode it becomes a
+    `NativeOutput` (a `json_schema` response format), in json_object or prompted mode a `PromptedOutput`, with
+    the same name and description, which travel as the schema's title. Anything else is returned unchanged."""
+    parts = negotiated_parts(model)
+    mode = parts[0].endpoint.mode if parts else None
+    if mode in (None, "tool") or not isinstance(output_type, ToolOutput):
+        return output_type
+    if mode == "native":
+        return NativeOutput(output_type.output, name=output_type.name, description=output_type.description,
+                            strict=output_type.strict)
+    return PromptedOutput(output_type.output, name=output_type.name, description=output_type.description)
 
 
 async def negotiate(model: Model) -> list[str]:

@@ -19,7 +19,7 @@ from pydantic_ai.models.wrapper import WrapperModel
 
 from tools.contracts import Role, TokenUsage
 from tools.errors import BudgetReached, ModelUnavailable, StageFailed
-from tools.llm.endpoints import OUTPUT_MODE_SETTING, negotiate, negotiated_parts, server_message
+from tools.llm.endpoints import OUTPUT_MODE_SETTING, negotiate, negotiated_parts, output_for, server_message
 from tools.llm.resilience import CachedModel, CallCache, ResilientModel, SlotModel, Slots
 
 OutputT = TypeVar("OutputT")
@@ -122,10 +122,12 @@ async def run_stage(
     try:
         await negotiate(models.model(role))  # the output mode decides how pydantic-ai builds the request
         models.book_probes(role)
-        if output_type is None:
+        wanted = agent.output_type if output_type is None else output_type
+        served = output_for(wanted, models.model(role))  # a tool output becomes native or prompted where needed
+        if served is agent.output_type:
             result = await agent.run(prompt, model=models.model(role))
         else:
-            result = await agent.run(prompt, model=models.model(role), output_type=output_type)
+            result = await agent.run(prompt, model=models.model(role), output_type=served)
     except (ModelConnectionError, ModelAuthenticationError, ModelNotFoundError) as exc:
         raise ModelUnavailable(_unreachable_message(name, role, exc)) from exc
     except ModelAPIError as exc:
