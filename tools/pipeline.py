@@ -93,6 +93,7 @@ async def build_and_export(
     warnings: list[str] | None = None,
     finishing: FinishOptions | None = None,
     catalog: PriorCatalog | None = None,
+    replaces: str | None = None,
 ) -> BuildResult:
     """Build to the plan's quotas, finish (positions, panel, quality) and export; the exported benchmark joins the
     prior-benchmark `catalog` when one is given. A build stopped by its budget or a dead endpoint writes only
@@ -119,6 +120,8 @@ async def build_and_export(
             report = report.model_copy(update={"warnings": [*report.warnings, unexecuted_note(missing)]})
     else:
         quality = None
+    if replaces is not None:  # a refreshed version names the one it renews (report and card)
+        report = report.model_copy(update={"replaces": replaces})
     await emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))
     manifest = export_benchmark(samples, report, directory, quality=quality)
     await emit(on_event, BuildEvent(stage="export", kind="finished", message=f"Wrote {len(manifest.files)} files"))

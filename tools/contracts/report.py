@@ -216,6 +216,7 @@ class BuildReport(Strict):
     answer_positions: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     material: MaterialUsage | None = Field(default=None, description="Grounded builds: the material used.")
+    replaces: str | None = Field(default=None, description="A refreshed version: the build id of the version it renews.")
     started_at: datetime
     finished_at: datetime
 
