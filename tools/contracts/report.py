@@ -228,8 +228,8 @@ class BuildReport(Strict):
         return value
 
 
-# What a file is for: the plain rows, a harness's files, the reports, the card, the zip of everything.
-ExportFormat = Literal["jsonl", "csv", "hf", "lm-eval", "inspect", "pydantic-evals", "report", "card", "zip"]
+# What a file is for: the plain rows, a harness's files, the reports, the card, an image items show, the zip.
+ExportFormat = Literal["jsonl", "csv", "hf", "lm-eval", "inspect", "pydantic-evals", "report", "card", "image", "zip"]
 
 
 class ExportedFile(Strict):

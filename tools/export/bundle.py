@@ -4,9 +4,11 @@
     data/test-00000-of-00001.parquet, README.md    the Hugging Face dataset and its card (hf.py, card.py)
     lm_eval/  inspect/  pydantic_evals/            the harness exports (lm_eval.py, inspect_task.py, ...)
     report.json, quality.json                      what the build and the quality checks found
+    images/<sha256>.<ext>                          the images image items show (put there by the build)
     benchmark.zip                                  every file above; manifest.json: each file's checksum
 
 Every file is written atomically and after it is complete; `formats` limits a re-export to some of them.
+Every image an item shows is read before anything is written: a missing one fails the export, naming it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tools.contracts import BuildReport, ExportedFile, ExportManifest, QualityRe
 from tools.errors import InvalidRequest, StageFailed
 from tools.export.card import dataset_card
 from tools.export.hf import PARQUET_PATH, parquet_bytes
+from tools.export.images import item_images
 from tools.export.inspect_task import inspect_files
 from tools.export.lm_eval import lm_eval_files, task_name
 from tools.export.pydantic_evals_dataset import pydantic_evals_files
@@ -48,11 +51,15 @@ def export_benchmark(samples: list[Sample], report: BuildReport, directory: Path
         # An empty dataset is never written as if it were a result; the report still is, to say why.
         write_json(directory / "report.json", report.model_dump(mode="json"))
         raise StageFailed(f"No sample was accepted, so there is nothing to export; {directory / 'report.json'} lists why.")
-    files = _files(samples, report, quality, chosen)
+    images = item_images(samples, directory)
+    files = _files(samples, report, quality, chosen, images)
     previous = _previous(directory)
     exported = [_write(directory, path, kind, content, rows) for path, (kind, content, rows) in files.items()]
+    # The images are the build's own files, listed (with their checksums) but not rewritten.
+    exported += [_listed(path, data) for path, data in images.items()]
     written = {f.path for f in exported}
-    kept = [f for f in previous if f.path not in written and (directory / f.path).exists() and f.format != "zip"
+    kept = [f for f in previous if f.path not in written and (directory / f.path).exists()
+            and f.format not in ("zip", "image")
             and not any(f.path.startswith(_FOLDERS[fmt] + "/") for fmt in chosen if fmt in _FOLDERS)]
     everything = sorted([*kept, *exported], key=lambda f: f.path)
     if set(chosen) == set(FORMATS):
@@ -63,7 +70,8 @@ def export_benchmark(samples: list[Sample], report: BuildReport, directory: Path
     return manifest
 
 
-def _files(samples: list[Sample], report: BuildReport, quality: QualityReport | None, chosen: tuple[str, ...]) -> Files:
+def _files(samples: list[Sample], report: BuildReport, quality: QualityReport | None, chosen: tuple[str, ...],
+           images: dict[str, bytes]) -> Files:
     rows = [sample_row(s) for s in samples]
     name = task_name(report.spec.capability)
     files: Files = {
@@ -77,7 +85,7 @@ def _files(samples: list[Sample], report: BuildReport, quality: QualityReport | 
     if "csv" in chosen:
         files["benchmark.csv"] = ("csv", csv_text(rows), len(rows))
     if "hf" in chosen:
-        files[PARQUET_PATH] = ("hf", parquet_bytes(rows), len(rows))
+        files[PARQUET_PATH] = ("hf", parquet_bytes(rows, images), len(rows))
     harnesses = {"lm-eval": lm_eval_files, "inspect": inspect_files, "pydantic-evals": pydantic_evals_files}
     for fmt, make in harnesses.items():
         if fmt in chosen:
@@ -91,6 +99,10 @@ def _write(directory: Path, path: str, kind: str, content: str | bytes, rows: in
     write_atomic(directory / path, content)
     data = content.encode("utf-8") if isinstance(content, str) else content
     return ExportedFile(path=path, format=kind, sha256=hashlib.sha256(data).hexdigest(), rows=rows)  # type: ignore[arg-type]
+
+
+def _listed(path: str, data: bytes) -> ExportedFile:
+    return ExportedFile(path=path, format="image", sha256=hashlib.sha256(data).hexdigest())
 
 
 def _previous(directory: Path) -> list[ExportedFile]:

@@ -8,6 +8,8 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from tools.contracts import DIMENSION_LABELS, BuildReport, QualityReport, Sample
 from tools.export.hf import PARQUET_PATH, features
+from tools.export.material_card import material_section
+from tools.export.rows import sample_row
 
 _LANGUAGE_CODES = {"english": "en", "french": "fr", "german": "de", "spanish": "es", "chinese": "zh",
                    "japanese": "ja", "italian": "it", "portuguese": "pt", "russian": "ru", "arabic": "ar"}
@@ -29,7 +31,7 @@ def card_data(report: BuildReport, samples: list[Sample]) -> DatasetCardData:
         size_categories=[_size_category(len(samples))], tags=["benchmark", "synthetic", "benchmark-agent"],
         pretty_name=f"{spec.capability} ({spec.domain})"[:120],
         configs=[{"config_name": "default", "data_files": [{"split": "test", "path": PARQUET_PATH}]}],
-        dataset_info={"features": features(), "splits": [{"name": "test", "num_examples": len(samples)}]},
+        dataset_info={"features": features([sample_row(s) for s in samples]), "splits": [{"name": "test", "num_examples": len(samples)}]},
     )
 
 
@@ -120,6 +122,8 @@ def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityRep
             [(reason, str(n)) for reason, n in list(report.drop_reasons.items())[:15]], ("reason", "count")))
     if report.answer_positions:
         parts.append("Answer positions: " + ", ".join(f"{k}: {v}" for k, v in report.answer_positions.items()))
+    if report.material is not None:
+        parts.append(material_section(report.material, report, samples))
     if quality is not None:
         parts.append(quality_section(quality))
     files = ["- `benchmark.jsonl` / `benchmark.csv`: one sample per row (`id`, `subtask`, `question`, `context`, "
@@ -131,11 +135,18 @@ def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityRep
     if quality is not None:
         files.append("- `quality.json`: judge scores per dimension and item, counts and drop reasons per check, "
                      "agreement and executed-answer rates, answer positions, panel difficulty")
+    if any(s.evidence for s in samples):
+        files.append("- Grounded items: `evidence` lists what each item rests on (`unit`, `source` file, `anchor` "
+                     "page/section/row, verbatim `quote`); the CSV also has `sources` (\"file: anchor; ...\")")
+    if any(s.image for s in samples):
+        files.append("- Image items: `images/<sha256>.<ext>` holds each image; `image` is its path relative to the file "
+                     "that names it (`images/...` in benchmark.jsonl and benchmark.csv, `../images/...` in `lm_eval/`, "
+                     "`inspect/` and `pydantic_evals/`); the parquet embeds the image itself (a `datasets` Image)")
     if any(s.metadata.get("kind") == "code" for s in samples):
         files.append("- Code items (`metadata.kind` = `code`): `answer` is a reference solution; grade a model's "
                      "function `metadata.entry_point` by running `metadata.tests` against it")
     parts.append("## Files\n\n" + "\n".join(files))
-    parts.append(LOADING)
+    parts.append(LOADING + (IMAGE_LOADING if any(s.image for s in samples) else ""))
     body = "\n\n".join(parts) + "\n"
     return str(DatasetCard(f"---\n{card_data(report, samples).to_yaml()}\n---\n\n{body}"))
 
@@ -150,3 +161,7 @@ benchmark = load_dataset("path/to/this/folder", split="test")
 - lm-evaluation-harness: `lm_eval --include_path lm_eval --tasks <task> --model ...` (task names are in `lm_eval/*.yaml`)
 - Inspect AI: `inspect eval inspect/benchmark_task.py --model ...`
 - pydantic_evals: `Dataset[dict, str, dict].from_file("pydantic_evals/dataset.yaml")`"""
+IMAGE_LOADING = """
+- Image items are tasks of their own, named `..._image`: in `lm_eval/` they need a multimodal lm-eval model type
+  (e.g. `hf-multimodal`), and so does the group over all tasks; in `inspect/`, a model that reads images. In the
+  loaded dataset, an image item's `image` is a PIL image (None for the others)"""

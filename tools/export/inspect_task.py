@@ -4,6 +4,10 @@ Each dataset row is an Inspect `Sample` as `json_dataset` reads it (`id`, `input
 `metadata`); the target of a multiple-choice item is its letter. Solvers and scorers fit the answer format:
 `multiple_choice()` + `choice()`, `generate()` + `match(numeric=True)` for numbers, `match()` for yes/no,
 `model_graded_fact()` for short answers. Code items are left out (their tests would need an Inspect sandbox).
+
+Image items get tasks of their own (`..._image`, for a model that reads images): their `input` is one user
+message, the text (`ContentText`) then the image (`ContentImage`, its path relative to the dataset file,
+which Inspect resolves when it reads the file). A grounded item's evidence is kept in `metadata.evidence`.
 """
 
 from __future__ import annotations
@@ -11,24 +15,32 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tools.export.rows import is_code
+from tools.export.rows import from_folder, is_code
 
+FOLDER = "inspect"
 TASK_FILE = "benchmark_task.py"
-# answer format -> (dataset file, task suffix, solver, scorer)
+# answer format -> (dataset file stem, task suffix, solver, scorer)
 _KINDS: dict[str, tuple[str, str, str, str]] = {
-    "multiple_choice": ("multiple_choice.jsonl", "mc", "multiple_choice()", "choice()"),
-    "numeric": ("numeric.jsonl", "numeric", "generate()", "match(numeric=True)"),
-    "yes_no": ("yes_no.jsonl", "yes_no", "generate()", "match(location='begin', ignore_case=True)"),
-    "short_answer": ("short_answer.jsonl", "short", "generate()", "model_graded_fact()"),
+    "multiple_choice": ("multiple_choice", "mc", "multiple_choice()", "choice()"),
+    "numeric": ("numeric", "numeric", "generate()", "match(numeric=True)"),
+    "yes_no": ("yes_no", "yes_no", "generate()", "match(location='begin', ignore_case=True)"),
+    "short_answer": ("short_answer", "short", "generate()", "model_graded_fact()"),
 }
 
 
 def inspect_row(row: dict[str, Any]) -> dict[str, Any]:
     """One row as an Inspect sample; the question's passage, when there is one, comes before it."""
     question = f"{row['context']}\n\n{row['question']}" if row.get("context") else row["question"]
-    sample = {"id": row["id"], "input": question,
+    text: str | list[dict[str, Any]] = question
+    if row.get("image"):
+        text = [{"role": "user", "content": [{"type": "text", "text": question},
+                                             {"type": "image", "image": row["image"]}]}]
+    metadata: dict[str, Any] = {"subtask": row["subtask"], "answer_format": row["answer_format"]}
+    if row.get("evidence"):
+        metadata["evidence"] = row["evidence"]
+    sample = {"id": row["id"], "input": text,
               "target": row["answer_letter"] if row["answer_format"] == "multiple_choice" else row["answer"],
-              "metadata": {"subtask": row["subtask"], "answer_format": row["answer_format"]}}
+              "metadata": metadata}
     if row["choices"]:
         sample["choices"] = row["choices"]
     return sample
@@ -38,16 +50,21 @@ def inspect_files(rows: list[dict[str, Any]], name: str) -> dict[str, str]:
     """File path (under inspect/) -> text."""
     files: dict[str, str] = {}
     tasks = []
-    for kind, (data_file, suffix, solver, scorer) in _KINDS.items():
-        chosen = [inspect_row(r) for r in rows if r["answer_format"] == kind and not is_code(r)]
-        if not chosen:
-            continue
-        files[data_file] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen)
-        tasks.append(f'''
+    scorable = [from_folder(r, FOLDER) for r in rows if not is_code(r)]
+    for image in (False, True):
+        for kind, (stem, suffix, solver, scorer) in _KINDS.items():
+            chosen = [inspect_row(r) for r in scorable if r["answer_format"] == kind and bool(r.get("image")) is image]
+            if not chosen:
+                continue
+            data_file = f"{stem}_image.jsonl" if image else f"{stem}.jsonl"
+            files[data_file] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen)
+            what = f"{len(chosen)} {kind.replace('_', ' ')} items" + (" that show an image (needs a vision model)"
+                                                                      if image else "")
+            tasks.append(f'''
 
 @task
-def {name}_{suffix}() -> Task:
-    """{len(chosen)} {kind.replace("_", " ")} items."""
+def {name}_{suffix}{"_image" if image else ""}() -> Task:
+    """{what}."""
     return Task(dataset=json_dataset(str(HERE / "{data_file}")), solver={solver}, scorer={scorer})''')
     if tasks:
         files[TASK_FILE] = (

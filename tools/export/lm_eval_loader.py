@@ -1,7 +1,9 @@
-"""Shipped next to the exported lm-evaluation-harness tasks as `lm_eval/loader.py`; standard library and `datasets` only.
+"""Shipped next to the exported lm-evaluation-harness tasks as `lm_eval/loader.py`; standard library and `datasets`
+only, and Pillow for image items (every multimodal model lm-eval runs needs it too).
 
 `load` is the tasks' `custom_dataset`: it reads the task's JSONL from this folder, wherever the folder was moved
-and whatever the working directory. `process_results` scores generated answers by the item's answer format:
+and whatever the working directory. `doc_to_image` opens an image item's picture from its path relative to this
+folder (the build's `images/`, beside it). `process_results` scores generated answers by the item's answer format:
 numbers within a tolerance, yes/no by the first word, other short answers by normalised exact match.
 """
 
@@ -24,6 +26,14 @@ def load(data_files: dict[str, str] | None = None, **_: Any) -> Any:
 
     files = {split: str(HERE / path) for split, path in (data_files or {}).items()}
     return datasets.load_dataset("json", data_files=files)
+
+
+def doc_to_image(doc: dict[str, Any]) -> list[Any]:
+    """The item's image as lm-eval's multimodal models take it: a list of one RGB PIL image."""
+    from PIL import Image
+
+    with Image.open(HERE / doc["image"]) as image:
+        return [image.convert("RGB")]
 
 
 def _normalise(text: str) -> str:

@@ -1,7 +1,10 @@
 """The pydantic_evals export: a `Dataset` YAML, written by pydantic_evals itself, with its JSON schema beside it.
 
-Each case is named by the sample id; `inputs` holds the question, its passage and options; `expected_output`
-is the option letter for multiple choice and the answer otherwise; `metadata` the subtask, format and, for
+Each case is named by the sample id; `inputs` holds the question, its passage and options, and for an image
+item `image`, the image's path relative to this dataset's folder (`../images/<sha256>.png`); `expected_output`
+is the option letter for multiple choice and the answer otherwise; `metadata` the subtask, format, for a
+grounded item its `evidence` (unit, source, anchor, verbatim quote: what a grader checks the answer against,
+kept out of `inputs` so a task that sends its inputs to a model does not hand it the answer's span) and, for
 code items, the entry point and tests. The dataset's evaluator is `EqualsExpected`; short answers also
 carry an `LLMJudge` case evaluator with the gold answer as its rubric (it needs a judge model to run).
 """
@@ -15,6 +18,9 @@ from typing import Any
 from pydantic_evals import Case, Dataset
 from pydantic_evals.evaluators import EqualsExpected, Evaluator, LLMJudge
 
+from tools.export.rows import from_folder
+
+FOLDER = "pydantic_evals"
 DATASET_FILE = "dataset.yaml"
 SCHEMA_FILE = "dataset_schema.json"
 
@@ -25,7 +31,11 @@ def _case(row: dict[str, Any]) -> Case[dict[str, Any], str, dict[str, Any]]:
         inputs["context"] = row["context"]
     if row["choices"]:
         inputs["choices"] = {letter: choice for letter, choice in zip("ABCDEFGHIJ", row["choices"], strict=False)}
-    metadata = {"subtask": row["subtask"], "answer_format": row["answer_format"]}
+    if row.get("image"):
+        inputs["image"] = row["image"]
+    metadata: dict[str, Any] = {"subtask": row["subtask"], "answer_format": row["answer_format"]}
+    if row.get("evidence"):
+        metadata["evidence"] = row["evidence"]
     for key in ("kind", "entry_point", "tests"):
         if key in row["metadata"]:
             metadata[key] = row["metadata"][key]
@@ -39,7 +49,7 @@ def _case(row: dict[str, Any]) -> Case[dict[str, Any], str, dict[str, Any]]:
 def pydantic_evals_files(rows: list[dict[str, Any]], name: str) -> dict[str, str]:
     """File path (under pydantic_evals/) -> text, as `Dataset.to_file` writes them."""
     dataset = Dataset[dict[str, Any], str, dict[str, Any]](
-        name=name, cases=[_case(r) for r in rows], evaluators=[EqualsExpected()])
+        name=name, cases=[_case(from_folder(r, FOLDER)) for r in rows], evaluators=[EqualsExpected()])
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / DATASET_FILE
         dataset.to_file(path, schema_path=SCHEMA_FILE)
