@@ -26,6 +26,7 @@ from tools.contracts import BenchmarkSpec, Subtask, SubtaskOutcome, SubtaskPlan
 from tools.finish.panel import hardener_agent
 from tools.finish.quality import quality_agent
 from tools.llm.stage import StageModels
+from tools.qc.closed_book import closed_book_agent
 from tools.qc.dedup_judge import same_item_agent
 from tools.qc.inspection import inspector_agent, repair_agent
 from tools.qc.solve import adjudicator_agent, solver_agent
@@ -100,6 +101,7 @@ def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Pa
         "repair": _capture(repair_agent),
         "solver": _capture(solver_agent),
         "adjudicator": _capture(adjudicator_agent),
+        "closed-book": _capture(closed_book_agent),
         "hardener": _capture(hardener_agent),
         "quality": _capture(quality_agent),
     }

@@ -40,7 +40,7 @@ from tools.finish.positions import position_distribution, positions_balanced
 from tools.llm.stage import StageModels, run_stage
 from tools.qc.inspection import sample_lines
 
-_GATE_CHECKS = frozenset({"leakage", "executed", "constraints", "inspector", "solver", "panel"})
+_GATE_CHECKS = frozenset({"leakage", "evidence", "executed", "constraints", "inspector", "solver", "closed_book", "panel"})
 
 _SCORE = """\
 You grade one benchmark item, 0 (worst) to 100 (best), on six dimensions: user intention alignment,

@@ -1,9 +1,12 @@
 """The quality gate: every check a candidate sample goes through after the schema and duplicate checks.
 
-Order, cheapest and most exact first: leakage (string match) -> executed answers (sandbox) ->
-inspector, repair and fixer (judge + generator) -> independent re-solve and adjudication (solver +
-judge). Each check leaves a `CheckRecord` with its reasons, whether it passed, repaired or dropped the
-sample. A repaired sample goes on through the remaining checks; a dropped one stops there.
+Order, cheapest and most exact first: leakage (string match) -> evidence (grounded items: every quoted
+span found in the material) -> executed answers (sandbox) -> constraints -> inspector, repair and fixer
+(judge + generator) -> independent re-solve and adjudication (solver + judge) -> closed-book solve
+(grounded items: the solver asked without the material). Each check leaves a `CheckRecord` with its reasons,
+whether it passed, repaired or dropped the sample. A repaired sample goes on through the remaining checks; a
+dropped one stops there. An item is grounded when it carries evidence or its subtask has material; the
+evidence and closed-book checks leave no record on any other item.
 
 A model that cannot be reached (`ModelUnavailable`) propagates: the build should stop and say so.
 A model that gives no valid output (`StageFailed`) costs the candidate, not the build.
@@ -28,7 +31,9 @@ from tools.contracts import (
 )
 from tools.errors import StageFailed
 from tools.llm.stage import StageModels
+from tools.qc.closed_book import ask_closed_book, closed_book_record, flagged
 from tools.qc.constraints import check_constraints, read_constraints
+from tools.qc.evidence import MaterialSource, check_evidence
 from tools.qc.executed import applies, check_executed
 from tools.qc.inspection import describe, inspect_sample, repair_sample
 from tools.qc.leakage import find_leak
@@ -54,6 +59,8 @@ class QCOptions:
     inspect: bool = True
     repair: bool = True
     resolve: bool = True
+    evidence: bool = True  # grounded items: every cited unit and quoted span is in the material
+    closed_book: bool = True  # grounded items: asked without the material (needs a 'solver' model, like the re-solve)
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
 
 
@@ -65,9 +72,11 @@ async def quality_gate(
     models: StageModels,
     options: QCOptions = QCOptions(),
     brief: SampleBrief | None = None,
+    material: MaterialSource | None = None,
 ) -> GateResult:
-    """Run the enabled checks on `sample`; the result holds the sample to accept (maybe repaired) or None."""
-    return await _Gate(sample, spec, subtask, models, options, brief).run()
+    """Run the enabled checks on `sample`; the result holds the sample to accept (maybe repaired) or None.
+    `material`: the build's material (`tools.sources.MaterialView`), which grounded items are checked against."""
+    return await _Gate(sample, spec, subtask, models, options, brief, material).run()
 
 
 async def check_candidate(
@@ -78,12 +87,14 @@ async def check_candidate(
     models: StageModels,
     options: QCOptions | None,
     brief: SampleBrief | None = None,
+    material: MaterialSource | None = None,
 ) -> GateResult:
     """What every candidate goes through, in a build and in a preview alike: the quality gate (then one judge
     verdict when the gate runs no inspector), or with `options` None a single judge verdict. A judge giving no
     valid verdict drops the candidate; `ModelUnavailable` propagates."""
     if options is not None:
-        gated = await quality_gate(sample, spec, subtask, models=models, options=options, brief=brief)
+        gated = await quality_gate(sample, spec, subtask, models=models, options=options, brief=brief,
+                                   material=material)
         if options.inspect or gated.sample is None or gated.dropped is not None:
             return gated
         judged = await _judge(gated.sample, spec, models)
@@ -104,9 +115,10 @@ async def _judge(sample: Sample, spec: BenchmarkSpec, models: StageModels) -> Ga
 
 class _Gate:
     def __init__(self, sample: Sample, spec: BenchmarkSpec, subtask: Subtask, models: StageModels,
-                 options: QCOptions, brief: SampleBrief | None) -> None:
+                 options: QCOptions, brief: SampleBrief | None, material: MaterialSource | None) -> None:
         self.sample, self.original_id, self.spec, self.subtask = sample, sample.id, spec, subtask
-        self.models, self.options = models, options
+        self.models, self.options, self.material = models, options, material
+        self.grounded = bool(sample.evidence) or subtask.material is not None
         self.brief = render_brief(brief) if brief else None
         self.brief_model = brief
         self.constraints = read_constraints(spec) if options.constraints else []
@@ -122,7 +134,8 @@ class _Gate:
                                         issues=issues or [], voided=list(voided), constraints=constraints or []))
 
     async def run(self) -> GateResult:
-        for step in (self._leakage, self._executed, self._constraints, self._inspect, self._resolve):
+        for step in (self._leakage, self._evidence, self._executed, self._constraints, self._inspect, self._resolve,
+                     self._closed_book):
             if not await step():
                 return GateResult(sample=None, records=self.records)
         return GateResult(sample=self._annotated(), records=self.records)
@@ -135,7 +148,7 @@ class _Gate:
             qc["solution_program"] = False  # its answer was never computed: the reports flag it
         if solver is not None:
             qc["solver_agreed"] = solver.agreed
-        metadata = {**self.sample.metadata, "qc": qc}
+        metadata = {**self.sample.metadata, "qc": {**self.sample.metadata.get("qc", {}), **qc}}
         if self.brief_data:
             metadata["brief"] = self.brief_data
         if self.sample.id != self.original_id:
@@ -179,6 +192,17 @@ class _Gate:
             self.record("leakage", "passed")
             return True
         return await self._fix_or_drop("leakage", [Issue(kind="answer_leaked", detail=leak[:200])])
+
+    async def _evidence(self) -> bool:
+        if not self.options.evidence or not self.grounded:
+            return True
+        if self.material is None:
+            self.record("evidence", "dropped", ["a grounded item, but no material was given to check its evidence against"])
+            return False
+        multi_hop = self.subtask.material is not None and self.subtask.material.multi_hop
+        record = check_evidence(self.sample, self.material, multi_hop=multi_hop)
+        self.record("evidence", record.outcome, record.reasons)
+        return record.outcome == "passed"
 
     async def _executed(self) -> bool:
         if not self.options.executed:
@@ -241,3 +265,17 @@ class _Gate:
             return await self._fix_or_drop("solver", [Issue(kind="ambiguous", detail=detail)], **extra)
         self.record("solver", "dropped", [detail], ["wrong_answer"], **extra)
         return False
+
+    async def _closed_book(self) -> bool:
+        if (not self.options.closed_book or not self.grounded or "solver" not in self.models.models
+                or self.sample.metadata.get("kind") == "code"):
+            return True
+        try:
+            outcome = await ask_closed_book(self.sample, models=self.models)
+        except StageFailed:  # the item is not at fault: it stays, unflagged
+            self.record("closed_book", "passed", ["the solver gave no valid output; not asked without the material"])
+            return True
+        self.sample = flagged(self.sample, outcome)
+        record = closed_book_record(self.sample, outcome, self.spec)
+        self.record("closed_book", record.outcome, record.reasons, agreed=record.agreed, solver_answer=record.solver_answer)
+        return record.outcome == "passed"

@@ -40,8 +40,9 @@ adjudicator_agent: Agent[None, Adjudication] = Agent(
 
 
 def solvable(sample: Sample) -> bool:
-    """Code items are checked by running their tests instead (`tools.executed`)."""
-    return sample.metadata.get("kind") != "code"
+    """Code items are checked by running their tests instead (`tools.executed`). Image items are not re-solved:
+    the solver is not sent the image, and answering without it is what the closed-book check asks instead."""
+    return sample.metadata.get("kind") != "code" and sample.image is None
 
 
 def solver_prompt(sample: Sample) -> str:
