@@ -7,11 +7,11 @@ import asyncio
 import os
 import sys
 
-from assistant.commands import build, dedup, evaluate, export, prior, refresh, resume
+from assistant.commands import build, check, dedup, evaluate, export, prior, refresh, resume
 from tools.errors import BenchmarkAgentError
 
 EXIT_ERROR = 2
-COMMANDS = (build, resume, refresh, export, evaluate, dedup, prior)
+COMMANDS = (build, resume, refresh, export, evaluate, check, dedup, prior)
 
 
 def parser() -> argparse.ArgumentParser:
