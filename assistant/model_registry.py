@@ -139,9 +139,12 @@ def resolve_model(name: str, settings: Settings, cache: dict[str, Model] | None 
     return model
 
 
-def stage_models(settings: Settings, roles: tuple[Role, ...] = PIPELINE_ROLES) -> StageModels:
+def stage_models(settings: Settings, roles: tuple[Role, ...] | None = None) -> StageModels:
     """One model per role, sharing instances (and the endpoint's output mode) when roles name the same model
-    on the same endpoint."""
+    on the same endpoint. The vision role is there only when BENCHMARK_AGENT_VISION_MODEL is set: without it,
+    images go to the generator's model (StageModels falls back to it)."""
+    if roles is None:
+        roles = (*PIPELINE_ROLES, "vision") if settings.vision_model else PIPELINE_ROLES
     assert set(roles) <= set(get_args(Role))
     cache: dict[str, Model] = {}
     endpoints = _Endpoints(settings)

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     generator_model: str | None = None
     judge_model: str | None = None
     solver_model: str | None = None
+    # Reads the user's images; unset, the generator's model (and its endpoint) reads them.
+    vision_model: str | None = None
 
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("BENCHMARK_AGENT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
@@ -36,10 +38,12 @@ class Settings(BaseSettings):
     generator_base_url: str | None = None
     judge_base_url: str | None = None
     solver_base_url: str | None = None
+    vision_base_url: str | None = None
     chat_api_key: SecretStr | None = None
     generator_api_key: SecretStr | None = None
     judge_api_key: SecretStr | None = None
     solver_api_key: SecretStr | None = None
+    vision_api_key: SecretStr | None = None
     output_mode: Literal["auto", "tool", "native", "json_object", "prompted"] = Field(
         default="auto",
         description="How structured output is asked of OpenAI-compatible endpoints; auto probes each endpoint once.",
@@ -94,6 +98,12 @@ class Settings(BaseSettings):
     embedded_threads: int | None = None
     preview_size: int = Field(default=3, ge=1, le=5, description="Preview samples shown per subtask before a build.")
 
+    # The user's material (files attached in the chat, or --source): what is read of it (tools.sources).
+    max_upload_mb: int = Field(default=20, ge=1, description="Largest file read, in MB.")
+    max_uploads: int = Field(default=5, ge=1, description="Files read from one message (or one --source list).")
+    max_source_pages: int = Field(default=500, ge=1, description="PDF pages, or document sections, read per file.")
+    max_records: int = Field(default=10_000, ge=1, description="Records read per data file.")
+
     # Who may use the chat. With `auth_users` set ("alice:pw1,bob:pw2") people sign in with a password;
     # with `auth_header` set, a trusted proxy names the user in that header; with neither, everyone is
     # `local_user` (a single-user install). Each user sees only their own threads.
@@ -116,16 +126,22 @@ class Settings(BaseSettings):
     def panel(self) -> list[str]:
         return [name.strip() for name in (self.panel_models or "").split(",") if name.strip()]
 
+    def _own(self, role: Role | None) -> Role | None:
+        """The role whose settings `role` uses: the generator's for images when no vision model is set."""
+        return "generator" if role == "vision" and not self.vision_model else role
+
     def model_for(self, role: Role) -> str:
-        specific = getattr(self, f"{role}_model")
+        specific = getattr(self, f"{self._own(role)}_model")
         return specific or self.model or EMBEDDED_MODEL
 
     def base_url_for(self, role: Role | None) -> str | None:
         """The OpenAI-compatible base URL a role's model is served from (its own, else the shared one)."""
+        role = self._own(role)
         own: str | None = getattr(self, f"{role}_base_url") if role else None
         return own or self.openai_base_url
 
     def api_key_for(self, role: Role | None) -> str | None:
+        role = self._own(role)
         own: SecretStr | None = getattr(self, f"{role}_api_key") if role else None
         key = own or self.openai_api_key
         return key.get_secret_value() if key else None

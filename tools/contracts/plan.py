@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from tools.contracts.base import AnswerFormat, Difficulty, Strict
-from tools.contracts.material import MaterialSelection
+from tools.contracts.material import FieldUse, MaterialSelection
 from tools.contracts.spec import BenchmarkSpec
 
 
@@ -154,15 +154,36 @@ class SetDifficulty(Strict):
     subtask: SubtaskRef | None = None
 
 
+class SelectMaterial(Strict):
+    """Use only (or skip) part of the user's material, for one subtask or all (subtask null): a file name, pages
+    ('pages 2-5'), a section or chapter heading ('chapter 3', 'the appendix') or rows ('rows 1-100')."""
+
+    op: Literal["material"]
+    action: Literal["only", "skip"]
+    target: str = Field(min_length=1, max_length=200, description="The part of the material, as the user named it.")
+    subtask: SubtaskRef | None = None
+
+
+class SetFieldUse(Strict):
+    """Say what one field of the user's data records is used for: the passage shown with the question (context),
+    what the question is written from (question), the gold answer (answer), a label kept with the item (label),
+    or nothing (ignore)."""
+
+    op: Literal["field"]
+    field: str = Field(min_length=1, max_length=120, description="The field's name, as in the data file.")
+    use: FieldUse
+    source: str | None = Field(default=None, max_length=200, description="The data file's name; null: the one with that field.")
+
+
 PlanEdit = Annotated[
     DropSubtask | AddSubtask | RenameSubtask | SplitSubtask | MergeSubtasks | SetQuota | SetSize | MakeHarder
-    | ChangeFormat | ScaleAmount | MakeEasier | SetDifficulty,
+    | ChangeFormat | ScaleAmount | MakeEasier | SetDifficulty | SelectMaterial | SetFieldUse,
     Field(discriminator="op"),
 ]
 
 
 EDIT_OPS: tuple[str, ...] = ("drop", "add", "rename", "split", "merge", "quota", "size", "harder", "format", "scale",
-                             "easier", "difficulty")
+                             "easier", "difficulty", "material", "field")
 MAX_EDITS = 10
 
 

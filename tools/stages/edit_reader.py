@@ -13,6 +13,7 @@ import re
 
 from tools.contracts import PlanEdit, RequestPart, SubtaskPlan
 from tools.errors import InvalidEdit
+from tools.stages import material_words
 from tools.stages.amounts import NUMBER
 from tools.stages.edit_words import READERS, make_edit
 from tools.stages.plan_edits import resolve_subtask
@@ -21,7 +22,7 @@ _VERBS = ("drop", "remove", "delete", "cut", "scrap", "lose", "eliminate", "rena
           "divide", "separate", "merge", "combine", "join", "unite", "add", "include", "create", "introduce",
           "make", "set", "change", "give", "double", "triple", "halve", "increase", "decrease", "reduce", "raise",
           "lower", "grow", "shrink", "bump", "boost", "scale", "use", "switch", "convert", "turn", "keep", "bring",
-          "put", "take", "trim", "expand", "get", "have")
+          "put", "take", "trim", "expand", "get", "have", "skip", "ignore", "exclude", "omit", "only", "treat")
 
 
 _NEGATION = r"(?:don'?t|do not|dont|never|not|no need to|rather not|instead of|but not|without)"
@@ -100,7 +101,7 @@ def split_clauses(text: str) -> list[str]:
 
 def _starts_instruction(rest: str) -> bool:
     rest = _strip_lead(rest)
-    if re.match(rf"{_NEGATION}\b", rest, re.IGNORECASE):
+    if re.match(rf"{_NEGATION}\b", rest, re.IGNORECASE) or material_words.STARTS.match(rest):
         return True
     first = re.match(r"[a-z']+", rest.lower())
     return bool(first) and _verb(first.group()) is not None  # type: ignore[union-attr]

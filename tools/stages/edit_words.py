@@ -1,7 +1,7 @@
 """What one instruction about the plan says: its subtask references and the reader of each kind of edit.
 
-`READERS` are tried in order on one instruction (amounts, rename, merge, split, difficulty, format, drop,
-add); each returns the typed edits, the reason the edit cannot be made, or None when it is not its kind.
+`READERS` are tried in order on one instruction (the user's material, amounts, rename, merge, split,
+difficulty, format, drop, add); each returns the typed edits, the reason the edit cannot be made, or None when it is not its kind.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 from tools.contracts import PlanEdit, SubtaskPlan
 from tools.errors import InvalidEdit
 from tools.stages.amounts import NUMBER, factor_in, number_value
+from tools.stages.material_words import read_material_words
 from tools.stages.plan_edits import resolve_subtask
 from tools.stages.spec_words import format_in_text
 
@@ -290,5 +291,12 @@ def _read_format(text: str, plan: SubtaskPlan) -> Result:
     return [make_edit(op="format", answer_format=fmt, subtask=ref)]
 
 
-# Amounts come first: "cut Fractions by 5" and "remove 5 from Geometry" are not drops.
-READERS = (_read_amount, _read_rename, _read_merge, _read_split, _read_level, _read_format, _read_drop, _read_add)
+def _read_material(text: str, plan: SubtaskPlan) -> Result:
+    """The material: 'use only chapter 3', 'skip the appendix', "use 'summary' as context"."""
+    edits = read_material_words(text, plan)
+    return list(edits) if edits else None
+
+
+# Material first ("drop the id column" is about a field when it says column); then amounts: "cut Fractions by 5"
+# and "remove 5 from Geometry" are not drops.
+READERS = (_read_material, _read_amount, _read_rename, _read_merge, _read_split, _read_level, _read_format, _read_drop, _read_add)

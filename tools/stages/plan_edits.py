@@ -23,7 +23,9 @@ from tools.contracts import (
     PlanEdit,
     RenameSubtask,
     ScaleAmount,
+    SelectMaterial,
     SetDifficulty,
+    SetFieldUse,
     SetQuota,
     SetSize,
     SplitSubtask,
@@ -151,6 +153,8 @@ def apply_edit(plan: SubtaskPlan, edit: PlanEdit, spec: BenchmarkSpec, *, max_si
     elif isinstance(edit, ChangeFormat):
         ids = {resolve_subtask(plan, edit.subtask).id} if edit.subtask else {s.id for s in subtasks}
         subtasks = [s.model_copy(update={"answer_format": edit.answer_format}) if s.id in ids else s for s in subtasks]
+    elif isinstance(edit, SelectMaterial | SetFieldUse):  # they need the material: refine.revise applies them
+        raise InvalidEdit("A change to the material is made with the thread's material at hand (refine.revise).")
     return SubtaskPlan(subtasks=subtasks, rationale=plan.rationale)
 
 
@@ -180,8 +184,10 @@ def pin_levels(plan: SubtaskPlan, spec: BenchmarkSpec) -> SubtaskPlan:
     ]})
 
 
-def plan_diff(old: SubtaskPlan, new: SubtaskPlan, spec: BenchmarkSpec | None = None) -> list[str]:
-    """What changed from `old` to `new`, one short line per change."""
+def plan_diff(old: SubtaskPlan, new: SubtaskPlan, spec: BenchmarkSpec | None = None, *,
+              material: bool = True) -> list[str]:
+    """What changed from `old` to `new`, one short line per change; with `material`, also which subtasks now
+    use other material (a material edit says that in its own words instead)."""
     before, after = {s.id: s for s in old.subtasks}, {s.id: s for s in new.subtasks}
     gone = [s for i, s in before.items() if i not in after]
     came = [s for i, s in after.items() if i not in before]
@@ -204,9 +210,15 @@ def plan_diff(old: SubtaskPlan, new: SubtaskPlan, spec: BenchmarkSpec | None = N
             lines.append(f"'{s.name}': {o.difficulty or default or 'spec'} → {s.difficulty or default or 'spec'} difficulty")
         if [g for g in s.guidance if g not in o.guidance]:
             lines.append(f"'{s.name}': new instructions for its generator")
+        if material and _units(o) != _units(s):
+            lines.append(f"'{s.name}': other material ({len(_units(o))} → {len(_units(s))} parts)")
     if old.total != new.total:
         lines.append(f"total: {old.total} → {new.total} samples")
     return lines
+
+
+def _units(subtask: Subtask) -> list[str]:
+    return subtask.material.units if subtask.material else []
 
 
 def _splits_and_merges(gone: list[Subtask], came: list[Subtask]) -> list[str]:

@@ -132,3 +132,22 @@ def format_in_text(text: str) -> str | None:
     return None
 
 
+
+
+# "questions that need the document", "cannot be answered without the material", "only answerable from the text".
+_DETERMINER = r"(?:the|my|this|these|our|attached|given|provided|uploaded)\s+"
+_MATERIAL_WORD = r"(?:documents?|material|text|texts|files?|sources?|pdfs?|passages?|papers?|reports?|data|records|" \
+                 r"images?|book|article)\b"
+_MATERIAL_NOUN = rf"(?:{_DETERMINER})*{_MATERIAL_WORD}"
+_NEEDS_MATERIAL = re.compile(
+    rf"\b(?:(?:need|require|depend on|rely on)s?\s+(?:{_DETERMINER})+{_MATERIAL_WORD}|"
+    rf"(?:cannot|can't|can ?not|could not|couldn't|impossible to)\s+(?:be\s+)?(?:answer(?:ed)?|solve[d]?)\s+"
+    rf"without\s+(?:reading\s+|seeing\s+|looking at\s+)?{_MATERIAL_NOUN}|"
+    rf"(?:only\s+)?answerable\s+(?:only\s+)?(?:from|with)\s+{_MATERIAL_NOUN}|"
+    rf"not\s+answerable\s+without\s+{_MATERIAL_NOUN}|closed[- ]book\s+(?:models?\s+)?(?:can't|cannot|fail))", re.IGNORECASE)
+
+
+def needs_material_in_text(text: str) -> bool:
+    """Whether the request asks for items that need the user's material ("questions that cannot be answered
+    without the document"): then items a model answers without it are dropped."""
+    return bool(_NEEDS_MATERIAL.search(text))
