@@ -12,6 +12,7 @@ from pathlib import Path
 
 from assistant.deps import AssistantDeps
 from assistant.model_registry import resolve_model
+from tools.engine.budget import Budget, parse_prices
 from tools.export.rows import samples_from_rows
 from tools.finish.evaluate import describe, evaluate_models, latest, save
 
@@ -46,6 +47,8 @@ async def evaluate_step(deps: AssistantDeps, message: str) -> str:
     board = await evaluate_models(samples, models, build_id=state.build.build_id, usage=deps.models,
                                   concurrency=deps.settings.concurrency,
                                   expected_order=names if _ORDER.search(message) else None,
-                                  previous=latest(directory))
+                                  previous=latest(directory), directory=directory,
+                                  budget=Budget(max_tokens=deps.settings.max_tokens, max_cost=deps.settings.max_cost),
+                                  prices=parse_prices(deps.settings.prices))
     save(board, directory)
     return f"Evaluated {len(names)} models on {len(samples)} items:\n\n{describe(board)}"

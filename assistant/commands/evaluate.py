@@ -9,6 +9,7 @@ from pathlib import Path
 from assistant.commands.build import settings_from
 from assistant.model_registry import resolve_model
 from tools.contracts import BuildReport
+from tools.engine.budget import Budget, parse_prices
 from tools.errors import InvalidRequest
 from tools.export.rows import samples_from_rows
 from tools.finish.evaluate import describe, evaluate_models, latest, save
@@ -23,6 +24,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     evaluate.add_argument("--expected-order", default=None,
                           help="The same models, strongest first, to check that our ranking agrees (Spearman, Kendall).")
     evaluate.add_argument("--concurrency", type=int, default=None, help="Requests in flight (default: settings).")
+    evaluate.add_argument("--max-tokens", type=int, default=None,
+                          help="Token budget of the evaluation (default: BENCHMARK_AGENT_MAX_TOKENS). Answers made "
+                          "before it stops are kept: evaluating again asks only the rest.")
+    evaluate.add_argument("--max-cost", type=float, default=None,
+                          help="Dollar budget of the evaluation (default: BENCHMARK_AGENT_MAX_COST); needs prices.")
     evaluate.set_defaults(run=run)
 
 
@@ -47,7 +53,10 @@ async def run(args: argparse.Namespace) -> int:
     print(f"Evaluating {len(names)} models on {len(samples)} items...", file=sys.stderr)
     board = await evaluate_models(samples, models, build_id=report.build_id, usage=usage,
                                   concurrency=args.concurrency or settings.concurrency,
-                                  expected_order=_names(args.expected_order) or None, previous=latest(directory))
+                                  expected_order=_names(args.expected_order) or None, previous=latest(directory),
+                                  budget=Budget(max_tokens=args.max_tokens or settings.max_tokens,
+                                                max_cost=args.max_cost or settings.max_cost),
+                                  prices=parse_prices(settings.prices), directory=directory)
     path = save(board, directory)
     print(describe(board), file=sys.stderr)
     spent = sum(u.input_tokens + u.output_tokens for u in usage.usage.values())

@@ -80,3 +80,38 @@ async def test_a_later_evaluation_is_kept_beside_the_first_and_shows_how_models_
 async def test_nothing_to_evaluate_is_refused() -> None:
     with pytest.raises(InvalidRequest, match="at least one model"):
         await evaluate_models(SAMPLES, {}, build_id="b1")
+
+
+def counting(right_on: set[int]) -> tuple[FunctionModel, list[int]]:
+    """`answering`, also counting the requests that reach it."""
+    calls: list[int] = []
+    inner = answering(right_on)
+
+    def reply(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        calls.append(1)
+        return inner.function(messages, info)  # type: ignore[misc]
+
+    return FunctionModel(reply), calls
+
+
+async def test_an_evaluation_stops_at_its_token_budget_and_a_rerun_asks_only_what_is_missing(tmp_path: Path) -> None:
+    from tools.engine.budget import Budget
+    from tools.errors import BudgetReached
+
+    model, calls = counting({1, 2})
+    with pytest.raises(BudgetReached, match=r"token budget reached .* after 1 of 5 answers.*kept"):
+        await evaluate_models(SAMPLES, {"middle": model}, build_id="b1", concurrency=1,
+                              budget=Budget(max_tokens=1), directory=tmp_path)
+    assert len(calls) == 1
+    board = await evaluate_models(SAMPLES, {"middle": model}, build_id="b1", concurrency=1, directory=tmp_path)
+    assert len(calls) == 5  # the first answer came from the kept calls
+    assert board.scores[0].correct == 2
+
+
+async def test_a_dollar_budget_for_a_model_without_a_price_is_refused_before_any_call() -> None:
+    from tools.engine.budget import Budget
+
+    model, calls = counting(set())
+    with pytest.raises(InvalidRequest, match="BENCHMARK_AGENT_PRICES"):
+        await evaluate_models(SAMPLES, {"openai:my-local": model}, build_id="b1", budget=Budget(max_cost=1.0))
+    assert not calls

@@ -1,7 +1,9 @@
 """Evaluation of models on a finished benchmark, kept with its date so that a later one shows how models moved.
 
 Each model answers every item with the solver agent (never seeing the gold answer), under the given
-concurrency and the endpoints' own retries; a model that gives no valid answer scores the item wrong.
+concurrency, the endpoints' own retries and a token or dollar budget; every answer is kept as it arrives,
+so a stopped evaluation run again asks only what is missing; a model that gives no valid answer scores the
+item wrong.
 Scoring is the quality gate's: the option letter or text for multiple choice, numbers compared to the gold's
 precision, yes/no, normalised text. The leaderboard has each model's accuracy with its 95 % Wilson interval
 and per-subtask accuracy, difficulty and separability (AutoBencher's definitions), the items every model
@@ -12,6 +14,7 @@ correlations of our scores with it (the consistency check of the Benchmark Agent
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,12 +22,15 @@ from pydantic_ai.models import Model
 from scipy import stats
 
 from memory.files import write_atomic
-from tools.contracts import Consistency, Leaderboard, ModelScore, Sample
-from tools.errors import InvalidRequest
+from tools.contracts import Consistency, Leaderboard, ModelScore, Sample, TokenUsage
+from tools.engine.budget import Budget, Price, cost_of, price_for
+from tools.errors import BudgetReached, InvalidRequest
 from tools.finish.panel import difficulty_report, panel_accuracy
+from tools.llm.resilience import CallCache
 from tools.llm.stage import StageModels
 
 EVALUATIONS = "evaluations"  # one file per evaluation, named by its time; leaderboard.json is the latest
+CALLS = "calls.jsonl"  # every answer of every evaluation, by request: a re-run asks only what is missing
 LEADERBOARD = "leaderboard.json"
 
 
@@ -57,14 +63,44 @@ def _check_order(expected: list[str], names: list[str]) -> None:
                              f"name only evaluated models: {', '.join(names)}.")
 
 
+def evaluation_guard(budget: Budget, prices: dict[str, Price]) -> Callable[[dict[str, TokenUsage]], str | None]:
+    """Why an evaluation must stop now (its token or dollar budget is spent), or None; sees usage by panel key."""
+    def check(usage: dict[str, TokenUsage]) -> str | None:
+        return budget.exceeded(usage, cost_of(usage, {}, prices))
+    return check
+
+
+def unpriced(models: list[str], budget: Budget, prices: dict[str, Price]) -> None:
+    """Refuse a dollar budget that cannot be enforced, before any model is called."""
+    unknown = [name for name in models if price_for(name, prices) is None]
+    if budget.max_cost is not None and unknown:
+        raise InvalidRequest(
+            f"A cost budget is set but the price of {', '.join(unknown)} is unknown: set BENCHMARK_AGENT_PRICES "
+            "(e.g. 'openai:my-model=0.5/1.5', dollars per million input/output tokens) or use a token budget.")
+
+
 async def evaluate_models(samples: list[Sample], models: dict[str, Model], *, build_id: str,
                           usage: StageModels | None = None, concurrency: int = 8,
-                          expected_order: list[str] | None = None, previous: Leaderboard | None = None) -> Leaderboard:
-    """Every model answers every sample once; the leaderboard, best first."""
+                          expected_order: list[str] | None = None, previous: Leaderboard | None = None,
+                          budget: Budget | None = None, prices: dict[str, Price] | None = None,
+                          directory: Path | None = None) -> Leaderboard:
+    """Every model answers every sample once; the leaderboard, best first.
+
+    With a `budget` the evaluation stops when it is spent (`BudgetReached`, saying how far it got). With the
+    benchmark's `directory`, every answer is kept in evaluations/calls.jsonl as it arrives, so an evaluation
+    stopped by its budget (or interrupted) and run again asks only what it had not asked."""
     if not samples or not models:
         raise InvalidRequest("An evaluation needs a benchmark with samples and at least one model (--models).")
     _check_order(expected_order or [], list(models))  # before any model is called
-    accuracy = await panel_accuracy(samples, models, models=usage, concurrency=concurrency)
+    budget, prices = budget or Budget(), prices or {}
+    unpriced(list(models), budget, prices)
+    cache = CallCache(directory / EVALUATIONS / CALLS) if directory is not None else None
+    try:
+        accuracy = await panel_accuracy(samples, models, models=usage, concurrency=concurrency, cache=cache,
+                                        guard=evaluation_guard(budget, prices))
+    except BudgetReached as exc:
+        kept = " The answers made are kept: raise the budget and evaluate again to finish." if cache else ""
+        raise BudgetReached(f"The evaluation stopped: {exc}.{kept}") from exc
     names = list(models)
     panel = difficulty_report(samples, accuracy, names=names)
     before = {s.model: s.accuracy for s in previous.scores} if previous else {}

@@ -31,7 +31,8 @@ from tools.contracts import (
     TokenUsage,
 )
 from tools.engine.budget import panel_key
-from tools.errors import StageFailed
+from tools.errors import BudgetReached, StageFailed
+from tools.llm.resilience import CallCache
 from tools.llm.stage import StageModels, run_stage
 from tools.qc.inspection import sample_lines
 from tools.qc.schema import CheckFailed, to_sample
@@ -53,24 +54,49 @@ hardener_agent: Agent[None, SampleBatch] = Agent(
 
 
 async def panel_accuracy(samples: list[Sample], panel: dict[str, Model], *, models: StageModels | None = None,
-                         attempts: int = 1, concurrency: int = 4) -> Accuracy:
-    """Each panel model answers each sample `attempts` times; a model giving no valid answer scores it wrong."""
-    members = {name: StageModels(models={"solver": model}, names={"solver": name}) for name, model in panel.items()}
-    gate = asyncio.Semaphore(concurrency)
+                         attempts: int = 1, concurrency: int = 4, cache: CallCache | None = None,
+                         guard: Callable[[dict[str, TokenUsage]], str | None] | None = None) -> Accuracy:
+    """Each panel model answers each sample `attempts` times; a model giving no valid answer scores it wrong.
 
-    async def correct(sample: Sample, name: str) -> bool:
+    With a `cache`, answers are kept as they come and a second run asks only what the first did not. `guard`
+    sees the panel's usage so far (by `panel_key`) before every call; once it gives a reason, no more calls
+    are made and `BudgetReached` is raised with how many answers were made (all kept in the cache)."""
+    members = {name: StageModels(models={"solver": model}, names={"solver": name}) for name, model in panel.items()}
+    if cache is not None:
+        members = {name: member.with_cache(cache) for name, member in members.items()}
+
+    def spent() -> dict[str, TokenUsage]:
+        totals = {}
+        for name, member in members.items():
+            totals[panel_key(name)] = total = TokenUsage()
+            for used in member.usage.values():
+                total.add(used)
+        return totals
+
+    for member in members.values():
+        member.guard = (lambda: guard(spent())) if guard is not None else None
+    gate = asyncio.Semaphore(concurrency)
+    stopped: list[str] = []
+
+    async def correct(sample: Sample, name: str) -> bool | None:
         async with gate:
             try:
                 answer = await solve_sample(sample, models=members[name])
             except StageFailed:
                 return False
+            except BudgetReached as exc:
+                stopped.append(str(exc))
+                return None
         return answer_matches(sample, answer.answer)
 
     jobs = [(s.id, name) for s in samples for name in panel for _ in range(attempts)]
     results = await asyncio.gather(*(correct(s, name) for s in samples for name in panel for _ in range(attempts)))
+    if stopped:
+        made = sum(1 for r in results if r is not None)
+        raise BudgetReached(f"{stopped[0]} after {made} of {len(results)} answers")
     hits: dict[str, dict[str, int]] = {s.id: dict.fromkeys(panel, 0) for s in samples}
     for (sid, name), ok in zip(jobs, results, strict=True):
-        hits[sid][name] += ok
+        hits[sid][name] += bool(ok)
     if models is not None:  # each panel model's tokens under its own key, so the report prices them
         for name, member in members.items():
             meter = models.usage.setdefault(panel_key(name), TokenUsage())
