@@ -71,16 +71,26 @@ _KEY_LINE = re.compile(r"^\s*(?:[-*]\s+)?([A-Za-z][A-Za-z0-9 _/-]{0,40}?)\s*:\s*
 
 
 def key_values(messages: list[dict[str, Any]]) -> dict[str, str]:
-    """`Key: value` lines of the system and user messages; later messages win. Keys are lowercased."""
+    """`Key: value` lines of the system and user messages, outside quoted material; later messages win. Keys are
+    lowercased."""
     found: dict[str, str] = {}
     for message in messages:
         if message.get("role") not in ("system", "developer", "user"):
             continue
-        for line in message_text(message).splitlines():
+        for line in outside_material(message_text(message)).splitlines():
             match = _KEY_LINE.match(line)
             if match and match.group(2):
                 found[match.group(1).strip().lower()] = match.group(2)
     return found
+
+
+_QUOTED_MATERIAL = re.compile(r"<material\b[^>]*>.*?</material>", re.DOTALL)
+
+
+def outside_material(text: str) -> str:
+    """`text` without the `<material>` blocks it quotes: a record's `field: value` lines are data, not the
+    prompt's own `Key: value` lines (a quoted `question: ...` must not stand for the item's question)."""
+    return _QUOTED_MATERIAL.sub("", text)
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -456,6 +466,19 @@ def solver_answer(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
     return {"reasoning": "Worked through the steps in order.", "answer": letter or expected}
 
 
+CLOSED_BOOK_KNOWN_EVERY = 4  # the closed-book solver knows one item in four without its material
+
+
+def closed_book_answer(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
+    """Asked without the material: the right answer for a deterministic one in `CLOSED_BOOK_KNOWN_EVERY` of the
+    items this server wrote (by a hash of the question), as a model knows some facts by heart; unknown for the rest."""
+    question = keys.get("question", "").strip()
+    known = int(hashlib.sha256(question.encode()).hexdigest()[:8], 16) % CLOSED_BOOK_KNOWN_EVERY == 0
+    if not known or question not in state.answers:
+        return {"reasoning": "The question refers to material I was not given.", "answer": "unknown"}
+    return solver_answer(keys, state)
+
+
 def adjudication(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
     expected = state.answers.get(keys.get("question", "").strip())
     gold = keys.get("gold answer", "").strip()
@@ -482,6 +505,7 @@ STAGES: dict[str, Callable[[dict[str, str], ContentState], dict[str, Any]]] = {
     "submit_inspection": inspection,
     "submit_repair": repair,
     "submit_answer": solver_answer,
+    "submit_closed_book_answer": closed_book_answer,
     "submit_adjudication": adjudication,
     "submit_scores": quality_scores,
 }
