@@ -71,6 +71,11 @@ class SampleStore(ClosesOnExit):
     def embedder(self) -> Embedder:
         return self._embedder
 
+    @property
+    def client(self) -> Client:
+        """The Chroma client, for other collections kept beside the samples (memory/material.py)."""
+        return self._client
+
     # -- text ---------------------------------------------------------------------------------------
 
     @staticmethod
