@@ -1,8 +1,9 @@
 """The default model for `bench/qc_catch.py` when no real model is given: a scripted oracle.
 
-It knows each planted item's ground truth, so with it the LLM checks' catch rates measure the
-pipeline's wiring (a defect the model reports is routed to the right check, repaired or dropped for
-the right reason), not a model's judgement; pass `--model` to measure a real model. Like a careful
+It knows each planted item's ground truth, so with it the model-run checks' figures are a plumbing check
+only (the oracle knows the answers): they show that a defect the model reports is routed to the right
+check, repaired or dropped for the right reason, and say nothing about any model's judgement; pass
+`--model` to measure a real model. Like a careful
 reviewer without a calculator, its inspector checks facts, options and context but leaves
 arithmetic to the independent solver, so both paths to a wrong answer are exercised.
 Panel members are the same oracle with a skill level: they solve the items whose level is at most theirs.
@@ -69,6 +70,8 @@ class Oracle:
             issues.append({"kind": "wrong_answer", "detail": f"the correct answer is {item.truth}"})
         if len([c for c in _choices(prompt) if c in (item.truth, *item.also_correct)]) > 1:
             issues.append({"kind": "several_correct", "detail": f"{', '.join(item.also_correct)} is also correct"})
+        if item.fixed_question and _line(prompt, "Question") != item.fixed_question:
+            issues.append({"kind": "answer_leaked", "detail": "the question gives its answer away"})
         if item.needs_context and _line(prompt, "Context") is None:
             issues.append({"kind": "missing_context", "detail": "it refers to a table that is not given"})
         return {"issues": issues}

@@ -1,6 +1,10 @@
 """The planted-defect set for `bench/qc_catch.py`: sound items, and items with one known defect each.
 
-Generated in code from a fixed seed, so every run measures the same items; each item carries its
+Each defect kind is written from a description of the defect (`DEFECTS`), the way a careless author or
+generator would make it, not from the patterns a check looks for: a hint is phrased as an aside, a tip or a
+spoiler in words no check has been told about; an answer is restated as a number in words or the city's name
+in its own language; a second correct option is a synonym. Whether a check catches them is what the bench
+measures. Generated in code from a fixed seed, so every run measures the same items; each item carries its
 ground truth (the true answer, its panel difficulty level, and what a minimal repair would be).
 """
 
@@ -23,8 +27,28 @@ CODE = Subtask(id="code", name="Small functions", description="Write a small Pyt
                answer_format="short_answer", quota=20)
 SUBTASKS = (ARITH, TOTALS, CAPITALS, NAMING, CODE)
 
-DETERMINISTIC_KINDS = ("schema", "leakage", "numeric_off_by_one", "code_fails_tests", "weak_tests", "position_imbalance")
-LLM_KINDS = ("wrong_answer", "several_correct", "missing_context", "saturated")
+DEFECTS = {
+    "schema": "a draft the format rules refuse: an answer that is not among the options, two equal options, too few "
+              "options, a numeric answer in words, code without its reference solution, a question of one word",
+    "hint_in_new_words": "the stem gives the answer away in an aside, a tip or a spoiler, in the author's own words",
+    "answer_restated": "the stem restates the answer in other words: the number spelled out, the city named in its "
+                       "own language",
+    "synonym_option": "a second option is also correct: the same number written another way, or another name of the "
+                      "same city",
+    "wrong_gold_with_program": "the gold answer is wrong (a slip of one, swapped digits, a forgotten step) while the "
+                               "item's own solution program computes the right one",
+    "code_fails_tests": "the reference solution has a bug that its own unit tests expose",
+    "weak_tests": "the unit tests pass whatever the function does",
+    "duplicate_reworded": "an earlier item asked again in other words, with the same answer",
+    "wrong_gold": "the gold answer is wrong and no program comes with the item to give it away",
+    "missing_context": "the question refers to a table that is not given",
+    "saturated": "so easy that every model of the panel solves it",
+    "position_imbalance": "multiple choice whose correct option is always the first",
+}
+# The kinds a check without a model (schema, leakage, executed answers, duplicates) is meant to catch.
+DETERMINISTIC_KINDS = ("schema", "hint_in_new_words", "answer_restated", "synonym_option", "wrong_gold_with_program",
+                       "code_fails_tests", "weak_tests", "duplicate_reworded", "position_imbalance")
+MODEL_KINDS = ("wrong_gold", "synonym_option", "hint_in_new_words", "answer_restated", "missing_context", "saturated")
 
 
 @dataclass
@@ -34,15 +58,17 @@ class Planted:
     draft: SampleDraft
     truth: str  # the true answer (for multiple choice, the text of the truly correct option)
     level: int = 1  # 0: every panel model solves it; higher: fewer do
-    also_correct: list[str] = field(default_factory=list)  # options that are correct too (several_correct)
+    also_correct: list[str] = field(default_factory=list)  # options that are correct too (synonym_option)
     replacement: str | None = None  # the minimal fix for a second correct option
     fixed_question: str | None = None  # the minimal fix for a leaked answer
     needs_context: bool = False
+    repeats: int | None = None  # duplicate_reworded: the index of the item it repeats
 
 
 CAPITAL_OF = {"Kenya": "Nairobi", "Peru": "Lima", "Norway": "Oslo", "Ghana": "Accra", "Chile": "Santiago",
               "Poland": "Warsaw", "Egypt": "Cairo", "Canada": "Ottawa", "Vietnam": "Hanoi", "Austria": "Vienna",
-              "Greece": "Athens", "Cuba": "Havana"}
+              "Greece": "Athens", "Cuba": "Havana", "Italy": "Rome", "Portugal": "Lisbon", "Romania": "Bucharest",
+              "Belgium": "Brussels", "Czechia": "Prague", "Denmark": "Copenhagen", "China": "Beijing", "Ukraine": "Kyiv"}
 NAMES = ("Ada", "Bruno", "Chen", "Dana", "Emeka", "Farah", "Goran", "Hana", "Ivan", "Keiko", "Luis", "Maya")
 
 FUNCTIONS = [  # name, task, correct, buggy, good tests, weak tests
@@ -120,32 +146,30 @@ def planted_items(seed: int = 7) -> list[Planted]:
     countries = sorted(CAPITAL_OF)
     for country in countries[:4]:  # sound multiple choice, text options
         capital = CAPITAL_OF[country]
-        others = [CAPITAL_OF[c] for c in countries if c != country][:3]
         items.append(Planted("clean", CAPITALS, SampleDraft(question=f"Which city is the capital of {country}?",
-                                                            choices=[capital, *others], answer=capital), capital, level=2))
+                                                            choices=[capital, *_others(country, 3)], answer=capital),
+                             capital, level=2))
     for name, task, correct, _, tests, _ in FUNCTIONS:  # sound code items
         items.append(Planted("clean", CODE, SampleDraft(question=f"Write a Python function {name} that {task}.",
                                                         answer=name, solution_code=correct, tests=tests), correct, level=2))
     items += _schema_defects()
-    items += _leaks(rng, countries)
-    for i in range(8):  # the gold answer is one off what the solution code computes
-        q, v, code = _arith(rng)
-        gold = v + (1 if i % 2 else -1)
-        if i < 4:
-            draft = SampleDraft(question=q, answer=str(gold), solution_code=code)
-            items.append(Planted("numeric_off_by_one", TOTALS, draft, str(v)))
-        else:
-            choices = [str(gold), str(v), str(v + 10), str(v - 10)]
-            items.append(Planted("numeric_off_by_one", ARITH, SampleDraft(question=q, choices=choices, answer=str(gold),
-                                                                          solution_code=code), str(v)))
+    items += _hints(rng, countries)
+    items += _restated(rng)
+    items += _synonym_options(rng)
+    items += _wrong_gold_with_program(rng)
     for name, task, correct, buggy, tests, weak in FUNCTIONS:
         question = f"Implement {name} in Python: a function that {task}."
         items.append(Planted("code_fails_tests", CODE, SampleDraft(question=question, answer=name, solution_code=buggy,
                                                                    tests=tests), correct))
         items.append(Planted("weak_tests", CODE, SampleDraft(question=question + " Keep it short.", answer=name,
                                                              solution_code=correct, tests=weak), correct))
+    items += _reworded(items)
     items += _model_defects(rng, countries)
     return items
+
+
+def _others(country: str, count: int) -> list[str]:
+    return [CAPITAL_OF[c] for c in sorted(CAPITAL_OF) if c != country][:count]
 
 
 def _schema_defects() -> list[Planted]:
@@ -163,27 +187,115 @@ def _schema_defects() -> list[Planted]:
     return [Planted("schema", subtask, draft, draft.answer) for subtask, draft in bad]
 
 
-def _leaks(rng: random.Random, countries: list[str]) -> list[Planted]:
+def _hints(rng: random.Random, countries: list[str]) -> list[Planted]:
+    """Asides an author might leave in: none of them says "the answer is"."""
+    asides = ("(Psst: it's {v}.)", "Spoiler: you will end up with {v}.", "Most people get {v} on this one.",
+              "The receipt in the bag already reads {v}.", "Tip: work backwards from {v}.", "({v}, if you are in a hurry.)")
     items = []
-    for i in range(4):
+    for i, aside in enumerate(asides):
         q, v, code = _arith(rng)
-        hint = (f" (The answer is {v}.)", f" Note: the result = {v}.", f" Hint: the answer would be {v}.",
-                f" The correct option is {v}.")[i]
-        subtask = ARITH if i == 3 else TOTALS
-        draft = SampleDraft(question=q + hint, answer=str(v), solution_code=code,
+        subtask = ARITH if i % 2 else TOTALS
+        draft = SampleDraft(question=f"{q} {aside.format(v=v)}", answer=str(v), solution_code=code,
                             choices=_options(rng, v) if subtask is ARITH else None)
-        items.append(Planted("leakage", subtask, draft, str(v), fixed_question=q))
-    for country in countries[4:6]:
-        capital, others = CAPITAL_OF[country], [CAPITAL_OF[c] for c in countries if c != country][:3]
-        clean = f"Which city is the capital of {country}?"
-        draft = SampleDraft(question=f"Which city, {capital} by name, is the capital of {country}?", choices=[capital, *others],
-                            answer=capital)
-        items.append(Planted("leakage", CAPITALS, draft, capital, fixed_question=clean))
-    for country in countries[6:8]:
+        items.append(Planted("hint_in_new_words", subtask, draft, str(v), fixed_question=q))
+    for country, aside in zip(countries[4:8], ("(Tip: think of {c}.)", "Locals would say {c} without a pause.",
+                                               "Hint — it starts like {c}.", "{c} fans, this one is for you."), strict=True):
         capital = CAPITAL_OF[country]
-        draft = SampleDraft(question=f"{capital} is the capital of {country}. What is the capital of {country}?", answer=capital)
-        items.append(Planted("leakage", NAMING, draft, capital, fixed_question=f"What is the capital of {country}?"))
+        clean = f"What is the capital of {country}?"
+        items.append(Planted("hint_in_new_words", NAMING, SampleDraft(question=f"{clean} {aside.format(c=capital)}",
+                                                                      answer=capital), capital, fixed_question=clean))
     return items
+
+
+_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def in_words(n: int) -> str:
+    """0 <= n < 1000 in English words."""
+    if n < 20:
+        return _WORDS[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else "-" + _WORDS[n % 10])
+    rest = n % 100
+    return f"{_WORDS[n // 100]} hundred" + ("" if rest == 0 else " and " + in_words(rest))
+
+
+NATIVE = {"Italy": "Roma", "Poland": "Warszawa", "Portugal": "Lisboa", "Romania": "București"}  # the city's own name
+SYNONYM = {"Vietnam": "Hà Nội", "Ukraine": "Kiev", "Norway": "Christiania", "Greece": "Athína"}  # another name of it
+
+
+def _restated(rng: random.Random) -> list[Planted]:
+    items: list[Planted] = []
+    while len(items) < 4:
+        q, v, code = _arith(rng)
+        if not 0 < v < 1000:
+            continue
+        lead, _, ask = q.rpartition(". ")
+        question = f"{lead} (that makes {in_words(v)} in all). {ask}"
+        items.append(Planted("answer_restated", TOTALS, SampleDraft(question=question, answer=str(v), solution_code=code),
+                             str(v), fixed_question=q))
+    for country in NATIVE:
+        capital = CAPITAL_OF[country]
+        clean = f"Which city is the capital of {country}?"
+        question = f"Which city, called {NATIVE[country]} by the people who live there, is the capital of {country}?"
+        items.append(Planted("answer_restated", CAPITALS, SampleDraft(question=question, choices=[capital, *_others(country, 3)],
+                                                                      answer=capital), capital, fixed_question=clean))
+    return items
+
+
+def _synonym_options(rng: random.Random) -> list[Planted]:
+    items = []
+    for country, synonym in SYNONYM.items():  # another name of the same city, no program
+        capital = CAPITAL_OF[country]
+        choices = [capital, synonym, *_others(country, 2)]
+        items.append(Planted("synonym_option", CAPITALS, SampleDraft(question=f"Which is the capital city of {country}?",
+                                                                     choices=choices, answer=capital), capital,
+                             also_correct=[synonym], replacement=_others(country, 3)[2]))
+    for i in range(4):  # the same number written another way, with the program that computes it
+        q, v, code = _arith(rng)
+        same = (f"{v}.0", f"{v:,}" if v >= 1000 else f"{v}.00", f"{2 * v}/2", f"+{v}")[i]
+        choices = [str(v), same, str(v + 7), str(v - 3)]
+        items.append(Planted("synonym_option", ARITH, SampleDraft(question=q, choices=choices, answer=str(v), solution_code=code),
+                             str(v), also_correct=[same], replacement=str(v + 11)))
+    return items
+
+
+def _wrong_gold_with_program(rng: random.Random) -> list[Planted]:
+    """Slips a tired author makes: one off, two digits swapped, a step left out, the step done twice."""
+    items: list[Planted] = []
+    while len(items) < 8:
+        q, v, code = _arith(rng)
+        slip = len(items) % 4
+        gold = (v + 1, int(str(v)[::-1]) if v > 9 else v + 10, v + rng.randint(2, 9) * 10, 2 * v)[slip]
+        if gold == v or gold <= 0:
+            continue
+        if len(items) < 4:
+            items.append(Planted("wrong_gold_with_program", TOTALS, SampleDraft(question=q, answer=str(gold),
+                                                                                solution_code=code), str(v)))
+        else:
+            choices = [str(gold), str(v), str(v + 13), str(abs(v - 13) + 1)]
+            if len(set(choices)) == 4:
+                items.append(Planted("wrong_gold_with_program", ARITH, SampleDraft(
+                    question=q, choices=choices, answer=str(gold), solution_code=code), str(v)))
+    return items
+
+
+def _reworded(items: list[Planted]) -> list[Planted]:
+    """Sound items asked again in other words: same numbers, same entities, same answer."""
+    rewordings = []
+    capitals = [(n, p) for n, p in enumerate(items) if p.kind == "clean" and p.subtask is CAPITALS][:3]
+    for n, p in capitals:
+        country = p.draft.question.removeprefix("Which city is the capital of ").rstrip("?")
+        draft = p.draft.model_copy(update={"question": f"{country}'s capital is which of these cities?"})
+        rewordings.append(Planted("duplicate_reworded", CAPITALS, draft, p.truth, repeats=n))
+    functions = [(n, p) for n, p in enumerate(items) if p.kind == "clean" and p.subtask is CODE][:3]
+    for n, p in functions:
+        name = p.draft.answer
+        task = p.draft.question.split(" that ", 1)[1].rstrip(".")
+        draft = p.draft.model_copy(update={"question": f"In Python, define {name}, which {task}."})
+        rewordings.append(Planted("duplicate_reworded", CODE, draft, p.truth, repeats=n))
+    return rewordings
 
 
 def _model_defects(rng: random.Random, countries: list[str]) -> list[Planted]:
@@ -192,21 +304,15 @@ def _model_defects(rng: random.Random, countries: list[str]) -> list[Planted]:
         if i < 3:
             q, v, _ = _arith(rng)
             options = _options(rng, v)
-            items.append(Planted("wrong_answer", ARITH, SampleDraft(question=q, choices=options, answer=str(v + 10)), str(v)))
+            items.append(Planted("wrong_gold", ARITH, SampleDraft(question=q, choices=options, answer=str(v + 10)), str(v)))
         elif i < 6:
             q, v, _ = _arith(rng)
-            items.append(Planted("wrong_answer", TOTALS, SampleDraft(question=q, answer=str(v + 3)), str(v)))
+            items.append(Planted("wrong_gold", TOTALS, SampleDraft(question=q, answer=str(v + 3)), str(v)))
         else:
             country = countries[i + 2]
-            capital, others = CAPITAL_OF[country], [CAPITAL_OF[c] for c in countries if c != country][:3]
+            capital, others = CAPITAL_OF[country], _others(country, 3)
             draft = SampleDraft(question=f"What is the capital city of {country}?", choices=[capital, *others], answer=others[0])
-            items.append(Planted("wrong_answer", CAPITALS, draft, capital))
-    for box in (4, 5, 6, 7, 8, 9):  # two correct options
-        question = f"Pens come only in full boxes of {box}. Which of these could be the number of pens a class bought?"
-        gold, second, wrong = 2 * box, 3 * box, [2 * box + 1, 3 * box - 1]
-        choices = [str(gold), str(second), *map(str, wrong)]
-        items.append(Planted("several_correct", ARITH, SampleDraft(question=question, choices=choices, answer=str(gold)),
-                             str(gold), also_correct=[str(second)], replacement=str(3 * box + 1)))
+            items.append(Planted("wrong_gold", CAPITALS, draft, capital))
     for day, count in (("Tuesday", 42), ("Friday", 17), ("Sunday", 230), ("Monday", 95)):
         question = f"According to the table above, how many visitors came to the museum on {day}?"
         items.append(Planted("missing_context", TOTALS, SampleDraft(question=question, answer=str(count)), str(count),
