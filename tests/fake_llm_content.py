@@ -113,6 +113,9 @@ def respond(body: dict[str, Any], state: ContentState) -> Reply:
     tools = [t["function"] for t in body.get("tools") or [] if t.get("type", "function") == "function"]
     names = [t["name"] for t in tools]
     stage = next((n for n in names if n in STAGES), None)
+    if stage == "submit_samples" and MATERIAL_BLOCK.search(last_user_text(messages)):
+        tool = next(t for t in tools if t["name"] == stage)
+        return Reply(tool_name=stage, arguments=grounded_sample_batch(messages, state, cites="evidence" in json.dumps(tool)))
     if stage is not None:
         return Reply(tool_name=stage, arguments=STAGES[stage](key_values(messages), state))
     if tools:
@@ -367,6 +370,111 @@ def sample_batch(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
             item["correct_choice"] = item["choices"].index(item.pop("answer"))
         samples.append(item)
     return {"samples": samples}
+
+
+# --- stage: submit_samples, written from the user's material (grounded generation) -----------------
+
+MATERIAL_BLOCK = re.compile(r'<material id="(M\d+)" source="([^"]*)" where="([^"]*)">\n(.*?)\n</material>', re.DOTALL)
+_ASSIGNED = re.compile(r"^Sample (\d+): write from (M\d+)(?: and (M\d+))?", re.MULTILINE)
+_FIELD_LINE = re.compile(r"^([^\n:\[]+?)(?: \[([a-z ]+)\])?: (.*)$", re.MULTILINE)
+FABRICATED_EVERY = 6  # items from one passage in six quote a span that is not in it, for the evidence check
+
+
+def grounded_sample_batch(messages: list[dict[str, Any]], state: ContentState, *, cites: bool) -> dict[str, Any]:
+    """Items written from the `<material>` blocks of the prompt: sample i from the blocks assigned to it, quoting a
+    real sentence of each as evidence, except those from one passage in `FABRICATED_EVERY`, whose quote is made up."""
+    text = last_user_text(messages)
+    blocks = {m.group(1): (m.group(2), m.group(3), m.group(4)) for m in MATERIAL_BLOCK.finditer(text)}
+    keys = key_values([{"role": "user", "content": MATERIAL_BLOCK.sub("", text)}])
+    answer_format = keys.get("answer format", "short_answer").strip().lower()
+    count = max(1, min(20, _int(keys.get("number of samples"), 4)))
+    assigned = {int(m.group(1)): [g for g in m.groups()[1:] if g] for m in _ASSIGNED.finditer(text)}
+    samples = []
+    for n in range(1, count + 1):
+        ids = assigned.get(n) or [sorted(blocks)[(n - 1) % len(blocks)]]
+        item = _item_from(ids, blocks, answer_format, keys.get("batch", ""))
+        state.remember(item["question"], item.pop("gold"))
+        if not cites:
+            item.pop("evidence")
+        samples.append(item)
+    return {"samples": samples}
+
+
+def _item_from(ids: list[str], blocks: dict[str, tuple[str, str, str]], answer_format: str, batch: str) -> dict[str, Any]:
+    body = blocks[ids[0]][2]
+    fields = {m.group(1).strip(): (m.group(2), m.group(3)) for m in _FIELD_LINE.finditer(body)}
+    gold_field = next((f for f, (use, _) in fields.items() if use == "gold answer"), None)
+    if gold_field is not None:
+        return _record_item(ids[0], fields, gold_field, answer_format)
+    sentences = [_sentence(blocks[i][2], f"{batch}|{i}") for i in ids]
+    question, answer, distractors = _blank(sentences[0], " ".join(blocks[i][2] for i in ids))
+    if len(sentences) > 1:
+        question = f'{question} The text also says: "{sentences[1]}"'
+    quotes = [{"material": i, "quote": s} for i, s in zip(ids, sentences, strict=True)]
+    if _fabricates(*blocks[ids[0]][:2]):
+        quotes[0]["quote"] = "This sentence appears nowhere in the material."
+    return {**_formatted(question, answer, distractors, answer_format), "evidence": quotes}
+
+
+def _fabricates(source: str, where: str) -> bool:
+    """Items written from one passage in six (page 6, 12, ...; else by a hash of the place) quote a made-up span."""
+    numbers = re.findall(r"\d+", where)
+    key = int(numbers[0]) if numbers else int(hashlib.sha256(f"{source}|{where}".encode()).hexdigest()[:8], 16)
+    return key % FABRICATED_EVERY == 0
+
+
+def _sentence(text: str, seed: str) -> str:
+    """A sentence of the block with a few words, copied as it stands (whitespace and all)."""
+    found = [m.group(0).strip() for m in re.finditer(r"[^.!?]+[.!?]", text) if len(m.group(0).split()) >= 4]
+    found = [s for s in found if len(s) <= 380] or [text.strip()[:300]]
+    return found[int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16) % len(found)]
+
+
+def _blank(sentence: str, pool: str) -> tuple[str, str, list[str]]:
+    """A fill-in-the-blank question on `sentence`: its longest word that occurs once, and other words as options."""
+    words = re.findall(r"[A-Za-z]{4,}", sentence)
+    once = [w for w in words if len(re.findall(rf"\b{re.escape(w)}\b", sentence, re.IGNORECASE)) == 1] or words or ["text"]
+    answer = max(once, key=len)
+    blanked = re.sub(rf"\b{re.escape(answer)}\b", "_____", sentence, count=1)
+    others = sorted({w for w in re.findall(r"[A-Za-z]{4,}", pool) if w.lower() != answer.lower()})
+    distractors = (others + ["river", "window", "seven", "orange"])[:3] if len(others) < 3 else \
+        [others[(len(answer) * k) % len(others)] for k in (1, 3, 7)]
+    distractors = list(dict.fromkeys(distractors)) + [w for w in ("river", "window", "orange") if w not in distractors]
+    return f'Which word fills the blank in this statement from the text: "{" ".join(blanked.split())}"?', answer, \
+        distractors[:3]
+
+
+def _record_item(mid: str, fields: dict[str, tuple[str | None, str]], gold_field: str, answer_format: str) -> dict[str, Any]:
+    gold = fields[gold_field][1]
+    asked = next((v for f, (use, v) in fields.items() if use == "question material"), None)
+    if asked is None:
+        shown = next(((f, v) for f, (use, v) in fields.items() if f != gold_field and v), ("record", mid))
+        asked = f"What is the {gold_field} of the record whose {shown[0]} is {shown[1]}?"
+    line = f"{gold_field} [gold answer]: {gold}"
+    if answer_format == "numeric":  # the record's value is the answer as it stands
+        item = {"question": asked, "answer": gold, "rationale": f"The record says {gold}.",
+                "solution_code": f"print({gold!r})", "gold": gold}
+    else:
+        item = _formatted(asked, gold, ["Unknown", "None of these", "Not stated"], answer_format)
+    return {**item, "evidence": [{"material": mid, "quote": line}]}
+
+
+def _formatted(question: str, answer: str, distractors: list[str], answer_format: str) -> dict[str, Any]:
+    if answer_format == "multiple_choice":
+        choices = [answer, *[d for d in distractors if d.lower() != answer.lower()][:3]]
+        order = sorted(choices, key=lambda c: hashlib.sha256(f"{question}|{c}".encode()).hexdigest())
+        return {"question": question, "choices": order, "correct_choice": order.index(answer),
+                "rationale": f"The text says {answer}.", "gold": answer}
+    if answer_format == "yes_no":
+        claimed = answer if len(question) % 2 else distractors[0]
+        verdict = "Yes" if claimed == answer else "No"
+        return {"question": f"{question} Is it {claimed}? Answer Yes or No.", "answer": verdict,
+                "rationale": f"The text says {answer}.", "gold": verdict}
+    if answer_format == "numeric":
+        count = len(answer)
+        return {"question": f"{question} How many letters has the missing word?", "answer": str(count),
+                "rationale": f"The missing word is {answer}.", "solution_code": f"print(len({answer!r}))", "gold": str(count)}
+    return {"question": question, "answer": answer, "rationale": f"The text says {answer}.", "gold": answer}
 
 
 # --- stage: submit_verdict ------------------------------------------------------------------

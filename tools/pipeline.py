@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memory.catalog import PriorCatalog
 from memory.files import write_json
@@ -34,7 +35,11 @@ from tools.finish.run import FinishOptions, finish
 from tools.llm.resilience import CallCache
 from tools.llm.stage import StageModels
 from tools.stages.design import design_subtasks
+from tools.stages.ground import assign_material
 from tools.stages.requirements import analyze_request
+
+if TYPE_CHECKING:
+    from tools.sources import MaterialView
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,32 @@ class BuildResult:
     quality: QualityReport | None = None
 
 
-def build_id_for(directory: Path) -> str:
-    """The id of the build in `directory`: kept across resumes, new for a new directory."""
+def build_id_for(directory: Path, material: Path | None = None) -> str:
+    """The id of the build in `directory`: kept across resumes, new for a new directory. The folder of the material
+    a grounded build is written from is recorded beside it, so that a resume finds it."""
     marker = directory / CHECKPOINTS / "build.json"
-    if marker.exists():
-        return str(json.loads(marker.read_text())["build_id"])
-    build_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    write_json(marker, {"build_id": build_id})
-    return build_id
+    record = json.loads(marker.read_text()) if marker.exists() else {
+        "build_id": f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"}
+    if material is not None and record.get("material") != str(material.resolve()):
+        record["material"] = str(material.resolve())
+    elif marker.exists():
+        return str(record["build_id"])
+    write_json(marker, record)
+    return str(record["build_id"])
+
+
+def recorded_material(directory: Path) -> MaterialView | None:
+    """The material a build in `directory` was written from, as its build.json records it; None for none."""
+    marker = directory / CHECKPOINTS / "build.json"
+    folder = json.loads(marker.read_text()).get("material") if marker.exists() else None
+    if folder is None:
+        return None
+    if not (Path(folder) / "material.json").exists():
+        raise InvalidRequest(f"The build in {directory} was written from the material in {folder}, which is gone "
+                             "(no material.json there): restore that folder to resume it.")
+    from tools.sources import MaterialView  # the build's material is read only when it has one
+
+    return MaterialView(Path(folder))
 
 
 
@@ -94,18 +117,21 @@ async def build_and_export(
     finishing: FinishOptions | None = None,
     catalog: PriorCatalog | None = None,
     replaces: str | None = None,
+    material: MaterialView | None = None,
 ) -> BuildResult:
     """Build to the plan's quotas, finish (positions, panel, quality) and export; the exported benchmark joins the
     prior-benchmark `catalog` when one is given. A build stopped by its budget or a dead endpoint writes only
-    report.json (its checkpoints let it resume); one with no accepted sample raises after writing it."""
+    report.json (its checkpoints let it resume); one with no accepted sample raises after writing it. With
+    `material`, the plan's grounded subtasks are written from it (`tools.stages.ground.assign_material`)."""
     _preflight(models, options, list((finishing or FinishOptions()).panel))
-    build_id = build_id_for(directory)
+    build_id = build_id_for(directory, material.folder if material is not None else None)
     estimate = estimate_for(plan, spec, models, options, (finishing or FinishOptions()).quality_sample_size)
     await emit(on_event, BuildEvent(stage="build", kind="progress", message=describe_estimate(estimate)))
     build_models = models.with_cache(CallCache(directory / CHECKPOINTS / "calls.jsonl"))
     samples, report = await run_build(spec, plan, build_id=build_id, models=build_models, store=store,
                                       directory=directory, options=options, on_event=on_event,
-                                      warnings=[*(warnings or []), *estimate.shared_models], estimate=estimate)
+                                      warnings=[*(warnings or []), *estimate.shared_models], estimate=estimate,
+                                      material=material)
     if report.status == "stopped":
         write_json(directory / "report.json", report.model_dump(mode="json"))
         return BuildResult(report=report, manifest=None)
@@ -147,8 +173,10 @@ def describe_estimate(estimate: CostEstimate) -> str:
 
 async def resume_build(directory: Path, *, models: StageModels, store: SampleStore, options: BuildOptions,
                        on_event: EventSink | None = None, warnings: list[str] | None = None,
-                       finishing: FinishOptions | None = None, catalog: PriorCatalog | None = None) -> BuildResult:
-    """Continue an interrupted build from its checkpoints: same spec, plan and id; nothing decided is redone."""
+                       finishing: FinishOptions | None = None, catalog: PriorCatalog | None = None,
+                       material: MaterialView | None = None) -> BuildResult:
+    """Continue an interrupted build from its checkpoints: same spec, plan, id and material (the folder its
+    build.json names, unless `material` is given); nothing decided is redone."""
     checkpoints = directory / CHECKPOINTS
     try:
         spec = BenchmarkSpec.model_validate_json((checkpoints / "spec.json").read_text())
@@ -156,7 +184,8 @@ async def resume_build(directory: Path, *, models: StageModels, store: SampleSto
     except FileNotFoundError as exc:
         raise InvalidRequest(f"{directory} holds no build to resume (no {CHECKPOINTS}/spec.json and plan.json).") from exc
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
-                                  on_event=on_event, warnings=warnings, finishing=finishing, catalog=catalog)
+                                  on_event=on_event, warnings=warnings, finishing=finishing, catalog=catalog,
+                                  material=material if material is not None else recorded_material(directory))
 
 
 async def run_autonomous(
@@ -172,21 +201,26 @@ async def run_autonomous(
     warnings: list[str] | None = None,
     finishing: FinishOptions | None = None,
     catalog: PriorCatalog | None = None,
+    material: MaterialView | None = None,
 ) -> BuildResult:
-    """Request in, benchmark out, no questions asked: every gap is filled and recorded as an assumption."""
+    """Request in, benchmark out, no questions asked: every gap is filled and recorded as an assumption. With
+    `material`, the spec and subtasks come from it and every subtask's items are written from their share of it."""
     await emit(on_event, BuildEvent(stage="analyze", kind="started", message="Reading the request"))
+    summary = material.describe() if material is not None else None
     spec = await analyze_request(request, models=models, max_size=limits.max_size, default_size=limits.default_size,
-                                 size=size, autonomous=True)
+                                 size=size, autonomous=True, material=summary)
     assert not isinstance(spec, NeedsClarification)
     await emit(on_event, BuildEvent(stage="analyze", kind="finished", message=f"Spec: {spec.size} {spec.answer_format} "
                                      f"samples on {spec.capability} ({spec.domain})"))
     await emit(on_event, BuildEvent(stage="design", kind="started", message="Designing subtasks"))
-    plan = await design_subtasks(spec, models=models, catalog=catalog)
+    plan = await design_subtasks(spec, models=models, catalog=catalog, material=summary)
+    if material is not None:
+        plan = assign_material(plan, material)
     await emit(on_event, BuildEvent(stage="design", kind="finished", message="Subtasks: " + ", ".join(
         f"{s.name} ({s.quota})" for s in plan.subtasks)))
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
                                   on_event=on_event, warnings=[*(warnings or []), *_spec_notes(spec)],
-                                  finishing=finishing, catalog=catalog)
+                                  finishing=finishing, catalog=catalog, material=material)
 
 
 def _spec_notes(spec: BenchmarkSpec) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from tools.contracts.base import Bounded, LongText, Strict, at_most_items
+from tools.contracts.material import EvidenceQuote
 
 
 class SampleDraft(Strict):
@@ -121,3 +122,58 @@ class BriefSet(Strict):
     """One design brief per sample to write, in order."""
 
     briefs: Annotated[list[SampleBrief], at_most_items(20)] = Field(min_length=1)
+
+
+# -- grounded drafts: the same formats, each citing the material it was written from ----------------------
+
+_EVIDENCE_HELP = ("Spans copied word for word from the material passages this sample is written from (one per passage "
+                  "it rests on), each with the passage's id.")
+
+
+class GroundedSampleDraft(SampleDraft):
+    evidence: Annotated[list[EvidenceQuote], at_most_items(4)] = Field(min_length=1, description=_EVIDENCE_HELP)
+
+
+class GroundedChoiceDraft(ChoiceDraft):
+    evidence: Annotated[list[EvidenceQuote], at_most_items(4)] = Field(min_length=1, description=_EVIDENCE_HELP)
+
+    def to_draft(self) -> SampleDraft:
+        return GroundedSampleDraft(**super().to_draft().model_dump(), evidence=self.evidence)
+
+
+class GroundedNumericDraft(NumericDraft):
+    evidence: Annotated[list[EvidenceQuote], at_most_items(4)] = Field(min_length=1, description=_EVIDENCE_HELP)
+
+    def to_draft(self) -> SampleDraft:
+        return GroundedSampleDraft(**super().to_draft().model_dump(), evidence=self.evidence)
+
+
+class GroundedYesNoDraft(YesNoDraft):
+    evidence: Annotated[list[EvidenceQuote], at_most_items(4)] = Field(min_length=1, description=_EVIDENCE_HELP)
+
+    def to_draft(self) -> SampleDraft:
+        return GroundedSampleDraft(**super().to_draft().model_dump(), evidence=self.evidence)
+
+
+class GroundedSampleBatch(Strict):
+    """The new benchmark samples, exactly as many as asked for, sample i written from material i."""
+
+    samples: Annotated[list[GroundedSampleDraft], at_most_items(20)] = Field(min_length=1)
+
+
+class GroundedChoiceBatch(Strict):
+    """The new multiple-choice samples, exactly as many as asked for, sample i written from material i."""
+
+    samples: Annotated[list[GroundedChoiceDraft], at_most_items(20)] = Field(min_length=1)
+
+
+class GroundedNumericBatch(Strict):
+    """The new samples with numeric answers, exactly as many as asked for, sample i written from material i."""
+
+    samples: Annotated[list[GroundedNumericDraft], at_most_items(20)] = Field(min_length=1)
+
+
+class GroundedYesNoBatch(Strict):
+    """The new yes/no samples, exactly as many as asked for, sample i written from material i."""
+
+    samples: Annotated[list[GroundedYesNoDraft], at_most_items(20)] = Field(min_length=1)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator, Duplicate, TieBreak
 from memory.store import SampleStore
@@ -35,15 +36,19 @@ from tools.contracts import (
     emit,
 )
 from tools.engine.budget import Budget, Price, cost_of
-from tools.engine.ledger import Ledger, Progress
+from tools.engine.ledger import Ledger, Progress, dedup_item
+from tools.engine.units import UnitUse, pick_units
 from tools.errors import BudgetReached, ModelUnavailable, StageFailed
 from tools.llm.resilience import call_priority
 from tools.llm.stage import StageModels
 from tools.qc.dedup_judge import same_item
 from tools.qc.gate import QCOptions, check_candidate
-from tools.qc.schema import CheckFailed, make_provenance, to_sample
+from tools.qc.schema import Block, CheckFailed, make_provenance, material_blocks, to_grounded_sample, to_sample
 from tools.stages.brief import design_briefs
 from tools.stages.generate import generate_batch
+
+if TYPE_CHECKING:
+    from tools.sources import MaterialView
 
 CHECKPOINTS = "checkpoints"
 
@@ -70,6 +75,7 @@ class _Batch:
     label: str
     count: int
     basis: int  # planned from the decisions of batches [0, basis)
+    units: tuple[tuple[str, ...], ...] = ()  # grounded subtasks: per item, the material units it is written from
 
 
 @dataclass
@@ -89,8 +95,9 @@ def _complete(candidates: list[_Candidate] | None) -> bool:
 
 class Build:
     def __init__(self, spec: BenchmarkSpec, plan: SubtaskPlan, *, build_id: str, models: StageModels,
-                 store: SampleStore, directory: Path, options: BuildOptions, on_event: EventSink | None) -> None:
-        self.spec, self.plan, self.build_id = spec, plan, build_id
+                 store: SampleStore, directory: Path, options: BuildOptions, on_event: EventSink | None,
+                 material: MaterialView | None = None) -> None:
+        self.spec, self.plan, self.build_id, self.material = spec, plan, build_id, material
         self.store, self.options, self.on_event = store, options, on_event
         # The concurrency limit holds only requests on the wire, not the work between them.
         self.models = models = models.limited(options.concurrency)
@@ -137,11 +144,15 @@ class Build:
         them fill together: a build stopped early holds some of every subtask, each subtask's batches
         learn from more decisions of its earlier ones, and the subtasks' last round trips overlap."""
         best: tuple[float, Subtask, int] | None = None
+        use = UnitUse.of(self.progress.batches, self.progress.done, self.ledger.accepted) if self.material else None
+        attempts = max(1, math.ceil(self.options.max_rounds_per_sample))  # candidates one record may be tried for
         for subtask in self.plan.subtasks:
             missing = subtask.quota - len(self.ledger.for_subtask(subtask.id))
             out = sum(int(b["count"]) for b in self.planned(subtask.id)[self._decided_of(subtask.id):])  # type: ignore[call-overload]
             wanted = min(math.ceil(missing / max(self.yield_rate(subtask.id), 0.25)), 2 * missing) - out
             count = min(wanted, self.options.batch_size, self.allowed_candidates(subtask) - self.requested(subtask.id))
+            if use is not None and subtask.material is not None:  # no more items than units left to write them from
+                count = len(pick_units(subtask, count, use, attempts))
             covered = (subtask.quota - missing + out) / subtask.quota
             if count > 0 and (best is None or covered < best[0]):
                 best = (covered, subtask, count)
@@ -149,8 +160,10 @@ class Build:
             return None
         _, subtask, count = best
         seq = len(self.progress.batches)
-        batch = _Batch(subtask, seq, f"{subtask.id}/batch {seq + 1}", count, decided)
-        self.progress.plan({"subtask": subtask.id, "label": batch.label, "count": count, "basis": decided})
+        units = pick_units(subtask, count, use, attempts) if use is not None else []
+        batch = _Batch(subtask, seq, f"{subtask.id}/batch {seq + 1}", count, decided, tuple(tuple(g) for g in units))
+        entry: dict[str, object] = {"subtask": subtask.id, "label": batch.label, "count": count, "basis": decided}
+        self.progress.plan({**entry, "units": units} if units else entry)
         return batch
 
     def _decided_of(self, subtask_id: str) -> int:
@@ -159,7 +172,8 @@ class Build:
     def undecided(self) -> list[_Batch]:
         """Planned batches without a `done` marker (an interrupted run's), in plan order; those of a subtask no
         longer in the plan are left out (`close_dropped` closes them)."""
-        return [_Batch(self.subtasks[str(b["subtask"])], seq, str(b["label"]), int(b["count"]), int(b["basis"]))  # type: ignore[call-overload]
+        return [_Batch(self.subtasks[str(b["subtask"])], seq, str(b["label"]), int(b["count"]), int(b["basis"]),  # type: ignore[call-overload]
+                       tuple(tuple(g) for g in b.get("units") or []))  # type: ignore[attr-defined]
                 for seq, b in enumerate(self.progress.batches)
                 if b["label"] not in self.progress.done and str(b["subtask"]) in self.subtasks]
 
@@ -231,15 +245,17 @@ class Build:
         avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_batch=batch.basis)]
         lessons = self.ledger.lessons(subtask.id, before_batch=batch.basis)[-3:]
         briefs = await self._briefs(batch, avoid) if self.options.briefs else None
+        blocks = material_blocks(self.material, [list(g) for g in batch.units]) if self.material and batch.units else []
         try:
             drafts = await self._call(lambda: generate_batch(self.spec, subtask, batch.count, models=self.models,
                                                              avoid=avoid, guidance=lessons, batch_label=batch.label,
-                                                             briefs=briefs))
+                                                             briefs=briefs, material=blocks or None))
         except StageFailed as exc:
             return [_Candidate(subtask, drop=("parse", str(exc).split(" (")[0]))]
         if drafts is None:
             return None
-        candidates = [self._schema(batch, draft) for draft in list(drafts)[: batch.count]]  # type: ignore[call-overload]
+        candidates = [self._schema(batch, draft, blocks[i] if blocks else None, blocks)
+                      for i, draft in enumerate(list(drafts)[: batch.count])]  # type: ignore[call-overload]
         for candidate, brief in zip(candidates, briefs or [], strict=False):
             candidate.brief = brief
         await asyncio.gather(*(self._check(c) for c in candidates if c.sample is not None))
@@ -253,11 +269,15 @@ class Build:
             return None  # the samples are written without briefs rather than not at all
         return briefs  # type: ignore[return-value]
 
-    def _schema(self, batch: _Batch, draft: SampleDraft) -> _Candidate:
+    def _schema(self, batch: _Batch, draft: SampleDraft, own: list[Block] | None, blocks: list[list[Block]]) -> _Candidate:
         provenance = make_provenance(self.build_id, self.models.names["generator"], self.models.names["judge"],
                                      batch.wave + 1, datetime.now(UTC))
         try:
-            sample = to_sample(draft, batch.subtask, provenance)
+            if own is None:
+                sample = to_sample(draft, batch.subtask, provenance)
+            else:
+                shown = {b.mid: b for item in blocks for b in item}
+                sample = to_grounded_sample(draft, batch.subtask, provenance, own, shown)
         except CheckFailed as exc:
             return _Candidate(batch.subtask, drop=("schema", str(exc)), question=draft.question)
         sample.metadata.update(batch=batch.label, wave=batch.wave)
@@ -270,7 +290,7 @@ class Build:
         qc = self.options.qc
         try:
             result = await self._call(lambda: check_candidate(sample, self.spec, candidate.subtask, models=self.models,
-                                                              options=qc, brief=candidate.brief))
+                                                              options=qc, brief=candidate.brief, material=self.material))
         except StageFailed:
             result = GateResult(sample=None, records=[CheckRecord(sample_id=sample.id, check="judge", outcome="dropped",
                                                                   reasons=["no valid verdict"])])
@@ -284,7 +304,8 @@ class Build:
             check, reasons = (dropped.check, dropped.reasons) if dropped else ("judge", [])
             candidate.drop = (check, "; ".join(reasons) or f"failed the {check} check")
         else:
-            result.sample.metadata.update(batch=sample.metadata["batch"], wave=sample.metadata["wave"])
+            keep: dict[str, object] = {k: sample.metadata[k] for k in ("batch", "wave", "units") if k in sample.metadata}
+            result.sample.metadata.update(keep)
             candidate.sample = result.sample
 
     # -- decisions --------------------------------------------------------------------------------
@@ -376,7 +397,3 @@ class Build:
 def _failed_call(candidates: list[_Candidate]) -> bool:
     return any(c.drop is not None and c.drop[0] == "parse" for c in candidates)
 
-
-def dedup_item(sample: Sample) -> DedupItem:
-    return DedupItem(id=sample.id, question=sample.question, answer=sample.answer, context=sample.context,
-                     choices=tuple(sample.choices) if sample.choices else None)

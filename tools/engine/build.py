@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from memory.files import write_json
+from memory.files import write_atomic, write_json
 from memory.store import SampleStore
 from tools.contracts import (
     BenchmarkSpec,
@@ -30,7 +31,11 @@ from tools.contracts import (
 )
 from tools.engine.batches import CHECKPOINTS, Build, BuildOptions, EventSink
 from tools.engine.ledger import stage_counts
+from tools.engine.units import material_usage, sample_units
 from tools.llm.stage import StageModels
+
+if TYPE_CHECKING:
+    from tools.sources import MaterialView
 
 
 async def run_build(
@@ -45,14 +50,18 @@ async def run_build(
     on_event: EventSink | None = None,
     warnings: list[str] | None = None,
     estimate: CostEstimate | None = None,
+    material: MaterialView | None = None,
 ) -> tuple[list[Sample], BuildReport]:
-    """Fill every subtask's quota (or stop at a limit); return the accepted samples in plan order and the report."""
+    """Fill every subtask's quota (or stop at a limit); return the accepted samples in plan order and the report.
+
+    With `material`, grounded subtasks' items are written from their units, and each image item's image is copied
+    into `directory/images/` for the exports."""
     started = datetime.now(UTC)
     checkpoints = directory / CHECKPOINTS
     write_json(checkpoints / "spec.json", spec.model_dump(mode="json"))
     write_json(checkpoints / "plan.json", plan.model_dump(mode="json"))
     build = Build(spec, plan, build_id=build_id, models=models, store=store, directory=checkpoints,
-                   options=options, on_event=on_event)
+                   options=options, on_event=on_event, material=material)
     await build.emit(stage="build", kind="started", total=plan.total,
                      message=f"Building {plan.total} samples in {len(plan.subtasks)} subtasks")
     await build.restore()
@@ -63,6 +72,10 @@ async def run_build(
         await build.run_batches()
     samples = [s for sub in plan.subtasks for s in build.ledger.for_subtask(sub.id)]
     report = _report(build, samples, started=started, warnings=warnings or [], estimate=estimate)
+    if material is not None:
+        copy_images(samples, material, directory)
+        dropped = sum(d.check == "evidence" for d in build.ledger.drops)
+        report = report.model_copy(update={"material": material_usage(plan, material, samples, dropped)})
     await build.emit(stage="build", kind="finished", done=report.accepted, total=report.requested,
                      message=f"{report.accepted}/{report.requested} samples accepted ({report.status})")
     return samples, report
@@ -93,3 +106,14 @@ def _report(build: Build, samples: list[Sample], *, started: datetime, warnings:
         answer_positions=dict(sorted(positions.items())), warnings=notes, started_at=started,
         finished_at=datetime.now(UTC),
     )
+
+
+def copy_images(samples: list[Sample], material: MaterialView, directory: Path) -> None:
+    """Put each image item's image at the path the item names (`images/<sha256>.<ext>` under `directory`)."""
+    for sample in samples:
+        target = directory / sample.image if sample.image else None
+        if target is None or target.exists():
+            continue
+        unit = next((u for u in sample_units(sample) if u.endswith(":img")), None)
+        if unit is not None:
+            write_atomic(target, material.image_path(unit).read_bytes())

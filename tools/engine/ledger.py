@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memory.dedup import DedupItem
 from memory.files import append_jsonl, read_jsonl
 from tools.contracts import CheckRecord, Drop, Sample, StageCount, SubtaskOutcome, SubtaskPlan
 
@@ -130,3 +131,8 @@ def decided_checks(directory: Path) -> list[CheckRecord]:
     ledger = Ledger(directory)
     ledger.load(set(progress.done))
     return ledger.checks
+
+
+def dedup_item(sample: Sample) -> DedupItem:
+    return DedupItem(id=sample.id, question=sample.question, answer=sample.answer, context=sample.context,
+                     choices=tuple(sample.choices) if sample.choices else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ from pydantic_ai.exceptions import (
     ModelNotFoundError,
     UnexpectedModelBehavior,
 )
+from pydantic_ai.messages import UserContent
 from pydantic_ai.models import Model
 from pydantic_ai.models.wrapper import WrapperModel
 
@@ -38,7 +39,15 @@ class StageModels:
     guard: Callable[[], str | None] | None = None
 
     def model(self, role: Role) -> Model:
+        """The model for `role`; image items ('vision') fall back to the generator's when no vision model is set."""
+        if role == "vision" and role not in self.models:
+            return self.models["generator"]
         return self.models[role]
+
+    def name(self, role: Role) -> str:
+        if role == "vision" and role not in self.names:
+            return self.names.get("generator", "?")
+        return self.names.get(role, "?")
 
     def with_cache(self, cache: CallCache) -> StageModels:
         """The same models answering from `cache` first, with their own usage meter (one build's)."""
@@ -107,7 +116,7 @@ class StageModels:
 
 async def run_stage(
     agent: Agent[Any, OutputT],
-    prompt: str,
+    prompt: str | Sequence[UserContent],
     *,
     models: StageModels,
     role: Role,
@@ -116,8 +125,9 @@ async def run_stage(
 ) -> OutputT:
     """Run a stage agent with the model chosen for `role`; map failures to errors a user can act on.
 
-    `output_type` replaces the agent's own for this run (a stage whose output depends on its input)."""
-    name = models.names.get(role, "?")
+    `output_type` replaces the agent's own for this run (a stage whose output depends on its input). `prompt` may be
+    a list of content parts (text and `BinaryContent` images) for a model that reads images."""
+    name = models.name(role)
     models.check_guard()
     try:
         await negotiate(models.model(role))  # the output mode decides how pydantic-ai builds the request

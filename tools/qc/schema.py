@@ -8,11 +8,17 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from tools.contracts import Provenance, Sample, SampleDraft, Subtask
+from tools.contracts import Evidence, Provenance, Sample, SampleDraft, SourceKind, Subtask
+
+if TYPE_CHECKING:
+    from tools.sources import MaterialView
 
 MIN_QUESTION_CHARS = 10
 MIN_CHOICES, MAX_CHOICES = 3, 6
@@ -134,3 +140,144 @@ def _yes_no(answer: str) -> str:
 
 def make_provenance(build_id: str, generator: str, judge: str, attempt: int, now: datetime) -> Provenance:
     return Provenance(build_id=build_id, generator_model=generator, judge_model=judge, attempt=attempt, created_at=now)
+
+
+# -- grounded items: the material a draft was written from, and the sample it becomes ------------------
+
+_IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/jpg": "jpg", "image/webp": "webp"}
+FIELD_LABELS = {"context": "passage shown with the question", "question": "question material",
+                "answer": "gold answer", "label": "label"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One unit of the user's material as a generation prompt shows it, under its id in that prompt ('M2')."""
+
+    mid: str
+    unit: str
+    kind: SourceKind
+    source: str  # the file's name
+    anchor: str
+    text: str  # what the prompt quotes: a chunk's text, a record's fields by use, an image's file name
+    answer: str | None = None  # records: the value of the field used as the gold answer
+    answer_field: str | None = None
+    context: str | None = None  # records: the values of the fields shown with the question
+    evidence: tuple[str, ...] = ()  # records: the record's lines (as the material renders it) that the item uses
+    image: Path | None = None
+    media_type: str = ""
+    sha256: str = ""
+
+
+def material_blocks(view: MaterialView, groups: list[list[str]]) -> list[list[Block]]:
+    """Per item, the blocks of its units, numbered M1, M2, ... across the batch in order."""
+    numbered: list[list[Block]] = []
+    n = 0
+    for group in groups:
+        blocks: list[Block] = []
+        for unit in group:
+            n += 1
+            blocks.append(_block(view, unit, f"M{n}"))
+        numbered.append(blocks)
+    return numbered
+
+
+def _block(view: MaterialView, unit: str, mid: str) -> Block:
+    source = view.material.source(unit.rsplit(":", 1)[0])
+    anchor = view.anchor(unit)
+    if source.kind == "image":
+        return Block(mid, unit, "image", source.name, anchor, source.name, image=view.image_path(unit),
+                     media_type=source.media_type, sha256=source.sha256)
+    if source.kind == "document":
+        return Block(mid, unit, "document", source.name, anchor, view.text(unit))
+    record = view.record(unit)
+    uses = source.field_uses
+    fields = [f for f in (source.fields or list(record.values)) if uses.get(f, "context") != "ignore"]
+    shown = [f"{f}{f' [{FIELD_LABELS[uses[f]]}]' if f in uses else ''}: {_shown(record.values.get(f))}" for f in fields]
+    rendered = [line for line in view.text(unit).splitlines() if line.strip()]
+    used = [line for line in rendered if any(line.startswith(f"{f}:") for f in fields)] or rendered
+    answer_field = next((f for f in fields if uses.get(f) == "answer"), None)
+    answer = record.values.get(answer_field) if answer_field else None
+    context = "\n".join(str(record.values[f]) for f in fields if uses.get(f) == "context" and record.values.get(f))
+    return Block(mid, unit, "records", source.name, anchor, "\n".join(shown),
+                 answer=None if answer in (None, "") else str(answer), answer_field=answer_field,
+                 context=context or None, evidence=tuple(used))
+
+
+def to_grounded_sample(draft: SampleDraft, subtask: Subtask, provenance: Provenance, own: list[Block],
+                       batch: dict[str, Block]) -> Sample:
+    """`to_sample` for an item written from `own` (its blocks; `batch`: every block of its prompt, by id).
+
+    A record's gold-answer field decides the answer. A draft whose answer differs keeps the record's value, and its
+    rationale says so (the record is the ground truth; the checks after this one judge the item as it now is); for
+    multiple choice the record's value must be one of the options, or the draft is dropped."""
+    draft = _with_record_answer(draft, subtask, own)
+    sample = to_sample(draft, subtask, provenance)
+    evidence = _evidence(draft, own, batch)
+    updates: dict[str, object] = {"evidence": evidence, "metadata": {**sample.metadata, "units": [b.unit for b in own]}}
+    cited = [batch[e.unit_mid] for e in _quotes(draft) if e.unit_mid in batch and batch[e.unit_mid].kind == "document"]
+    chunks = list(dict.fromkeys(b.unit for b in cited)) or [b.unit for b in own if b.kind == "document"]
+    texts = {b.unit: b.text for b in [*own, *batch.values()]}
+    if chunks:
+        updates["context"] = "\n\n".join(texts[u] for u in chunks)
+    elif (record_context := "\n".join(b.context for b in own if b.context)):
+        updates["context"] = record_context
+    image = next((b for b in own if b.kind == "image"), None)
+    if image is not None:
+        ext = _IMAGE_EXTENSIONS.get(image.media_type, image.image.suffix.lstrip(".").lower() if image.image else "png")
+        updates["image"] = f"images/{image.sha256}.{'jpg' if ext == 'jpeg' else ext}"
+    try:
+        return Sample.model_validate({**sample.model_dump(), **updates})
+    except ValidationError as exc:
+        raise CheckFailed(f"schema: {exc.errors()[0]['msg']}") from exc
+
+
+@dataclass(frozen=True)
+class _Quote:
+    unit_mid: str
+    quote: str
+
+
+def _quotes(draft: SampleDraft) -> list[_Quote]:
+    return [_Quote(q.material.strip(), q.quote) for q in getattr(draft, "evidence", None) or []]
+
+
+def _evidence(draft: SampleDraft, own: list[Block], batch: dict[str, Block]) -> list[Evidence]:
+    """The draft's quotes mapped to units (a quote citing an id the prompt never showed is kept as 'unknown:<id>',
+    so the evidence check drops it with a reason), then each record and image of the item as its own evidence."""
+    found: list[Evidence] = []
+    for quote in _quotes(draft):
+        block = batch.get(quote.unit_mid)
+        if block is None:
+            found.append(Evidence(unit=f"unknown:{quote.unit_mid}", source="unknown", anchor="unknown", quote=quote.quote))
+        elif block.kind == "document":
+            found.append(Evidence(unit=block.unit, source=block.source, anchor=block.anchor, quote=quote.quote))
+    for block in own:
+        if block.kind == "records":
+            found += [Evidence(unit=block.unit, source=block.source, anchor=block.anchor, quote=line)
+                      for line in block.evidence]
+        elif block.kind == "image":
+            found.append(Evidence(unit=block.unit, source=block.source, anchor=block.anchor, quote=None))
+    return found
+
+
+def _with_record_answer(draft: SampleDraft, subtask: Subtask, own: list[Block]) -> SampleDraft:
+    record = next((b for b in own if b.kind == "records" and b.answer is not None), None)
+    if record is None or record.answer is None:
+        return draft
+    gold = record.answer.strip()
+    if subtask.answer_format == "multiple_choice":
+        option = next((c for c in draft.choices or [] if normalize(c) == normalize(gold)), None)
+        if option is None:
+            raise CheckFailed(f"the record's {record.answer_field} {gold[:60]!r} ({record.source} {record.anchor}) "
+                              "is not among the options")
+        return draft.model_copy(update={"answer": option})
+    fits = {"numeric": bool(_NUMBER.match(gold.replace(" ", ""))), "yes_no": normalize(gold) in ("yes", "no", "true", "false")}
+    if normalize(draft.answer) == normalize(gold) or not fits.get(subtask.answer_format, True):
+        return draft  # a value that is no answer of this format (a yes/no item about it): the item's own answer stands
+    note = (f"The answer is the record's {record.answer_field} value ({record.source} {record.anchor}); "
+            f"the draft had {draft.answer[:60]!r}.")
+    return draft.model_copy(update={"answer": gold, "rationale": f"{draft.rationale} {note}".strip()})
+
+
+def _shown(value: object) -> str:
+    return "" if value is None else str(value)

@@ -17,6 +17,7 @@ from tools.contracts import (
     slugify,
 )
 from tools.llm.stage import StageModels, run_stage
+from tools.stages.requirements import material_summary_lines
 
 MAX_SUBTASKS = 3
 # Catalog similarity from which a known benchmark counts as overlapping a subtask. Measured with the shipped
@@ -37,7 +38,7 @@ design_agent: Agent[None, SubtaskProposal] = Agent(
 )
 
 
-def _prompt(spec: BenchmarkSpec, max_subtasks: int) -> str:
+def _prompt(spec: BenchmarkSpec, max_subtasks: int, material: list[str] | None = None) -> str:
     lines = [
         f"Goal: {spec.goal}",
         f"Capability: {spec.capability}",
@@ -49,15 +50,18 @@ def _prompt(spec: BenchmarkSpec, max_subtasks: int) -> str:
     ]
     if spec.constraints:
         lines.append("Constraints: " + "; ".join(spec.constraints))
+    lines += material_summary_lines(material, "Every item will be written from these files: design subtasks that "
+                                    "their content can supply, each a different kind of question about it.")
     return "\n".join(lines)
 
 
 async def design_subtasks(spec: BenchmarkSpec, *, models: StageModels, max_subtasks: int = MAX_SUBTASKS,
-                          catalog: PriorCatalog | None = None) -> SubtaskPlan:
+                          catalog: PriorCatalog | None = None, material: list[str] | None = None) -> SubtaskPlan:
     """Ask the model for subtasks, then fix ids and quotas deterministically; with a catalog, note for each
-    subtask the known benchmarks it is close to and what makes ours different."""
+    subtask the known benchmarks it is close to and what makes ours different. `material` (the user's files,
+    described) makes the subtasks come from what those files contain; `tools.stages.ground` assigns them."""
     limit = max(1, min(max_subtasks, spec.size))
-    proposal = await run_stage(design_agent, _prompt(spec, limit), models=models, role="chat", stage="subtask design")
+    proposal = await run_stage(design_agent, _prompt(spec, limit, material), models=models, role="chat", stage="subtask design")
     plan = plan_from_proposal(proposal, spec, limit)
     if catalog is not None:
         plan = await asyncio.to_thread(with_overlaps, plan, spec, catalog)
