@@ -84,7 +84,8 @@ def key_values(messages: list[dict[str, Any]]) -> dict[str, str]:
     return found
 
 
-_QUOTED_MATERIAL = re.compile(r"<material\b[^>]*>.*?</material>", re.DOTALL)
+# A block opens on a line of its own (`<material id=...>`), so a sentence that mentions "<material> tags" is no block.
+_QUOTED_MATERIAL = re.compile(r"^<material\b[^>\n]*>\n.*?\n</material>$", re.DOTALL | re.MULTILINE)
 
 
 def outside_material(text: str) -> str:

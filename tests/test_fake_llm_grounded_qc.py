@@ -85,3 +85,12 @@ async def test_a_quoted_record_s_own_question_line_does_not_stand_for_the_item_s
     wrong = record_item.model_copy(update={"answer": "Cusco"})  # the fake knows the answer is Lima
     result = await quality_gate(wrong, SPEC, GROUNDED, models=models, material=View(tmp_path / "material"))
     assert result.dropped is not None and (result.dropped.check, result.dropped.issues) == ("inspector", ["wrong_answer"])
+
+
+async def test_an_item_without_context_is_read_right_although_the_material_note_mentions_the_tags(
+        served: tuple[FakeLLMServer, StageModels], tmp_path: Path) -> None:
+    server, models = served
+    record_item = _items(server)[-1].model_copy(update={"context": None})
+    wrong = record_item.model_copy(update={"answer": "Cusco"})
+    result = await quality_gate(wrong, SPEC, GROUNDED, models=models, material=View(tmp_path / "material"))
+    assert result.dropped is not None and (result.dropped.check, result.dropped.issues) == ("inspector", ["wrong_answer"])
