@@ -21,7 +21,7 @@ from pydantic_ai.exceptions import ModelAPIError
 from assistant import auth, screen
 from assistant.chat_history import FileDataLayer
 from assistant.chat_markdown import keep_visible
-from assistant.conversation import Reply, attachments_note, press, respond
+from assistant.conversation import Reply, attach, press, respond
 from assistant.deps import AssistantDeps, memory_embedder, open_catalog, open_store
 from assistant.flow import BUTTONS, refusal
 from assistant.model_registry import TOY_MODEL_WARNING, stage_models, uses_toy_model
@@ -215,11 +215,48 @@ async def on_resume(thread: ThreadDict) -> None:
 
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
-    deps = _deps()
-    note = attachments_note([element.name for element in message.elements or []])
-    if note is not None:
-        await screen.say(note)
-    await screen.show(await respond(deps, message.content, runtime().threads), deps, runtime().threads)
+    """Attached files are read first (each named in a reply); then the text, if any, goes through the flow with
+    the material known."""
+    deps, threads = _deps(), runtime().threads
+    if message.elements:
+        reply = await _read_attached(deps, message.elements)
+        if not message.content.strip():
+            await screen.show(reply, deps, threads)
+            return
+        await screen.say(reply.text)
+    await screen.show(await respond(deps, message.content, threads), deps, threads)
+
+
+async def _read_attached(deps: AssistantDeps, elements: list[Any]) -> Reply:
+    """Read the files in a step that shows the reader's progress (a long PDF or a big data file takes a while)."""
+    loop = asyncio.get_running_loop()
+    async with cl.Step(name="read attached files", type="tool") as step:
+        step.input = ", ".join(str(getattr(e, "name", "?")) for e in elements)
+        lines: list[str] = []
+
+        def progress(line: str) -> None:  # called from the reading thread: hand the update to the event loop
+            lines.append(line)
+            loop.call_soon_threadsafe(_show_progress, step, lines)
+
+        reply = await attach(deps, runtime().threads, elements, on_progress=progress)
+        step.output = keep_visible("\n".join([*lines[-8:], "Done."]))
+    _SHOWN.pop(step.id, None)
+    return reply
+
+
+_SHOWN: dict[str, float] = {}  # step id -> when its progress was last sent
+UPDATES: set[asyncio.Task[Any]] = set()  # kept referenced until sent
+
+
+def _show_progress(step: cl.Step, lines: list[str]) -> None:
+    now = asyncio.get_running_loop().time()
+    if now - _SHOWN.get(step.id, 0.0) < 0.5:  # at most two updates a second
+        return
+    _SHOWN[step.id] = now
+    step.output = keep_visible("\n".join(lines[-8:]))
+    task = asyncio.ensure_future(step.update())
+    UPDATES.add(task)
+    task.add_done_callback(UPDATES.discard)
 
 
 # --- buttons: each runs the step the conversation table (assistant/flow.py) gives it in this phase ---

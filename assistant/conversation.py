@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai.exceptions import AgentRunError
 
-from assistant import flow, steps
+from assistant import flow, material, steps
 from assistant.agent import chat_agent
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask
@@ -33,14 +33,23 @@ class Reply:
     ask: Ask | None = None
 
 
-def attachments_note(names: list[str]) -> str | None:
-    """What to say about files attached to a message: they are not read yet, so none may pass unmentioned."""
-    if not names:
-        return None
-    listed = ", ".join(f"`{name}`" for name in names)
-    return (f"I did not read the attached {'file' if len(names) == 1 else 'files'} {listed}: building a benchmark "
-            "from documents, data records or images is not supported yet. Describe in words what the benchmark "
-            "should cover; your message's text is answered below.")
+async def attach(deps: AssistantDeps, threads: ThreadStore, elements: Sequence[Any],
+                 on_progress: Callable[[str], None] | None = None) -> Reply:
+    """Files attached to a message: read into the thread's material, each named in the reply with what was read or
+    why it was not. Refused, and said so, while this thread's build runs (it reads the same material)."""
+    state = deps.state
+    if state.phase == "building" and state.thread_id in deps.active_builds:
+        names = ", ".join(f"`{getattr(e, 'name', '?')}`" for e in elements)
+        return Reply(f"A build is running on this conversation's material, so {names} was not read: attach it again "
+                     "once the build has finished.", view="note")
+    text = "Reading the attached files was interrupted; nothing of the spec or plan changed."
+    try:
+        text = await material.attach(deps, elements, on_progress=on_progress)
+    except BenchmarkAgentError as exc:
+        text = str(exc)
+    finally:
+        threads.save(state)
+    return Reply(text, _take_notices(deps))
 
 
 def check_message(message: str) -> str | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from assistant import evaluation, previews, refinement, shortfall, steps
+from assistant import evaluation, material, previews, refinement, shortfall, steps
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask, describe, next_ask, to_edit, with_typed_value
 from assistant.session import PendingInput, Phase, ThreadState
@@ -194,6 +194,12 @@ def review_words(deps: AssistantDeps, message: str, pending: PendingInput | None
     return previews.review_command(deps, message)
 
 
+def material_words(deps: AssistantDeps, message: str, pending: PendingInput | None) -> str | None:
+    """Before there is a plan to edit: 'the gold answer is in label', 'use only chapter 3' (with the plan, these
+    are plan edits: refine_plan reads them)."""
+    return material.read_words(deps, message)
+
+
 # --- plain commands: words that narrow the model's choice to one step ---------------------------
 
 _CONFIRM = re.compile(
@@ -212,6 +218,12 @@ _EDIT = re.compile(
 )
 # After a build that fell short: relax a short subtask (keep what it has) or drop it.
 _SHORTFALL = re.compile(r"\b(relax|keep|accept|settle|drop|remove|delete|get rid of|skip|leave out)\b", re.IGNORECASE)
+# Words about the user's material ('use only chapter 3', 'skip the appendix', "use 'summary' as context").
+_MATERIAL = re.compile(
+    r"^\s*(?:please\s+)?(?:(?:use|keep|take|read|cover) only|only|skip|ignore|exclude|omit|stick to|focus on|treat)\b|"
+    r"\bas (?:the |a |an )?(?:context|passages?|gold answers?|answers?|questions?|labels?)\s*[.!]?\s*$|"
+    r"\b(?:gold |correct )?answers? (?:is|are|comes?) (?:in|from)\b|\b(?:field|column)s?\b",
+    re.IGNORECASE)
 _EVALUATE = re.compile(r"\b(evaluate|leaderboard|score (the |some |these )?models?|run (it|the benchmark) on)\b",
                        re.IGNORECASE)
 _REDESIGN = re.compile(r"\b(redesign|new plan|different subtasks|design (it )?again|start the plan over)\b", re.IGNORECASE)
@@ -220,18 +232,20 @@ _REDESIGN = re.compile(r"\b(redesign|new plan|different subtasks|design (it )?ag
 # --- the table ---------------------------------------------------------------------------------
 
 TABLE: Mapping[Phase, Row] = MappingProxyType({
-    "gathering": Row(tools=(ANALYZE,)),
-    "clarifying": Row(confirm=DESIGN, tools=(ANALYZE,), buttons={"answer": ANSWER, "confirm": DESIGN}),
-    "spec_ready": Row(confirm=DESIGN, tools=(ANALYZE,), buttons={"confirm": DESIGN}),
+    "gathering": Row(readers=(material_words,), tools=(ANALYZE,)),
+    "clarifying": Row(confirm=DESIGN, readers=(material_words,), tools=(ANALYZE,),
+                      buttons={"answer": ANSWER, "confirm": DESIGN}),
+    "spec_ready": Row(confirm=DESIGN, readers=(material_words,), tools=(ANALYZE,), buttons={"confirm": DESIGN}),
     "planned": Row(
         confirm=BUILD,
         readers=(typed_value, review_words),
-        commands=((_UNDO, UNDO), (_PREVIEW, PREVIEW), (_REDESIGN, DESIGN), (_EDIT, REFINE)),
+        commands=((_UNDO, UNDO), (_PREVIEW, PREVIEW), (_REDESIGN, DESIGN), (_MATERIAL, REFINE), (_EDIT, REFINE)),
         tools=(REFINE, ANALYZE, DESIGN, PREVIEW, UNDO),
         buttons={"confirm": BUILD, "preview": PREVIEW, "edit": EDIT, "undo": UNDO, "review": REVIEW},
     ),
     "building": Row(),  # the running build owns the thread: conversation.respond answers with its progress
-    "built": Row(commands=((_EVALUATE, EVALUATE), (_SHORTFALL, SHORTFALL)), tools=(ANALYZE, SHORTFALL, EVALUATE),
+    "built": Row(readers=(material_words,), commands=((_EVALUATE, EVALUATE), (_SHORTFALL, SHORTFALL)),
+                 tools=(ANALYZE, SHORTFALL, EVALUATE),
                  buttons={"shortfall": SHORTFALL}),
 })
 

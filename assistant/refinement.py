@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from assistant import material
 from assistant.deps import AssistantDeps
 from tools.contracts import BenchmarkSpec, PlanEdit, RequestPart, SubtaskPlan
 from tools.stages.plan_edits import plan_diff
@@ -28,9 +29,9 @@ async def refine_step(deps: AssistantDeps) -> str:
     if state.plan is None or state.spec is None:
         return "There is no plan to change yet: confirm the spec first."
     revision = await refine_plan(state.last_message, state.plan, state.spec, models=deps.models,
-                                 max_size=deps.settings.max_size)
-    return _commit(deps, revision.plan, revision.spec, revision.changes, note=state.last_message[:120],
-                   parts=revision.parts)
+                                 max_size=deps.settings.max_size, material=material.view_of(deps))
+    return _commit(deps, material.regrounded(deps, state.plan, revision.plan), revision.spec, revision.changes,
+                   note=state.last_message[:120], parts=revision.parts)
 
 
 def edit_step(deps: AssistantDeps, edits: list[PlanEdit], note: str) -> str:
@@ -38,8 +39,9 @@ def edit_step(deps: AssistantDeps, edits: list[PlanEdit], note: str) -> str:
     state = deps.state
     if state.plan is None or state.spec is None:
         return "There is no plan to change yet: confirm the spec first."
-    revision = revise(state.plan, state.spec, edits, max_size=deps.settings.max_size)
-    return _commit(deps, revision.plan, revision.spec, revision.changes, note=note)
+    revision = revise(state.plan, state.spec, edits, max_size=deps.settings.max_size, material=material.view_of(deps))
+    return _commit(deps, material.regrounded(deps, state.plan, revision.plan), revision.spec, revision.changes,
+                   note=note)
 
 
 _OUTCOMES = {"done": "done", "not_understood": "not understood, nothing changed for it",

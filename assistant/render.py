@@ -26,6 +26,8 @@ def spec_card(spec: BenchmarkSpec, *, draft: bool = False) -> str:
         ("Size", str(spec.size)), ("Difficulty", spec.difficulty), ("Language", spec.language),
         ("Modalities", ", ".join(spec.modalities)),
     ]
+    if spec.needs_material:
+        rows.append(("Needs the material", "yes: items a model answers without it are dropped"))
     lines = [f"**{title}**", "", "| field | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
     if spec.constraints:
         lines += ["", "Constraints: " + "; ".join(spec.constraints)]
@@ -125,13 +127,16 @@ def preview_view(item: PreviewItem, number: int, subtask: str) -> str:
     return "\n".join(lines)
 
 
-def state_view(state: ThreadState, estimate: str | None = None) -> str:
-    """What the thread holds now, shown under each reply; `estimate` is the build's expected cost."""
+def state_view(state: ThreadState, estimate: str | None = None, material: list[str] | None = None) -> str:
+    """What the thread holds now, shown under each reply; `estimate` is the build's expected cost, `material` the
+    lines that say which files the benchmark is built from and which part feeds each subtask."""
     parts: list[str] = []
     if state.phase == "clarifying" and state.questions:
         parts.append(questions_block(state))
     if state.spec is not None and state.phase != "gathering":
         parts.append(spec_card(state.spec, draft=state.phase == "clarifying"))
+    if material and (state.spec is not None or state.plan is not None):
+        parts.append("\n".join(material))
     if state.plan is not None and state.phase in ("planned", "building", "built"):
         parts.append(plan_table(state.plan))
         parts += [line for line in (version_line(state), review_line(state)) if line]

@@ -14,7 +14,7 @@ from typing import Any
 
 import chainlit as cl
 
-from assistant import previews, steps
+from assistant import material, previews, steps
 from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply
 from assistant.deps import AssistantDeps
@@ -41,7 +41,7 @@ async def error(content: str) -> None:
 
 
 def card_text(deps: AssistantDeps) -> str:
-    return keep_visible(state_view(deps.state, steps.plan_estimate(deps)))
+    return keep_visible(state_view(deps.state, steps.plan_estimate(deps), material.coverage(deps)))
 
 
 async def send(deps: AssistantDeps, content: str, buttons: list[ButtonSpec], elements: list[Any] | None = None) -> str:
@@ -88,7 +88,7 @@ async def render_card(deps: AssistantDeps) -> None:
     state = deps.state
     await remove(deps, state.card_message_id)
     state.card_message_id = None
-    content = state_view(state, steps.plan_estimate(deps))
+    content = state_view(state, steps.plan_estimate(deps), material.coverage(deps))
     elements = files(deps)
     quality = built_quality(state)
     if quality is not None:  # the quality table and its chart, under the finished build
@@ -157,7 +157,7 @@ async def sync_previews(deps: AssistantDeps, *, card: bool = True) -> None:
     shown = state.card_message_id
     on_card = [(b.name, b.label, b.payload) for b in state.buttons if b.for_id == shown]
     if card and shown and state.phase == "planned" and on_card != card_buttons(state):
-        await restyle(deps, shown, state_view(state, steps.plan_estimate(deps)), card_buttons(state))
+        await restyle(deps, shown, state_view(state, steps.plan_estimate(deps), material.coverage(deps)), card_buttons(state))
 
 
 async def sync_editor(deps: AssistantDeps, ask: Ask | None = None) -> None:

@@ -11,7 +11,15 @@ from pydantic import Field, ValidationError
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
 
 from memory.files import write_atomic
-from tools.contracts import BenchmarkSpec, ClarifyingQuestion, PreviewItem, Strict, SubtaskOutcome, SubtaskPlan
+from tools.contracts import (
+    BenchmarkSpec,
+    ClarifyingQuestion,
+    PreviewItem,
+    SelectMaterial,
+    Strict,
+    SubtaskOutcome,
+    SubtaskPlan,
+)
 from tools.engine.preview import with_guidance
 
 Phase = Literal["gathering", "clarifying", "spec_ready", "planned", "building", "built"]
@@ -86,6 +94,10 @@ class ThreadState(Strict):
     card_message_id: str | None = None
     message_ids: dict[str, str] = Field(default_factory=dict, description="Preview item id or 'editor' -> message id.")
     buttons: list[Button] = Field(default_factory=list)
+    # The user's files: read into this folder (ThreadStore.material_dir), kept for the thread's lifetime.
+    material_dir: str | None = Field(default=None, description="The thread's material folder, once a file was attached.")
+    material_steer: list[SelectMaterial] = Field(
+        default_factory=list, description="'Use only chapter 3' said before there was a plan: applied once there is one.")
 
     @property
     def version(self) -> PlanVersion | None:
@@ -142,6 +154,11 @@ class ThreadStore:
         if owner is None:
             return self.directory / f"{safe}.json"
         return self.directory / "users" / hashlib.sha256(owner.encode()).hexdigest()[:24] / f"{safe}.json"
+
+    def material_dir(self, thread_id: str, owner: str | None = None) -> Path:
+        """Where the thread's attached files are read into: a folder beside its state file, so only its owner's
+        thread ever finds it."""
+        return self._path(thread_id, owner).with_suffix("") / "material"
 
     def load(self, thread_id: str, owner: str | None = None) -> ThreadState:
         path = self._path(thread_id, owner)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant import material
 from assistant.deps import AssistantDeps, build_options, finish_options, limits
 from assistant.model_registry import model_warnings
 from assistant.session import BuildSummary
@@ -21,6 +22,7 @@ from tools.stages.design import design_subtasks, overlap_summary
 from tools.stages.plan_edits import plan_diff
 from tools.stages.refine import revise
 from tools.stages.requirements import analyze_request, apply_answer
+from tools.stages.spec_words import needs_material_in_text
 
 
 def describe_spec(spec: BenchmarkSpec) -> str:
@@ -69,7 +71,10 @@ async def analyze_step(deps: AssistantDeps) -> str:
     previous = state.spec if state.phase not in ("gathering", "built") else None
     lim = limits(deps.settings)
     result = await analyze_request(state.last_message, models=deps.models, previous=previous,
-                                   max_size=lim.max_size, default_size=lim.default_size)
+                                   max_size=lim.max_size, default_size=lim.default_size,
+                                   material=material.summary(deps))
+    if needs_material_in_text(state.last_message):  # "questions that cannot be answered without the document"
+        result = _needing_material(result)
     spec = result.draft if isinstance(result, NeedsClarification) else result
     if previous is None:
         state.reset_plan()
@@ -95,6 +100,12 @@ async def analyze_step(deps: AssistantDeps) -> str:
                 f"Draft so far: {describe_spec(spec)}.")
     state.questions, state.phase = [], "spec_ready"
     return f"Spec ready: {describe_spec(spec)}. Next: confirm it (say 'go') or change anything."
+
+
+def _needing_material(result: BenchmarkSpec | NeedsClarification) -> BenchmarkSpec | NeedsClarification:
+    if isinstance(result, NeedsClarification):
+        return result.model_copy(update={"draft": result.draft.model_copy(update={"needs_material": True})})
+    return result.model_copy(update={"needs_material": True})
 
 
 def _revise_for_spec(deps: AssistantDeps, old: BenchmarkSpec, new: BenchmarkSpec) -> str:
@@ -133,13 +144,17 @@ async def design_step(deps: AssistantDeps) -> str:
     state = deps.state
     if state.spec is None:
         return "There is no spec yet: ask the user what benchmark they want."
-    plan = await design_subtasks(state.spec, models=deps.models, catalog=deps.catalog)
+    plan = await design_subtasks(state.spec, models=deps.models, catalog=deps.catalog, material=material.summary(deps))
+    plan, steered = material.ground(deps, plan)  # each subtask's share of the user's material, when there is some
     old = state.version
     version = state.commit(plan, state.spec, "designed", plan_diff(old.plan, plan, state.spec) if old else [])
     state.questions, state.phase, state.pending = [], "planned", None
     known = overlap_summary(plan)
+    grounded = (" Each subtask's share of the material is on the plan card; say e.g. 'use only chapter 3' or 'skip "
+                "the appendix' to change it." if any(s.material for s in plan.subtasks) else "")
     return (f"Plan v{version.number} with {len(plan.subtasks)} subtasks: {describe_plan(plan)}. "
-            + (f"{known} " if known else "") + "Next: build it (say 'go'), preview samples, or change the plan.")
+            + (f"{known} " if known else "") + " ".join(steered) + (" " if steered else "")
+            + "Next: build it (say 'go'), preview samples, or change the plan." + grounded)
 
 
 async def build_step(deps: AssistantDeps, *, continue_short: bool = False) -> str:
@@ -165,7 +180,8 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False) -> st
         result = await build_and_export(state.spec, state.plan, models=deps.models, store=deps.store,
                                         directory=directory, options=build_options(deps.settings),
                                         on_event=deps.on_event, warnings=model_warnings(deps.models),
-                                        finishing=finish_options(deps.settings), catalog=deps.catalog)
+                                        finishing=finish_options(deps.settings), catalog=deps.catalog,
+                                        material=material.view_of(deps))
     except BenchmarkAgentError as exc:
         state.phase = "planned"
         state.build = BuildSummary(build_id=build_id, directory=str(directory), status="failed",

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from assistant.commands.progress import ProgressPrinter
 from assistant.deps import build_options, finish_options, limits, memory_embedder, open_catalog, open_store
+from assistant.material import problems_of, source_limits
 from assistant.model_registry import model_warnings, stage_models
 from assistant.settings import Settings
 from tools.errors import InvalidRequest
 from tools.pipeline import BuildResult, run_autonomous
+from tools.sources import MaterialView, expand_paths, ingest
 
 EXIT_SHORT = 1
 
@@ -33,6 +35,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="Where memory is kept (default: BENCHMARK_AGENT_DATA_DIR or ./data).",
     )
     build.add_argument("--quiet", action="store_true", help="Print only the final summary.")
+    build.add_argument(
+        "--source", type=Path, action="append", default=[], metavar="PATH",
+        help="A file or folder of material to build from (documents, data records, images); repeatable.",
+    )
     build.set_defaults(run=run)
 
 
@@ -40,7 +46,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
     if getattr(args, "model", None):
         overrides = {"model": args.model, "chat_model": None, "generator_model": None, "judge_model": None,
-                     "solver_model": None}
+                     "solver_model": None, "vision_model": None}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = args.data_dir
     return Settings().model_copy(update=overrides)
@@ -85,6 +91,7 @@ async def run(args: argparse.Namespace) -> int:
     print(f"Models: {', '.join(f'{role}={name}' for role, name in models.names.items())}", file=sys.stderr)
     for warning in warnings:
         print(f"note: {warning}", file=sys.stderr)
+    material = read_sources(args.source, args.out / "material", settings, quiet=args.quiet)
     embedder = memory_embedder()  # one model for the samples memory and the prior-benchmark catalog
     result = await run_autonomous(
         args.request,
@@ -98,5 +105,25 @@ async def run(args: argparse.Namespace) -> int:
         warnings=warnings,
         finishing=finish_options(settings),
         catalog=open_catalog(settings, embedder),
+        material=material,
     )
     return summary(result, args.out)
+
+
+def read_sources(paths: list[Path], folder: Path, settings: Settings, *, quiet: bool) -> MaterialView | None:
+    """Read the --source files into `folder`, saying what was read of each and what could not be; a file that
+    cannot be read does not stop the build unless none can."""
+    if not paths:
+        return None
+    files = expand_paths(paths)
+    progress = None if quiet else (lambda line: print(f"reading {line}", file=sys.stderr))
+    material = ingest(files, folder, source_limits(settings), on_progress=progress)
+    for problem in problems_of(files, material):
+        print(f"not read: {problem.name}: {problem.message}", file=sys.stderr)
+    if material.empty:
+        raise InvalidRequest(f"None of the {len(files)} --source file(s) could be read (each is named above), so there "
+                             "is no material to build from.")
+    view = MaterialView(folder)
+    for line in view.describe():
+        print(f"material: {line}", file=sys.stderr)
+    return view

@@ -183,13 +183,15 @@ async def test_the_welcome_screen_offers_starters_that_are_requests_the_product_
     assert not any(word in s.message.lower() for s in offered for word in ("pdf", "image", "document", "chart"))
 
 
-async def test_an_attached_file_is_named_as_not_read_and_the_text_is_still_answered(fake_models: FakeLLMServer) -> None:
+async def test_attached_files_are_each_named_and_the_text_is_still_answered(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     attached = [cl.File(name="notes.pdf", content=b"%PDF-1.4"), cl.File(name="data.csv", content=b"a,b\n1,2\n")]
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message", elements=attached))
     no_errors(recorder)
     said = [m["output"] for m in recorder.messages()]
-    assert any("did not read the attached files" in text and "notes.pdf" in text and "data.csv" in text for text in said)
+    reply = next(text for text in said if "data.csv" in text)
+    assert "notes.pdf" in reply.split("Not read")[1], "a corrupt PDF is named with why it was not read"
+    assert "data.csv: 1 records" in reply or "data.csv: 1 record" in reply
     assert "**Spec**" in recorder.last_message()["output"]
 
 

@@ -15,10 +15,21 @@ import re
 
 from pydantic_ai import Agent, ToolOutput
 
-from tools.contracts import BenchmarkSpec, EditRequest, PlanEdit, PlanRevision, RequestPart, SubtaskPlan
+from tools.contracts import (
+    BenchmarkSpec,
+    EditRequest,
+    PlanEdit,
+    PlanRevision,
+    RequestPart,
+    SelectMaterial,
+    SetFieldUse,
+    SubtaskPlan,
+)
 from tools.errors import InvalidEdit, InvalidRequest
 from tools.llm.stage import StageModels, run_stage
+from tools.sources import MaterialView
 from tools.stages.edit_reader import read_request
+from tools.stages.material_edits import apply_material_edit
 from tools.stages.plan_edits import apply_edit, pin_levels, plan_diff, resolve_subtask, sync_spec
 
 MAX_EDIT_CHARS = 2000
@@ -29,7 +40,10 @@ Operations: drop a subtask; add one (name, description, optional quota); rename 
 easy and hard; merge two or more; set one subtask's quota; set the total size; scale one subtask's
 size, or the whole benchmark's (subtask null), by a factor (double 2, halve 0.5, 20% more 1.2) or by
 a number of samples (add 10: change 10); make one subtask or the whole benchmark (subtask null)
-harder or easier, or set its difficulty; change the answer format of one or all (subtask null).
+harder or easier, or set its difficulty; change the answer format of one or all (subtask null);
+use only, or skip, a part of the user's material (a file, pages, rows, a chapter or section) for one
+subtask or all; say what a field of the user's data records is used for (context, question, answer,
+label, ignore).
 A request may hold several instructions: return one edit for each, in the order asked. Name
 subtasks by their number or id in the plan below (numbers are positions in this plan, before any
 edit). An instruction the user negates ("don't drop 2") is not an edit. Quote in not_understood every
@@ -41,8 +55,8 @@ refine_agent: Agent[None, EditRequest] = Agent(
 )
 
 _HOW = ("Say e.g. 'drop 2', 'rename 1 to Ratios', 'split 1', 'merge 1 and 2', 'give 1 10 samples', "
-        "'add 10 to Geometry', 'double the last one', 'make it 60 samples', 'make 2 harder' or 'use numeric answers', "
-        "or use the 'Edit the plan' button.")
+        "'add 10 to Geometry', 'double the last one', 'make it 60 samples', 'make 2 harder', 'use numeric answers', "
+        "'use only chapter 3' or 'the gold answer is in label', or use the 'Edit the plan' button.")
 
 
 def parse_edit(text: str, plan: SubtaskPlan) -> list[PlanEdit] | None:
@@ -77,10 +91,12 @@ def _prompt(request: str, plan: SubtaskPlan, spec: BenchmarkSpec) -> str:
 
 
 async def refine_plan(
-    request: str, plan: SubtaskPlan, spec: BenchmarkSpec, *, models: StageModels, max_size: int
+    request: str, plan: SubtaskPlan, spec: BenchmarkSpec, *, models: StageModels, max_size: int,
+    material: MaterialView | None = None,
 ) -> PlanRevision:
     """Carry out every instruction in `request` that can be carried out, as one new plan; each part says
-    what became of it. Raise `InvalidEdit` (nothing changed) when none can be."""
+    what became of it. Raise `InvalidEdit` (nothing changed) when none can be. Instructions about the user's
+    material are applied with `material` (the thread's, or none)."""
     request = request.strip()
     if not re.search(r"\w", request) or len(request) > MAX_EDIT_CHARS:
         raise InvalidRequest(f"Describe the change to the plan in a sentence (under {MAX_EDIT_CHARS:,} characters), "
@@ -95,42 +111,63 @@ async def refine_plan(
     if all(p.outcome == "not_understood" for p in parts):
         asked = "; ".join(f"'{p.text}' ({_outcome_words(p)})" for p in parts)
         raise InvalidEdit(f"I could not tell which change to the plan you want{f' ({asked})' if asked else ''}. {_HOW}")
-    return revise_parts(plan, spec, parts, max_size=max_size)
+    return revise_parts(plan, spec, parts, max_size=max_size, material=material)
 
 
-def revise(plan: SubtaskPlan, spec: BenchmarkSpec, edits: list[PlanEdit], *, max_size: int) -> PlanRevision:
+def _apply(plan: SubtaskPlan, edit: PlanEdit, spec: BenchmarkSpec, max_size: int,
+           material: MaterialView | None) -> tuple[SubtaskPlan, list[str]]:
+    """The plan after one edit, and the words a material edit says about itself (none for the others)."""
+    if isinstance(edit, SelectMaterial | SetFieldUse):
+        return apply_material_edit(plan, edit, material)
+    return apply_edit(plan, edit, spec, max_size=max_size), []
+
+
+def revise(plan: SubtaskPlan, spec: BenchmarkSpec, edits: list[PlanEdit], *, max_size: int,
+           material: MaterialView | None = None) -> PlanRevision:
     """Apply `edits` in order (all or none) and keep the spec consistent with the new plan."""
-    new = plan
+    new, said = plan, []
     for edit in edits:
-        new = apply_edit(new, edit, spec, max_size=max_size)
+        new, lines = _apply(new, edit, spec, max_size, material)
+        said += lines
     new = pin_levels(new, spec)
-    return PlanRevision(plan=new, spec=sync_spec(spec, new), edits=edits, changes=plan_diff(plan, new, spec))
+    return PlanRevision(plan=new, spec=sync_spec(spec, new), edits=edits, changes=_changes(plan, new, spec, said))
 
 
-def revise_parts(plan: SubtaskPlan, spec: BenchmarkSpec, parts: list[RequestPart], *, max_size: int) -> PlanRevision:
+def _changes(old: SubtaskPlan, new: SubtaskPlan, spec: BenchmarkSpec, said: list[str]) -> list[str]:
+    """The plan's differences, with the material edits' own words in place of 'other material' lines."""
+    return list(dict.fromkeys([*plan_diff(old, new, spec, material=not said), *said]))
+
+
+def revise_parts(plan: SubtaskPlan, spec: BenchmarkSpec, parts: list[RequestPart], *, max_size: int,
+                 material: MaterialView | None = None) -> PlanRevision:
     """Apply each part's edits in order, as one new plan: a part that cannot be made is skipped and says why
     (its own edits all or none). Raise `InvalidEdit` (nothing changed) when no part can be made."""
-    new, done, applied = plan, [], []
+    new, done, applied, said = plan, [], [], []
     for part in parts:
         if part.outcome != "done":
             done.append(part)
             continue
         try:
-            after = new
+            after, lines = new, []
             for edit in part.edits:
-                after = apply_edit(after, pin_edit(edit, plan, after), spec, max_size=max_size)
+                after, more = _apply(after, pin_edit(edit, plan, after), spec, max_size, material)
+                lines += more
+                if isinstance(edit, SetFieldUse) and material is not None:
+                    material = MaterialView(material.folder)  # the field's new use, for the edits after it
         except InvalidEdit as exc:
             done.append(part.model_copy(update={"outcome": "not_possible", "note": str(exc)[:600]}))
             continue
-        done.append(part.model_copy(update={"changes": plan_diff(new, after, spec)}))
+        done.append(part.model_copy(update={"changes": _changes(new, after, spec, lines)}))
         applied += part.edits
+        said += lines
         new = after
     if not applied:
         impossible = " ".join(f"'{p.text}': {p.note}" for p in done if p.outcome == "not_possible")
         listed = "; ".join(f"'{p.text}': {_outcome_words(p)}" for p in done)
         raise InvalidEdit(impossible or f"Nothing in that message changes the plan ({listed}). {_HOW}")
     new = pin_levels(new, spec)
-    return PlanRevision(plan=new, spec=sync_spec(spec, new), edits=applied, changes=plan_diff(plan, new, spec), parts=done)
+    return PlanRevision(plan=new, spec=sync_spec(spec, new), edits=applied, changes=_changes(plan, new, spec, said),
+                        parts=done)
 
 
 def pin_edit(edit: PlanEdit, seen: SubtaskPlan, current: SubtaskPlan) -> PlanEdit:
