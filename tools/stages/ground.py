@@ -20,7 +20,6 @@ from tools.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from memory.material import MaterialIndex
-
     from tools.sources import MaterialView
 
 # Units a subtask is given per item of its quota, at most: one for the item, the rest to replace dropped ones.
