@@ -1,98 +1,36 @@
-"""The cheap second look at a candidate pair: numbers, answers and passages compared as text.
+"""The cheap second look at a candidate pair: numbers, answers, wording and passages compared as text.
 
-The embedding finds candidates; these checks veto the ones that only look alike: the same wording
-with another answer, a word problem with one number changed, a different question on the same
-passage, or the same generic question on another passage.
+The embedding finds candidates; these checks read what the embedding blurs: a number changed, a
+question turned around ("largest" / "smallest", "NOT"), another unit asked for, the same wording with
+another answer, a different question on the same passage, or the same answer written another way
+(values, units, dates, code, options given by letter) or in another language.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
+from memory.code_compare import code_match, looks_like_code, normalise
+from memory.language import ARTICLES, Language, detect, negations
+from memory.numbers import (
+    CHOICE_LETTER,
+    FILLER,
+    TENS,
+    UNIT_WORDS,
+    cjk_numbers,
+    fold,
+    number_values,
+    numbers_in,
+    split_suffix,
+    tokens,
+    words_and_numbers,
+)
+from memory.quantities import Date, clock_times, close, dates_in, same_dates, unit_of, units_named
+
 AnswerMatch = Literal["same", "different", "unsure"]
-
-_UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9,
-    "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14, "fifteenth": 15,
-    "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20,
-}
-# Words that do not change what an answer says ("in the 1940s" is "the 1940s"; "about 95" is "95").
-_ARTICLES = {"a", "an", "the"}
-_FILLER = {"in", "of", "on", "at", "to", "by", "for", "and", "about", "approximately", "around",
-           "roughly", "nearly", "just", "over", "under", "it", "is", "was"}
-_NEGATIONS = {"not", "never", "except", "cannot", "false", "incorrect", "untrue", "nor"}
-_NUMBER_SUFFIXES = {"s", "st", "nd", "rd", "th"}  # "1940s", "13th"
-# A letter-led token with digits in it ("co2", "b12", "cm2") is a word; digits alone are a number.
-_WORD = re.compile(r"[a-z]+\d[a-z\d]*|[a-z]+|\d+(?:[.,]\d+)*")
-_NUMBER = re.compile(r"^\d+(?:,\d{3})*(?:\.\d+)?$|^\d+(?:\.\d+)?$")
-
-
-def fold(text: str) -> str:
-    """Lowercase, accents removed, whitespace collapsed."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.lower().split())
-
-
-def tokens(text: str) -> list[str]:
-    return _WORD.findall(fold(text).replace("-", " "))
-
-
-def _value(token: str, ordinals: bool) -> float | None:
-    if _NUMBER.match(token):
-        return float(token.replace(",", ""))
-    if not ordinals and token == "one":
-        return None  # in a question "one" is mostly a pronoun ("which one of these")
-    value = _UNITS.get(token, _TENS.get(token, _ORDINALS.get(token) if ordinals else None))
-    return None if value is None else float(value)
-
-
-def words_and_numbers(text: str, *, ordinals: bool = False) -> tuple[list[str], list[float]]:
-    """The words of `text` and, separately, its numbers: digits, and number words read as numbers
-    ("twenty-five" is 25, "3 hundred" is 300; with `ordinals`, "thirteenth" and "13th" are 13)."""
-    words: list[str] = []
-    numbers: list[float] = []
-    pending: float | None = None  # the number being read, which a following word may extend
-    for token in tokens(text):
-        value = _value(token, ordinals)
-        if pending is not None and token in _SCALES:
-            pending *= _SCALES[token]
-        elif pending is not None and value is not None and value < 10 and token in _UNITS and pending >= 20 and pending % 10 == 0:
-            pending += value  # "twenty five", "three hundred five"
-        elif value is not None:
-            if pending is not None:
-                numbers.append(pending)
-            pending = value
-        elif not (pending is not None and token in _NUMBER_SUFFIXES):
-            if pending is not None:
-                numbers.append(pending)
-                pending = None
-            words.append(token)
-    if pending is not None:
-        numbers.append(pending)
-    return words, numbers
-
-
-def _split_suffix(text: str) -> str:
-    # "13th" -> "13 th", "100°C" -> "100 °C", "$20" -> "$ 20": numbers stand alone for the tokenizer.
-    return re.sub(r"(\d)([a-zA-Z°%])", r"\1 \2", text)
-
-
-def numbers_in(text: str, *, ordinals: bool = False) -> Counter[float]:
-    return Counter(words_and_numbers(_split_suffix(text), ordinals=ordinals)[1])
-
 
 def _same_word(a: str, b: str) -> bool:
     """Equal, or the same stem: a shared prefix of 6+ letters covering most of the shorter word
@@ -111,37 +49,146 @@ def _covered(small: AbstractSet[str], large: AbstractSet[str]) -> bool:
     return all(any(_same_word(w, v) for v in large) for w in small)
 
 
+def resolve_choice(answer: str, choices: tuple[str, ...] | None) -> str:
+    """The option an answer names by letter ("B", "(b)", "Option B") when the item has options."""
+    if not choices:
+        return answer
+    match = CHOICE_LETTER.match(answer.strip())
+    if match and answer.strip() not in choices:
+        index = ord(match.group(1).lower()) - ord("a")
+        if index < len(choices):
+            return choices[index]
+    return answer
+
+
 @dataclass(frozen=True)
 class Answer:
-    """An answer read for comparison: its numbers, and its other words (fillers and a leading article dropped)."""
+    """An answer read for comparison: its values (numbers, per-dimension quantities, dates, times of day),
+    its code when it is code, and its other words (fillers and a leading article dropped)."""
 
     numbers: tuple[float, ...]
     content: frozenset[str]
+    percent: bool = False
+    quantities: tuple[tuple[str, float], ...] = ()
+    dates: frozenset[Date] = frozenset()
+    clock: tuple[int, ...] = ()
+    code: tuple[str, ...] | None = None
+    script: str = "latin"
 
     @classmethod
     def parse(cls, text: str) -> Answer:
-        words, numbers = words_and_numbers(_split_suffix(text), ordinals=True)
-        # A leading article goes ("The Nile"); a trailing letter stays ("Vitamin A").
-        start = 1 if words and words[0] in _ARTICLES else 0
-        return cls(tuple(sorted(numbers)), frozenset(w for w in words[start:] if w not in _FILLER))
+        if looks_like_code(text):
+            return cls((), frozenset(), code=tuple(normalise(text)))
+        if "=" in text and re.search(r"\d", text.rsplit("=", 1)[1]):
+            text = text.rsplit("=", 1)[1]  # "3! = 6" is 6
+        dates, clock = dates_in(text), clock_times(text)
+        text = re.sub(r"(?<=\d)[\s\u00a0\u202f](?=\d{3}\b)", "", text)  # "3 600" is 3600
+        text = re.sub(r"\b(\d+|one|a|an)\s+(?:in|out of)\s+(\d+|[a-z]+)\b", _as_fraction, text, flags=re.IGNORECASE)
+        text = re.sub(r"\b([ap])\.m\.", r"\1m", text, flags=re.IGNORECASE)
+        prepared = split_suffix(text)
+        words, numbers = words_and_numbers(prepared, ordinals=True)
+        numbers = [*numbers, *cjk_numbers(text, ordinals=True)]
+        # A leading article goes ("The Nile", "Le fémur"); a trailing letter stays ("Vitamin A").
+        start = 1 if words and words[0] in ARTICLES else 0
+        script = _script_of(text)
+        return cls(tuple(sorted(numbers)), frozenset(w for w in words[start:] if w not in FILLER),
+                   percent="%" in text or "percent" in words or "per cent" in fold(text),
+                   quantities=_quantities(prepared), dates=dates, clock=clock, script=script)
 
     @property
     def key(self) -> str:
-        """Equal for answers that are certainly the same: the numbers when there are any, else the words."""
+        """Equal for answers that are certainly the same: the values when there are any, else the words."""
+        if self.code is not None:
+            return "code:" + " ".join(self.code)
+        if self.dates:
+            first = min(self.dates, key=lambda d: (d.year or 0, d.month, d.day or 0))
+            return f"date:{first.year}-{first.month}-{first.day}"
+        if self.quantities:
+            return "#" + ",".join(f"{dim}={total:.6g}" for dim, total in self.quantities)
         if self.numbers:
             return "#" + ",".join(f"{n:g}" for n in self.numbers)
         return " ".join(sorted(self.content))
 
+    @property
+    def specific(self) -> bool:
+        """Whether sharing this answer says much: a name, a date, code, or a number that is not a small count."""
+        if self.code is not None or self.dates:
+            return True
+        if self.numbers:
+            return any(n != int(n) or abs(n) >= 100 for n in self.numbers)
+        return any(len(w) >= 4 for w in self.content) and not self.content <= {"yes", "no", "true", "false"}
 
-def answers_match(a: Answer, b: Answer) -> AnswerMatch:
+
+def _as_fraction(match: re.Match[str]) -> str:
+    top, bottom = match.group(1).lower(), match.group(2).lower()
+    numerator = 1 if top in {"one", "a", "an"} else int(top) if top.isdigit() else None
+    denominator = int(bottom) if bottom.isdigit() else UNIT_WORDS.get(bottom) or TENS.get(bottom)
+    if numerator is None or not denominator:
+        return match.group()
+    return f"{numerator / denominator:.12g}"
+
+
+def _script_of(text: str) -> str:
+    language = detect(text) if any(ord(c) > 0x24F and c.isalpha() for c in text) else "latin"
+    return language if language in {"zh", "ja", "ko", "cyrillic", "el", "arabic", "he", "hi", "th"} else "latin"
+
+
+def _quantities(prepared: str) -> tuple[tuple[str, float], ...]:
+    """Totals per dimension of the numbers followed (or, for currency signs, preceded) by a unit."""
+    parts = re.findall(r"\d+(?:[.,]\d+)*|[a-zA-Z°²/]+|[$€£¥]|[\u4e00-\u9fff]+", prepared.lower())
+    totals: dict[str, float] = {}
+    for index, part in enumerate(parts):
+        values = number_values(part) if part[:1].isdigit() else None
+        if not values:
+            continue
+        unit = None
+        if index + 1 < len(parts):
+            unit = unit_of(parts[index + 1]) or (unit_of(f"{parts[index + 1]}/{parts[index + 3]}")
+                                                 if index + 3 < len(parts) and parts[index + 2] == "per" else None)
+            if unit is None and index + 3 < len(parts) and parts[index + 2] == "per":
+                unit = unit_of(f"{parts[index + 1][:2]}/{parts[index + 3][:1]}")
+        if unit is None and index > 0:
+            unit = unit_of(parts[index - 1]) if parts[index - 1] in "$€£¥" else None
+        if unit is not None:
+            totals[unit[0]] = totals.get(unit[0], 0.0) + values[-1] * unit[1]
+    return tuple(sorted(totals.items()))
+
+
+def _numbers_agree(a: Answer, b: Answer) -> bool:
+    if a.quantities and b.quantities and {d for d, _ in a.quantities} == {d for d, _ in b.quantities}:
+        return all(close(x, y) for (_, x), (_, y) in zip(a.quantities, b.quantities, strict=True))
+    if len(a.numbers) != len(b.numbers):
+        return False
+    if all(close(x, y) for x, y in zip(a.numbers, b.numbers, strict=True)):
+        return True
+    if a.percent != b.percent and len(a.numbers) == 1:  # 50% is 0.5
+        x, y = (a.numbers[0], b.numbers[0]) if a.percent else (b.numbers[0], a.numbers[0])
+        return close(x / 100, y) or close(x, y * 100)
+    return False
+
+
+def answers_match(a: Answer, b: Answer, *, loose: bool = False) -> AnswerMatch:
     """Whether two answers say the same thing, judged from their text alone.
 
-    Numbers decide first (8 = "eight" = "8 legs"; 180 != 240). Then the same words, or one answer's
-    words contained in the other's ("da Vinci" in "Leonardo da Vinci", "Gravity" in "Gravitational
-    force"), are the same answer; answers sharing no word are different; anything else is unsure.
+    Code is compared as code; dates, times of day and numbers (with their units) decide next
+    (8 = "eight" = "8 legs"; "1/2" = "50%"; 180 != 240). Then the same words, or one answer's words
+    contained in the other's ("da Vinci" in "Leonardo da Vinci"), are the same answer; answers
+    sharing no word are different; anything else is unsure. With `loose` (the questions are in
+    different languages) words in two scripts or languages are never "different", only unsure.
     """
-    if a.numbers != b.numbers:
-        return "different"
+    if a.code is not None or b.code is not None:
+        return code_match(" ".join(a.code), " ".join(b.code)) if a.code and b.code else "unsure"
+    if a.dates and b.dates:
+        return "same" if same_dates(a.dates, b.dates) else "different"
+    if a.clock and b.clock:
+        return "same" if a.clock == b.clock else "different"
+    if a.numbers or b.numbers:
+        if not _numbers_agree(a, b):
+            return "different"
+        if a.quantities or b.quantities or a.script != b.script:
+            return "same"
+    if a.script != b.script:
+        return "unsure"
     if a.content == b.content:
         return "same"
     if not a.content or not b.content:
@@ -151,6 +198,8 @@ def answers_match(a: Answer, b: Answer) -> AnswerMatch:
     if _covered(small, large):
         # The shorter answer must say something on its own: "O(n)" inside "O(log n)" does not count.
         return "same" if any(len(w) > 2 for w in small) else "different"
+    if loose:
+        return "unsure"
     if not any(_same_word(w, v) for w in a.content for v in b.content):
         return "unsure" if a.numbers else "different"
     if len(large) <= 3:
@@ -158,10 +207,42 @@ def answers_match(a: Answer, b: Answer) -> AnswerMatch:
     return "unsure"
 
 
-def negated(text: str) -> bool:
-    """Whether a question is put negatively ("Which is NOT...", "...except", "isn't")."""
+# Words that frame a question rather than say what it asks ("Name the...", "Which of these...").
+_FRAMING = frozenset(
+    ["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and", "or", "is", "are", "was", "were", "be", "been", "does", "do", "did", "has", "have", "had", "what", "which", "who", "whom", "whose", "how", "when", "where", "why", "that", "this", "these", "those", "it", "its", "there", "their", "his", "her", "they", "he", "she", "one", "ones", "each", "per", "into", "as", "than", "then", "so", "if", "can", "could", "would", "should", "will", "name", "give", "state", "identify", "find", "determine", "calculate", "compute", "tell", "list", "write", "choose", "select", "pick", "express", "convert", "following", "below", "above", "known", "called", "many", "much", "following", "i", "you", "we", "me", "us", "our", "your"])
+
+# Opposites that turn a question around when one replaces the other in otherwise equal wording.
+_OPPOSITES = [
+    ("largest", "smallest"), ("biggest", "smallest"), ("larger", "smaller"), ("bigger", "smaller"),
+    ("greatest", "least"), ("greater", "less"), ("most", "least"), ("more", "less"), ("more", "fewer"),
+    ("highest", "lowest"), ("higher", "lower"), ("longest", "shortest"), ("longer", "shorter"),
+    ("tallest", "shortest"), ("taller", "shorter"), ("oldest", "youngest"), ("older", "younger"),
+    ("oldest", "newest"), ("heaviest", "lightest"), ("heavier", "lighter"), ("fastest", "slowest"),
+    ("faster", "slower"), ("hottest", "coldest"), ("hotter", "colder"), ("closest", "farthest"),
+    ("nearest", "farthest"), ("closest", "furthest"), ("first", "last"), ("first", "second"), ("before", "after"),
+    ("earlier", "later"), ("earliest", "latest"), ("next", "previous"), ("maximum", "minimum"), ("max", "min"),
+    ("ascending", "descending"), ("increase", "decrease"), ("increasing", "decreasing"), ("add", "remove"),
+    ("adds", "removes"), ("gain", "lose"), ("win", "lose"), ("wins", "loses"), ("buy", "sell"), ("absorb", "release"),
+    ("absorbs", "releases"), ("import", "export"), ("imports", "exports"), ("north", "south"), ("east", "west"),
+    ("northernmost", "southernmost"), ("easternmost", "westernmost"), ("northern", "southern"),
+    ("eastern", "western"), ("above", "below"), ("up", "down"), ("top", "bottom"), ("left", "right"),
+    ("inside", "outside"), ("start", "end"), ("beginning", "end"), ("true", "false"), ("correct", "incorrect"),
+    ("even", "odd"), ("positive", "negative"), ("upper", "lower"), ("uppercase", "lowercase"), ("away", "toward"),
+    ("away", "towards"), ("arrive", "depart"), ("arrival", "departure"), ("enter", "exit"), ("open", "close"),
+    ("plus", "minus"), ("add", "subtract"), ("multiply", "divide"), ("same", "different"), ("near", "far"),
+    ("wet", "dry"), ("hot", "cold"), ("fast", "slow"), ("rise", "fall"), ("push", "pull"),
+]
+OPPOSITE: dict[str, frozenset[str]] = {}
+for _x, _y in _OPPOSITES:
+    OPPOSITE[_x] = OPPOSITE.get(_x, frozenset()) | {_y}
+    OPPOSITE[_y] = OPPOSITE.get(_y, frozenset()) | {_x}
+
+
+def negated(text: str, language: Language | None = None) -> bool:
+    """Whether a question is put negatively ("Which is NOT...", "...except", "isn't", "ne ... pas")."""
     folded = fold(text)
-    return "n't" in folded or any(t in _NEGATIONS for t in tokens(folded))
+    words = negations(language or detect(text))
+    return "n't" in folded or any(t in words for t in tokens(folded))
 
 
 @dataclass(frozen=True)
@@ -173,18 +254,63 @@ class Features:
     answer: Answer
     passage: str  # folded; "" without a passage
     passage_words: frozenset[str]
+    language: Language = "en"
+    words: frozenset[str] = frozenset()  # every word of the question, folded
+    units: frozenset[str] = frozenset()  # the units the question names
+    choices: frozenset[str] = frozenset()  # the options, folded, order-free
 
     @classmethod
-    def of(cls, question: str, answer: str, context: str | None) -> Features:
+    def of(cls, question: str, answer: str, context: str | None, choices: tuple[str, ...] | None = None) -> Features:
         passage = fold(context or "")
-        return cls(tuple(sorted(numbers_in(question).elements())), negated(question), Answer.parse(answer),
-                   passage, frozenset(tokens(passage)))
+        language = detect(question)
+        return cls(tuple(sorted(numbers_in(question, language=language).elements())), negated(question, language),
+                   Answer.parse(resolve_choice(answer, choices)), passage, frozenset(tokens(passage)),
+                   language=language, words=frozenset(tokens(question)), units=units_named(question),
+                   choices=frozenset(fold(c).rstrip(" .") for c in choices or ()))
+
+    @property
+    def content_words(self) -> frozenset[str]:
+        return frozenset(w for w in self.words if w not in _FRAMING and not w[:1].isdigit() and len(w) > 1)
 
     @property
     def bucket(self) -> str:
         """Equal for items that ask with the same numbers and certainly answer the same: the cheap
-        candidates that embedding neighbours can miss among many near-identical templated items."""
-        return ",".join(f"{n:g}" for n in self.question_numbers) + "|" + self.answer.key
+        candidates that embedding neighbours can miss (templated look-alikes, translations)."""
+        answer = self.answer
+        # The numbers as written, not the converted quantities: "180" and "180 km" share a bucket.
+        key = "#" + ",".join(f"{n:g}" for n in answer.numbers) if answer.numbers and not answer.dates else answer.key
+        return ",".join(f"{n:g}" for n in self.question_numbers) + "|" + key
+
+
+def cross_lingual(a: Features, b: Features) -> bool:
+    return a.language != b.language and "und" not in (a.language, b.language)
+
+
+def inverted(a: Features, b: Features) -> bool:
+    """One question says a word where the other says its opposite ("largest" / "smallest", "before" / "after")."""
+    only_a, only_b = a.words - b.words, b.words - a.words
+    return any(OPPOSITE.get(w, frozenset()) & only_b for w in only_a)
+
+
+def other_units(a: Features, b: Features) -> bool:
+    """Both questions name units of one dimension, and not the same ones ("in metres" / "in feet")."""
+    if not a.units or not b.units or a.units == b.units:
+        return False
+    dimensions = {u.split(":")[0] for u in a.units ^ b.units}
+    return any(d in {u.split(":")[0] for u in a.units} and d in {u.split(":")[0] for u in b.units}
+               for d in dimensions)
+
+
+def replaced_words(a: Features, b: Features, *, most: int = 2) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The words one question has in place of the other's when the two are otherwise worded alike
+    (at most `most` replaced on each side, two or more words shared); None for a rewording."""
+    wa, wb = a.content_words, b.content_words
+    only_a = frozenset(w for w in wa if not any(_same_word(w, v) for v in wb))
+    only_b = frozenset(w for w in wb if not any(_same_word(w, v) for v in wa))
+    shared = len(wa) - len(only_a)
+    if only_a and only_b and len(only_a) <= most and len(only_b) <= most and shared >= 2:
+        return only_a, only_b
+    return None
 
 
 def same_passage(a: Features, b: Features, *, min_overlap: float = 0.6) -> bool:
