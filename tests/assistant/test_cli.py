@@ -76,3 +76,36 @@ def test_size_over_the_limit_is_refused_before_any_model_call(tmp_path: Path, se
                "--model", "openai:fake-model")
     assert run.returncode == 2 and "--size must be between 1 and 500" in run.stderr
     assert server.stats.requests == before
+
+
+def test_build_from_source_files_writes_items_that_cite_them(tmp_path: Path, server: FakeLLMServer) -> None:
+    from tests.tools.sources.fixtures import prose, write_markdown
+
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    write_markdown(folder / "book.md")
+    (folder / "notes.txt").write_text(prose(3, 40), encoding="utf-8")
+    (folder / "ignored.xyz").write_text("not a supported type", encoding="utf-8")
+    out = tmp_path / "grounded"
+    run = _cli(tmp_path, server.base_url, "short-answer questions on these notes", "--size", "4",
+               "--source", str(folder), "--out", str(out), "--model", "openai:fake-model")
+    assert run.returncode == 0, run.stderr
+    assert "book.md" in run.stderr and "notes.txt" in run.stderr, "each source file is named with what was read"
+    rows = [json.loads(line) for line in (out / "benchmark.jsonl").read_text().splitlines()]
+    assert len(rows) == 4
+    assert all(r["evidence"] and all(e["quote"] for e in r["evidence"]) for r in rows), "every item cites its material"
+    cited = {e["source"] for r in rows for e in r["evidence"]}
+    assert cited <= {"book.md", "notes.txt"}, cited
+    report = BuildReport.model_validate_json((out / "report.json").read_text())
+    assert report.material is not None
+
+
+def test_a_source_that_cannot_be_read_is_refused_before_any_model_call(tmp_path: Path, server: FakeLLMServer) -> None:
+    bad = tmp_path / "only.xyz"
+    bad.write_text("nothing supported", encoding="utf-8")
+    before = server.stats.requests
+    run = _cli(tmp_path, server.base_url, "questions on this file", "--source", str(bad),
+               "--out", str(tmp_path / "o"), "--model", "openai:fake-model")
+    assert run.returncode == 2
+    assert "only.xyz" in run.stderr
+    assert server.stats.requests == before
