@@ -34,6 +34,7 @@ UNDO = "undo_plan"
 PREVIEW = "preview_samples"
 SHORTFALL = "settle_shortfall"
 EVALUATE = "evaluate_models"
+REFRESH = "refresh_benchmark"
 # The steps only a button runs.
 ANSWER = "answer_question"
 EDIT = "edit_plan"
@@ -159,6 +160,10 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in (
         Evaluate models on the finished benchmark: each model the user's latest message names (provider:name, or
         'the panel') answers every item; shows a leaderboard with 95% intervals. Use it for messages like
         'evaluate openai:gpt-4o-mini and openai:llama3.1:8b'.""")),
+    Step(REFRESH, lambda deps, given: steps.build_step(deps, fresh=True), doc=_doc("""
+        Build a fresh version of the finished benchmark: the same spec and plan, de-duplicated against every item of
+        it and of its earlier versions, so a benchmark models have saturated or seen can be renewed. Use it for
+        messages like 'make a fresh version' or 'refresh the benchmark'.""")),
     Step(ANSWER, lambda deps, given: steps.answer_step(deps, int(given.payload["index"]))),
     Step(EDIT, _edit),
     Step(REVIEW, _review),
@@ -226,6 +231,7 @@ _MATERIAL = re.compile(
     re.IGNORECASE)
 _EVALUATE = re.compile(r"\b(evaluate|leaderboard|score (the |some |these )?models?|run (it|the benchmark) on)\b",
                        re.IGNORECASE)
+_REFRESH = re.compile(r"\b((a |another )?(fresh|new) version|refresh|renew)\b", re.IGNORECASE)
 _REDESIGN = re.compile(r"\b(redesign|new plan|different subtasks|design (it )?again|start the plan over)\b", re.IGNORECASE)
 
 
@@ -244,8 +250,9 @@ TABLE: Mapping[Phase, Row] = MappingProxyType({
         buttons={"confirm": BUILD, "preview": PREVIEW, "edit": EDIT, "undo": UNDO, "review": REVIEW},
     ),
     "building": Row(),  # the running build owns the thread: conversation.respond answers with its progress
-    "built": Row(readers=(material_words,), commands=((_EVALUATE, EVALUATE), (_SHORTFALL, SHORTFALL)),
-                 tools=(ANALYZE, SHORTFALL, EVALUATE),
+    "built": Row(readers=(material_words,),
+                 commands=((_EVALUATE, EVALUATE), (_REFRESH, REFRESH), (_SHORTFALL, SHORTFALL)),
+                 tools=(ANALYZE, SHORTFALL, EVALUATE, REFRESH),
                  buttons={"shortfall": SHORTFALL}),
 })
 

@@ -18,6 +18,7 @@ from tools.engine.batches import CHECKPOINTS
 from tools.engine.ledger import ACCEPTED
 from tools.errors import BenchmarkAgentError
 from tools.pipeline import build_and_export, build_id_for, describe_estimate, estimate_for
+from tools.refresh import refresh_build, refreshed_from
 from tools.stages.design import design_subtasks, overlap_summary
 from tools.stages.plan_edits import plan_diff
 from tools.stages.refine import revise
@@ -157,18 +158,24 @@ async def design_step(deps: AssistantDeps) -> str:
             + "Next: build it (say 'go'), preview samples, or change the plan." + grounded)
 
 
-async def build_step(deps: AssistantDeps, *, continue_short: bool = False) -> str:
+async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh: bool = False) -> str:
     """Build the current plan: in a new directory, or in the last build's own directory when that build stopped
     early or (`continue_short`) fell short and the user has just relaxed or dropped a short subtask. There, every
-    accepted sample and every answered model call is kept: only what the plan still misses is generated."""
+    accepted sample and every answered model call is kept: only what the plan still misses is generated.
+    `fresh`: a new version of the finished benchmark, sharing no item with it or with its earlier versions."""
     state = deps.state
     if state.spec is None or state.plan is None:
         return "There is no confirmed plan yet: design the subtasks first."
     if state.thread_id in deps.active_builds:
         return "A build for this conversation is already running; its progress is shown above."
+    if fresh and (state.build is None or state.phase != "built" or not Path(state.build.directory).exists()):
+        return "There is no finished benchmark to make a fresh version of yet: build one first."
     reusable = ("stopped", "short") if continue_short else ("stopped",)
-    resuming = state.build is not None and state.build.status in reusable and Path(state.build.directory).exists()
+    resuming = (not fresh and state.build is not None and state.build.status in reusable
+                and Path(state.build.directory).exists())
     directory = Path(state.build.directory) if resuming and state.build else _new_build_dir(deps.builds_dir)
+    # A fresh version replaces the finished build; a stopped fresh version, resumed, still replaces the one before.
+    previous = Path(state.build.directory) if fresh and state.build else refreshed_from(directory) if resuming else None
     build_id = build_id_for(directory)
     state.phase = "building"
     # Saved before starting, so a restarted server finds the directory and can resume the build.
@@ -177,11 +184,17 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False) -> st
     _save(deps)
     deps.active_builds.add(state.thread_id)
     try:
-        result = await build_and_export(state.spec, state.plan, models=deps.models, store=deps.store,
-                                        directory=directory, options=build_options(deps.settings),
-                                        on_event=deps.on_event, warnings=model_warnings(deps.models),
-                                        finishing=finish_options(deps.settings), catalog=deps.catalog,
-                                        material=material.view_of(deps))
+        if previous is not None:
+            result = await refresh_build(previous, directory, models=deps.models, store=deps.store,
+                                         options=build_options(deps.settings), on_event=deps.on_event,
+                                         warnings=model_warnings(deps.models), finishing=finish_options(deps.settings),
+                                         catalog=deps.catalog, material=material.view_of(deps))
+        else:
+            result = await build_and_export(state.spec, state.plan, models=deps.models, store=deps.store,
+                                            directory=directory, options=build_options(deps.settings),
+                                            on_event=deps.on_event, warnings=model_warnings(deps.models),
+                                            finishing=finish_options(deps.settings), catalog=deps.catalog,
+                                            material=material.view_of(deps))
     except BenchmarkAgentError as exc:
         state.phase = "planned"
         state.build = BuildSummary(build_id=build_id, directory=str(directory), status="failed",
@@ -203,6 +216,9 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False) -> st
     shortfall = "" if report.status == "complete" else (
         f" It fell short: {'; '.join(report.warnings[-2:])}. To finish it, keep what a short subtask has (its quota "
         "shrinks to that) or drop it (the others get its samples): say so, or use the buttons under the build.")
+    if report.replaces:
+        shortfall += (f" It is a fresh version of {report.replaces}: no item of that benchmark or of its earlier "
+                      "versions is in it.")
     return (f"Build {report.build_id} finished: {report.accepted}/{report.requested} samples accepted, "
             f"stored as benchmark.jsonl and benchmark.csv with a report and a dataset card.{shortfall}")
 

@@ -23,6 +23,7 @@ from tools.export.rows import samples_from_rows
 from tools.finish.run import FinishOptions
 from tools.llm.stage import StageModels
 from tools.pipeline import BuildResult, build_and_export
+from tools.sources import MaterialView
 
 VERSIONS = "versions.json"
 
@@ -75,8 +76,9 @@ async def refresh_build(
     warnings: list[str] | None = None,
     finishing: FinishOptions | None = None,
     catalog: PriorCatalog | None = None,
+    material: MaterialView | None = None,
 ) -> BuildResult:
-    """Build a new version of the benchmark in `previous` into `directory`."""
+    """Build a new version of the benchmark in `previous` into `directory` (from `material` when it was grounded)."""
     if directory.resolve() == previous.resolve():
         raise InvalidRequest("A fresh version needs its own folder: give --out a folder other than the benchmark's.")
     report = _report(previous)
@@ -89,4 +91,13 @@ async def refresh_build(
             f"{len(versions)} earlier version{'s' if len(versions) != 1 else ''}.")
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
                                   on_event=on_event, warnings=[*(warnings or []), note], finishing=finishing,
-                                  catalog=catalog, replaces=report.build_id)
+                                  catalog=catalog, replaces=report.build_id, material=material)
+
+
+def refreshed_from(directory: Path) -> Path | None:
+    """The benchmark folder a fresh version in `directory` replaces, or None when `directory` is no fresh version."""
+    lineage = directory / VERSIONS
+    if not lineage.exists():
+        return None
+    versions: list[dict[str, str]] = json.loads(lineage.read_text())
+    return Path(versions[-1]["directory"]) if versions else None

@@ -575,3 +575,30 @@ async def test_the_chat_answers_while_a_build_runs(monkeypatch: pytest.MonkeyPat
         await build
     open_session(thread_id=thread)
     assert state().phase == "built" and state().build.status == "complete"
+
+
+async def test_a_fresh_version_from_the_chat_shares_no_item_and_names_the_build_it_replaces(
+        fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))
+    await app.ON_BUTTON["confirm"](confirm("planned"))
+    first = state().build
+    assert first is not None and first.status == "complete"
+    recorder.forget()
+    await app.on_message(cl.Message(content="make a fresh version of it", author="User", type="user_message"))
+    no_errors(recorder)
+    second = state().build
+    assert second is not None and second.status == "complete" and second.directory != first.directory
+    said = "\n".join(m["output"] for m in recorder.messages())
+    assert f"fresh version of {first.build_id}" in said.lower(), "the card names the build it replaces"
+    report = json.loads((Path(second.directory) / "report.json").read_text())
+    assert report["replaces"] == first.build_id
+    lineage = json.loads((Path(second.directory) / "versions.json").read_text())
+    assert [v["build_id"] for v in lineage] == [first.build_id]
+
+    def questions(build: Any) -> set[str]:
+        rows = (Path(build.directory) / "benchmark.jsonl").read_text(encoding="utf-8").splitlines()
+        return {json.loads(line)["question"] for line in rows}
+
+    assert questions(first).isdisjoint(questions(second)), "the fresh version repeats no item of the first"

@@ -56,7 +56,7 @@ def test_every_tool_of_the_orchestrator_is_a_step_of_the_table_with_its_doc() ->
     assert {name: tool.description for name, tool in toolset.tools.items()} == {
         name: flow.STEPS[name].doc for name in flow.TOOLS}
     assert set(flow.TOOLS) == {"analyze_request", "design_plan", "build_benchmark", "refine_plan", "undo_plan",
-                               "preview_samples", "settle_shortfall", "evaluate_models"}
+                               "preview_samples", "settle_shortfall", "evaluate_models", "refresh_benchmark"}
 
 
 def test_every_step_the_table_names_exists_and_a_confirm_button_runs_the_confirmation_step() -> None:
@@ -133,8 +133,10 @@ def test_plain_words_narrow_the_choice_to_one_step_and_other_words_leave_the_row
     assert flow.allowed_tools("planned", "redesign it please") == (flow.DESIGN,)
     assert flow.allowed_tools("planned", "drop 2") == (flow.REFINE,)
     assert flow.allowed_tools("gathering", "drop 2") == (flow.ANALYZE,), "commands belong to their phase"
-    assert flow.allowed_tools("built", "go") == (flow.ANALYZE, flow.EVALUATE), "a finished build has nothing to confirm"
+    assert flow.allowed_tools("built", "go") == (flow.ANALYZE, flow.EVALUATE, flow.REFRESH), "a finished build has nothing to confirm"
     assert flow.allowed_tools("built", "evaluate openai:a and openai:b") == (flow.EVALUATE,)
+    assert flow.allowed_tools("built", "make a fresh version") == (flow.REFRESH,)
+    assert flow.allowed_tools("built", "evaluate the new version on openai:a") == (flow.EVALUATE,)
 
 
 @pytest.mark.parametrize("message", ["double the last one", "halve Fractions", "make it sixty items", "20% more",
