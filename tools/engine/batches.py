@@ -106,7 +106,7 @@ class Build:
         self.stop_reason: str | None = None
         # Checked before every model call, also those inside a quality gate already under way; the build's
         # own copy of the models carries it, so finishing (quality scoring) is not cut off.
-        models.guard = lambda: options.budget.exceeded(models.usage, cost_of(models.usage, models.names, options.prices))
+        models.guard = lambda: options.budget.exceeded(spent := models.spent(), cost_of(spent, models.names, options.prices))
         tie_break = options.dedup_tie_break or (partial(same_item, models=models) if options.llm_tie_break else None)
         self.dedup = Deduplicator(store.embedder, threshold=options.dedup_threshold, tie_break=tie_break)
 

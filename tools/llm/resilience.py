@@ -291,9 +291,10 @@ _slot_hold: ContextVar[_SlotHold | None] = ContextVar("slot_hold", default=None)
 class SlotModel(WrapperModel):
     """Holds one of a build's slots while a request is out, so that the build keeps at most that many in flight."""
 
-    def __init__(self, wrapped: Any, slots: Slots, before: Callable[[], None] | None = None) -> None:
+    def __init__(self, wrapped: Any, slots: Slots, before: Callable[[], None] | None = None,
+                 after: Callable[[ModelResponse], None] | None = None) -> None:
         super().__init__(wrapped)
-        self.slots, self.before = slots, before
+        self.slots, self.before, self.after = slots, before, after
 
     async def request(self, messages: list[ModelMessage], model_settings: ModelSettings | None,
                       model_request_parameters: ModelRequestParameters) -> ModelResponse:
@@ -303,7 +304,10 @@ class SlotModel(WrapperModel):
         try:
             if self.before is not None:
                 self.before()  # may refuse the request (a spent budget) by raising
-            return await self.wrapped.request(messages, model_settings, model_request_parameters)
+            response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+            if self.after is not None:
+                self.after(response)  # counted at once, before the run it belongs to has ended
+            return response
         finally:
             _slot_hold.reset(token)
             hold.give()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic_ai import Agent
@@ -14,7 +17,7 @@ from pydantic_ai.exceptions import (
     ModelNotFoundError,
     UnexpectedModelBehavior,
 )
-from pydantic_ai.messages import UserContent
+from pydantic_ai.messages import ModelResponse, UserContent
 from pydantic_ai.models import Model
 from pydantic_ai.models.wrapper import WrapperModel
 
@@ -24,6 +27,8 @@ from tools.llm.endpoints import OUTPUT_MODE_SETTING, negotiate, negotiated_parts
 from tools.llm.resilience import CachedModel, CallCache, ResilientModel, SlotModel, Slots
 
 OutputT = TypeVar("OutputT")
+# The responses of the run_stage call under way in this task: booked with its run, then taken out of `in_flight`.
+_run_spend: ContextVar[list[tuple[Role, TokenUsage]] | None] = ContextVar("run_spend", default=None)
 
 
 @dataclass
@@ -37,6 +42,9 @@ class StageModels:
     retry_baseline: int = 0
     # Says why no more calls may be made (a spent budget), or None; checked before every stage call.
     guard: Callable[[], str | None] | None = None
+    # What the requests of runs still under way have spent: a run's usage is booked when it ends, and a budget
+    # must also see the retries of the runs still going (shared by the copies `limited` makes).
+    in_flight: dict[str, TokenUsage] = field(default_factory=dict)
 
     def model(self, role: Role) -> Model:
         """The model for `role`; image items ('vision') fall back to the generator's when no vision model is set."""
@@ -61,8 +69,24 @@ class StageModels:
         slots = Slots(concurrency)
         limited = replace(self, models={})
         # The guard is checked again once a slot is free: a request that waited for one may no longer be affordable.
-        limited.models = {role: SlotModel(model, slots, before=limited.check_guard) for role, model in self.models.items()}
+        limited.models = {role: SlotModel(model, slots, before=limited.check_guard, after=partial(limited.note, role))
+                          for role, model in self.models.items()}
         return limited
+
+    def note(self, role: Role, response: ModelResponse) -> None:
+        """Count a response of a run that has not ended yet (run_stage books the run, and takes this back)."""
+        spent = TokenUsage(requests=1, input_tokens=response.usage.input_tokens,
+                           output_tokens=response.usage.output_tokens)
+        self.in_flight.setdefault(role, TokenUsage()).add(spent)
+        if (run := _run_spend.get()) is not None:
+            run.append((role, spent))
+
+    def spent(self) -> dict[str, TokenUsage]:
+        """What has been spent so far: the booked usage and the requests of runs still under way."""
+        total = {role: usage.model_copy() for role, usage in self.usage.items()}
+        for role, usage in self.in_flight.items():
+            total.setdefault(role, TokenUsage()).add(usage)
+        return total
 
     def check_guard(self) -> None:
         """Raise `BudgetReached` when the guard says no more calls may be made."""
@@ -129,6 +153,7 @@ async def run_stage(
     a list of content parts (text and `BinaryContent` images) for a model that reads images."""
     name = models.name(role)
     models.check_guard()
+    noted = _run_spend.set([])
     try:
         await negotiate(models.model(role))  # the output mode decides how pydantic-ai builds the request
         models.book_probes(role)
@@ -151,9 +176,23 @@ async def run_stage(
             f"The {role} model '{name}' gave no valid output for {stage} after retries ({exc.message}). "
             "A stronger model usually fixes this: set BENCHMARK_AGENT_MODEL."
         ) from exc
+    finally:
+        settle_in_flight(models, failed=sys.exc_info()[0] is not None)
+        _run_spend.reset(noted)
     usage = result.usage
     models.record(role, usage.requests, usage.input_tokens, usage.output_tokens)
     return result.output
+
+
+def settle_in_flight(models: StageModels, *, failed: bool) -> None:
+    """Take this run's responses out of `in_flight`; a run that failed books them, since they were spent."""
+    for role, spent in _run_spend.get() or []:
+        meter = models.in_flight[role]
+        meter.requests -= spent.requests
+        meter.input_tokens -= spent.input_tokens
+        meter.output_tokens -= spent.output_tokens
+        if failed:
+            models.record(role, spent.requests, spent.input_tokens, spent.output_tokens)
 
 
 def _unreachable_message(name: str, role: str, exc: Exception) -> str:
