@@ -96,6 +96,8 @@ class AssistantDeps:
     acted: bool = False
     # What that step said; shown instead of the chat model's words when the chat model is the toy one.
     summary: str | None = None
+    # Markdown a step shows as it is, before the reply (an audit's table): too long to pass through the chat model.
+    documents: list[str] = field(default_factory=list)
     threads: ThreadStore | None = None
     # Thread ids whose build runs in this server process right now (shared by all sessions).
     active_builds: set[str] = field(default_factory=set)

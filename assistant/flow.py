@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from assistant import evaluation, material, previews, refinement, shortfall, steps
+from assistant import audit_chat, evaluation, material, previews, refinement, shortfall, steps
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask, describe, next_ask, to_edit, with_typed_value
 from assistant.session import PendingInput, Phase, ThreadState
@@ -35,6 +35,7 @@ PREVIEW = "preview_samples"
 SHORTFALL = "settle_shortfall"
 EVALUATE = "evaluate_models"
 REFRESH = "refresh_benchmark"
+CHECK = "check_benchmark_file"
 # The steps only a button runs.
 ANSWER = "answer_question"
 EDIT = "edit_plan"
@@ -42,7 +43,7 @@ REVIEW = "review_preview"
 
 STALE = "That button is out of date: the conversation has moved on."
 
-Condition = Literal["can_undo", "short_build"]
+Condition = Literal["can_undo", "short_build", "benchmark_file"]
 View = Literal["turn", "editor", "previews", "note"]  # what the chat shows after a step: see screen.show
 
 
@@ -164,6 +165,10 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in (
         Build a fresh version of the finished benchmark: the same spec and plan, de-duplicated against every item of
         it and of its earlier versions, so a benchmark models have saturated or seen can be renewed. Use it for
         messages like 'make a fresh version' or 'refresh the benchmark'.""")),
+    Step(CHECK, lambda deps, given: audit_chat.check_step(deps, given.message), needs="benchmark_file", doc=_doc("""
+        Run the quality checks over a benchmark file the user attached (.jsonl, .csv, .parquet), theirs or anyone's:
+        schema, answer leakage, duplicates, executed answers, and with a real model an inspector and a re-solve.
+        Use it for messages like 'check this benchmark' or 'audit data.csv'.""")),
     Step(ANSWER, lambda deps, given: steps.answer_step(deps, int(given.payload["index"]))),
     Step(EDIT, _edit),
     Step(REVIEW, _review),
@@ -172,6 +177,7 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in (
 TOOLS = tuple(name for name, step in STEPS.items() if step.doc)
 
 _CONDITIONS: Mapping[Condition, Callable[[ThreadState], bool]] = MappingProxyType({
+    "benchmark_file": lambda state: bool(audit_chat.auditable_files(state.material_dir)),
     "can_undo": lambda state: state.version is not None and state.version.parent is not None,
     "short_build": lambda state: bool(shortfall.short_subtasks(state)),
 })
@@ -238,10 +244,11 @@ _REDESIGN = re.compile(r"\b(redesign|new plan|different subtasks|design (it )?ag
 # --- the table ---------------------------------------------------------------------------------
 
 TABLE: Mapping[Phase, Row] = MappingProxyType({
-    "gathering": Row(readers=(material_words,), tools=(ANALYZE,)),
-    "clarifying": Row(confirm=DESIGN, readers=(material_words,), tools=(ANALYZE,),
-                      buttons={"answer": ANSWER, "confirm": DESIGN}),
-    "spec_ready": Row(confirm=DESIGN, readers=(material_words,), tools=(ANALYZE,), buttons={"confirm": DESIGN}),
+    "gathering": Row(readers=(material_words,), commands=((audit_chat.WORDS, CHECK),), tools=(ANALYZE, CHECK)),
+    "clarifying": Row(confirm=DESIGN, readers=(material_words,), commands=((audit_chat.WORDS, CHECK),),
+                      tools=(ANALYZE, CHECK), buttons={"answer": ANSWER, "confirm": DESIGN}),
+    "spec_ready": Row(confirm=DESIGN, readers=(material_words,), commands=((audit_chat.WORDS, CHECK),),
+                      tools=(ANALYZE, CHECK), buttons={"confirm": DESIGN}),
     "planned": Row(
         confirm=BUILD,
         readers=(typed_value, review_words),
@@ -251,8 +258,9 @@ TABLE: Mapping[Phase, Row] = MappingProxyType({
     ),
     "building": Row(),  # the running build owns the thread: conversation.respond answers with its progress
     "built": Row(readers=(material_words,),
-                 commands=((_EVALUATE, EVALUATE), (_REFRESH, REFRESH), (_SHORTFALL, SHORTFALL)),
-                 tools=(ANALYZE, SHORTFALL, EVALUATE, REFRESH),
+                 commands=((_EVALUATE, EVALUATE), (_REFRESH, REFRESH), (audit_chat.WORDS, CHECK),
+                           (_SHORTFALL, SHORTFALL)),
+                 tools=(ANALYZE, SHORTFALL, EVALUATE, REFRESH, CHECK),
                  buttons={"shortfall": SHORTFALL}),
 })
 

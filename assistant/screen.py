@@ -187,6 +187,9 @@ async def show(reply: Reply, deps: AssistantDeps, threads: ThreadStore) -> None:
         if deps.state.card_message_id:
             await cl.Message(content=card_text(deps), id=deps.state.card_message_id).update()
     else:
+        documents, deps.documents = deps.documents, []
+        for document in documents:
+            await say(document)
         body = "\n\n".join(p for p in [*(f"_{n}_" for n in reply.notices), reply.text] if p)
         if body:
             await say(body)

@@ -1,7 +1,6 @@
 """Duplicate detection in two stages: embedding neighbours from Chroma (plus items asking with the same
 numbers and giving the same answer) are the candidates, a textual check decides, and an injected
-tie-break (the judge model in builds and in `benchmark-agent dedup --model`) settles the candidates
-the text cannot.
+tie-break (the judge model, in builds) settles the candidates the text cannot.
 
 What is embedded is the question alone (boilerplate such as "According to the passage," removed):
 a long shared passage would otherwise make every question about it look alike (~0.975). The answer

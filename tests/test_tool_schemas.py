@@ -31,6 +31,7 @@ from tools.qc.dedup_judge import same_item_agent
 from tools.qc.inspection import inspector_agent, repair_agent
 from tools.qc.solve import adjudicator_agent, solver_agent
 from tools.qc.verify import judge_agent
+from tools.sources import ingest
 from tools.stages.brief import brief_agent
 from tools.stages.design import design_agent
 from tools.stages.generate import GENERATOR_OUTPUTS, generator_agent
@@ -69,8 +70,12 @@ def _orchestrator_tools(tmp_path: Path) -> dict[str, Any]:
     tools: dict[str, Any] = {}
     with SampleStore(tmp_path / "chroma", embedder=HashEmbedder()) as store:
         for phase, message in [("gathering", "x"), ("spec_ready", "go"), ("planned", "go"), ("planned", "x"),
-                               ("built", "x")]:
+                               ("built", "x"), ("gathering", "with a file")]:
             state = ThreadState(thread_id="t", phase=phase, last_message=message)  # type: ignore[arg-type]
+            if message == "with a file":  # an attached benchmark file, so that checking it is offered too
+                (tmp_path / "theirs.jsonl").write_text('{"question": "2+2?", "answer": "4"}\n', encoding="utf-8")
+                ingest([("theirs.jsonl", tmp_path / "theirs.jsonl")], tmp_path / "material")
+                state.material_dir = str(tmp_path / "material")
             if message == "x" and phase == "planned":  # two plan versions, so that undo is offered too
                 state.commit(_PLAN, _SPEC, "designed", [])
                 state.commit(_PLAN, _SPEC, "edited", ["x"])
@@ -111,4 +116,4 @@ def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Pa
     assert json.loads(SNAPSHOT.read_text()) == current, "prompts or tool schemas changed: see the module docstring"
     assert set(current["orchestrator"]["tools"]) == {"analyze_request", "design_plan", "build_benchmark", "refine_plan",
                                                      "undo_plan", "preview_samples", "settle_shortfall", "evaluate_models",
-                                                     "refresh_benchmark"}
+                                                     "refresh_benchmark", "check_benchmark_file"}

@@ -56,7 +56,7 @@ def test_every_tool_of_the_orchestrator_is_a_step_of_the_table_with_its_doc() ->
     assert {name: tool.description for name, tool in toolset.tools.items()} == {
         name: flow.STEPS[name].doc for name in flow.TOOLS}
     assert set(flow.TOOLS) == {"analyze_request", "design_plan", "build_benchmark", "refine_plan", "undo_plan",
-                               "preview_samples", "settle_shortfall", "evaluate_models", "refresh_benchmark"}
+                               "preview_samples", "settle_shortfall", "evaluate_models", "refresh_benchmark", "check_benchmark_file"}
 
 
 def test_every_step_the_table_names_exists_and_a_confirm_button_runs_the_confirmation_step() -> None:
