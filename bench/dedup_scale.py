@@ -40,7 +40,7 @@ _THINGS = ["apples", "marbles", "stamps", "books", "coins", "pencils", "stickers
 _VEHICLES = ["train", "bus", "truck", "cyclist", "ferry", "car", "tram"]
 _FIELDS = ["chemistry", "finance", "networking", "medicine", "aviation", "law", "astronomy", "geology"]
 # Slots that only dress a problem up: the same numbers with another name, object or vehicle ask the same thing
-# (as in tests/data/dedup_pairs.jsonl, where a word problem with only the name changed is a duplicate).
+# (as in tests/data/dedup_pairs/, where a word problem with only the name changed is a duplicate).
 _COSMETIC = {"n", "t", "v"}
 
 # Each template: paraphrases of one question (same slots), and how the answer follows from the slots.

@@ -27,7 +27,10 @@ import numpy as np
 from memory.compare import (
     Features,
     answers_match,
+    cross_lingual,
     fold,
+    inverted,
+    other_units,
     same_passage,
 )
 from memory.embeddings import Embedder, embed_array
@@ -77,7 +80,7 @@ class DedupItem:
 
     @cached_property
     def features(self) -> Features:
-        return Features.of(self.question, self.answer, self.context)
+        return Features.of(self.question, self.answer, self.context, self.choices)
 
     @property
     def key_text(self) -> str:
@@ -163,27 +166,57 @@ class Deduplicator:
         """The textual check of a candidate pair whose questions have cosine similarity `score`."""
         if a.exact_key == b.exact_key:
             return Verdict(True, 1.0, "identical")
-        if score < self.threshold - self.band:
-            return Verdict(False, score, "different question")
         fa, fb = a.features, b.features
+        # The same options in any order and the same answer: a reworded stem is enough ("mc shuffled").
+        same_options = bool(fa.choices) and fa.choices == fb.choices and score >= OPTIONS_THRESHOLD
+        if score < self.threshold - self.band and not same_options and not cross_lingual(fa, fb):
+            return Verdict(False, score, "different question")
         if not same_passage(fa, fb):
             return Verdict(False, score, "different passage")
+        if cross_lingual(fa, fb):
+            return self._across_languages(a, b, score)
         if fa.question_numbers != fb.question_numbers:
             return Verdict(False, score, "different numbers")
         if fa.negated != fb.negated:
             return Verdict(False, score, "one question is negated")
-        if not self._same_answer(a, b):
+        if inverted(fa, fb):
+            return Verdict(False, score, "one question asks the opposite")
+        if other_units(fa, fb):
+            return Verdict(False, score, "asked in other units")
+        match = self._answers(a, b)
+        if match == "different":
             return Verdict(False, score, "different answer")
+        if match == "unsure" and score < UNSURE_THRESHOLD:
+            return Verdict(False, score, "answers the text cannot compare")
+        if same_options:
+            return Verdict(True, score, "the same options and answer")
         if score >= self.threshold:
             return Verdict(True, score, "paraphrase with the same answer")
         return Verdict(None, score, "uncertain")
 
-    def _same_answer(self, a: DedupItem, b: DedupItem) -> bool:
+    def _across_languages(self, a: DedupItem, b: DedupItem, score: float) -> Verdict:
+        """Questions in two languages: the English-only embedding says little, so what needs no translating
+        decides: the numbers asked with and a specific answer (a name, a date, a value), the same on both sides.
+        An answer written in another script, or one too plain to tell ("6"), is left to the tie-break."""
+        fa, fb = a.features, b.features
+        if fa.question_numbers != fb.question_numbers:
+            return Verdict(False, score, "different numbers")
+        match = answers_match(fa.answer, fb.answer, loose=True)
+        if match == "different":
+            return Verdict(False, score, "different answer")
+        if match == "same" and (fa.question_numbers or fa.answer.specific or (fa.choices and fa.choices == fb.choices)):
+            return Verdict(True, score, "the same question in another language")
+        return Verdict(None, score, "uncertain: another language")
+
+    def _answers(self, a: DedupItem, b: DedupItem) -> str:
         match = answers_match(a.features.answer, b.features.answer)
-        if match != "unsure":
-            return match == "same"
+        if match != "unsure" or a.features.answer.code is not None or b.features.answer.code is not None:
+            return match
         va, vb = embed_array(self.embedder, [a.answer, b.answer])
-        return float(va @ vb) >= self.answer_similarity
+        return "same" if float(va @ vb) >= self.answer_similarity else "different"
+
+    def _same_answer(self, a: DedupItem, b: DedupItem) -> bool:
+        return self._answers(a, b) == "same"
 
     async def decide(self, a: DedupItem, b: DedupItem, score: float) -> Verdict:
         """`verdict`, with the uncertain band settled by the tie-break (without one: not a duplicate)."""

@@ -17,11 +17,12 @@ from memory.embeddings import HashEmbedder
 from memory.minilm_onnx import OnnxMiniLMEmbedder
 from memory.store import SampleStore
 
-PAIRS = Path(__file__).parents[1] / "data" / "dedup_pairs.jsonl"
+PAIRS = Path(__file__).parents[1] / "data" / "dedup_pairs"
 
 
-def _pairs() -> list[dict]:  # type: ignore[type-arg]
-    return [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _pairs(half: str = "calibration") -> list[dict]:  # type: ignore[type-arg]
+    path = PAIRS / f"{half}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _precision_recall(predicted: list[bool], truth: list[bool]) -> tuple[float, float]:
@@ -43,32 +44,45 @@ def store(tmp_path: Path, int8: OnnxMiniLMEmbedder) -> Iterator[SampleStore]:
 # -- calibration ----------------------------------------------------------------------------------
 
 
-def test_labelled_pairs_are_many_and_varied() -> None:
-    pairs = _pairs()
-    assert len(pairs) >= 200
-    kinds = {p["kind"] for p in pairs}
-    assert {"paraphrase", "same_wording_different_answer", "numbers_differ", "mc_different_stem",
-            "shared_passage_or_generic_question"} <= kinds
-    assert {"multiple_choice", "numeric", "short_answer"} <= {p["format"] for p in pairs}
-    assert 0.3 < sum(p["duplicate"] for p in pairs) / len(pairs) < 0.6
+def test_labelled_pairs_are_many_and_varied_and_the_halves_share_no_domain() -> None:
+    calibration, test = _pairs("calibration"), _pairs("test")
+    assert len(calibration) + len(test) >= 600
+    for pairs in (calibration, test):
+        assert {"paraphrase", "answer_reworded", "translation", "mc_shuffled", "changed_answer", "inverted",
+                "numbers_changed"} <= {p["kind"] for p in pairs}
+        assert {"multiple_choice", "numeric", "short_answer"} <= {p["format"] for p in pairs}
+        assert 0.3 < sum(p["duplicate"] for p in pairs) / len(pairs) < 0.6
+    assert len({p["domain"] for p in calibration} | {p["domain"] for p in test}) >= 12
+    assert not {p["domain"] for p in calibration} & {p["domain"] for p in test}
 
 
-def test_shipped_threshold_meets_precision_and_recall_on_the_labelled_pairs(int8: OnnxMiniLMEmbedder) -> None:
-    pairs = _pairs()
+def _scores(half: str, int8: OnnxMiniLMEmbedder) -> tuple[float, float]:
+    pairs = _pairs(half)
     a = [DedupItem.from_row(p["a"], default_id="a") for p in pairs]
     b = [DedupItem.from_row(p["b"], default_id="b") for p in pairs]
     dedup = Deduplicator(int8)  # shipped settings, no tie-break: the uncertain band counts as "not a duplicate"
     scores = np.sum(dedup.vectors(a) * dedup.vectors(b), axis=1)
     predicted = [bool(dedup.verdict(x, y, float(s)).duplicate) for x, y, s in zip(a, b, scores, strict=True)]
-    precision, recall = _precision_recall(predicted, [p["duplicate"] for p in pairs])
-    assert precision >= 0.95 and recall >= 0.9, f"precision {precision:.3f}, recall {recall:.3f}"
+    return _precision_recall(predicted, [p["duplicate"] for p in pairs])
 
-    # The embedding alone, on the whole sample text, cannot get both at any one threshold.
+
+def test_the_held_out_half_keeps_the_precision_and_recall_measured_on_it(int8: OnnxMiniLMEmbedder) -> None:
+    # Measured, not tuned on (bench/dedup_pairs.py): precision 0.963, recall 0.732. A floor, so that a change
+    # which loses duplicates or merges different items shows; the goal (recall 0.9) is not met yet.
+    precision, recall = _scores("test", int8)
+    assert precision >= 0.95 and recall >= 0.7, f"precision {precision:.3f}, recall {recall:.3f}"
+
+
+def test_the_two_stage_decision_beats_the_embedding_alone_on_the_held_out_half(int8: OnnxMiniLMEmbedder) -> None:
+    pairs = _pairs("test")
+    a = [DedupItem.from_row(p["a"], default_id="a") for p in pairs]
+    b = [DedupItem.from_row(p["b"], default_id="b") for p in pairs]
     full = np.sum(int8.embed_array([x.as_text() for x in a]) * int8.embed_array([y.as_text() for y in b]), axis=1)
     truth = [p["duplicate"] for p in pairs]
+    precision, recall = _scores("test", int8)
     for threshold in np.arange(0.70, 0.99, 0.01):
         p, r = _precision_recall([bool(s >= threshold) for s in full], truth)
-        assert not (p >= 0.95 and r >= 0.9), f"embedding-only reached it at {threshold:.2f}"
+        assert not (p >= precision and r >= recall), f"embedding-only did as well at {threshold:.2f}"
 
 
 def test_settings_default_is_the_calibrated_threshold() -> None:
