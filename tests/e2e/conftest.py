@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.fake_llm import FakeLLMServer
 
@@ -153,6 +153,8 @@ def page(request: pytest.FixtureRequest, browser: Browser, app_server: AppServer
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 2400})
     opened = context.new_page()
     opened.set_default_timeout(30_000)
+    # Assertions wait as long as actions: on a loaded 2-core machine the socket can take seconds to open.
+    expect.set_options(timeout=30_000)
     try:
         yield opened
     finally:
