@@ -21,7 +21,7 @@ TOOLS_ALLOWED: dict[str, set[str]] = {
     "finish": {"contracts", "llm", "qc", "engine"},
     "export": {"contracts"},
     "pipeline": {"contracts", "llm", "stages", "qc", "engine", "finish", "export", "sources"},
-    "refresh": {"contracts", "llm", "engine", "finish", "export", "pipeline"},
+    "refresh": {"contracts", "llm", "engine", "finish", "export", "pipeline", "sources"},
     "errors": set(),
 }
 

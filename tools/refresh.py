@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memory.catalog import PriorCatalog
 from memory.dedup import Deduplicator
@@ -23,7 +24,9 @@ from tools.export.rows import samples_from_rows
 from tools.finish.run import FinishOptions
 from tools.llm.stage import StageModels
 from tools.pipeline import BuildResult, build_and_export
-from tools.sources import MaterialView
+
+if TYPE_CHECKING:
+    from tools.sources import MaterialView
 
 VERSIONS = "versions.json"
 
