@@ -23,7 +23,7 @@ from tools.errors import InvalidEdit, InvalidRequest
 from tools.sources import MEDIA_TYPES, SUPPORTED, MaterialView, SourceLimits, ingest, load_material
 from tools.sources.names import display_name
 from tools.stages.edit_reader import split_clauses
-from tools.stages.ground import assign_material, coverage_lines, match_units, select_material
+from tools.stages.ground import assign_material, coverage_lines, match_units, material_index, select_material
 from tools.stages.material_edits import set_use
 from tools.stages.material_words import read_material_words
 
@@ -112,9 +112,11 @@ async def attach(deps: AssistantDeps, elements: Sequence[Any], *,
     if not material.empty:
         state.material_dir = str(folder)
     view = MaterialView(folder) if not material.empty else None
+    if view is not None:  # the passages embedded now, once, so that assigning them to subtasks ranks at once
+        await asyncio.to_thread(material_index, view, deps.store)
     text = describe_attached(files, hashes, before, material, view)
     if view is not None and state.plan is not None and state.spec is not None and state.phase == "planned":
-        plan = assign_material(state.plan, view)
+        plan = assign_material(state.plan, view, material_index(view, deps.store))
         version = state.commit(plan, state.spec, "material attached", ["material assigned again over every file"])
         text += f"\n\nPlan v{version.number}: its material now covers every attached file (see the plan card)."
     return text
@@ -194,7 +196,7 @@ def ground(deps: AssistantDeps, plan: SubtaskPlan) -> tuple[SubtaskPlan, list[st
     view = view_of(deps)
     if view is None:
         return plan, []
-    plan = assign_material(plan, view)
+    plan = assign_material(plan, view, material_index(view, deps.store))
     said: list[str] = []
     for steer in deps.state.material_steer:
         try:
@@ -215,7 +217,7 @@ def regrounded(deps: AssistantDeps, old: SubtaskPlan, new: SubtaskPlan) -> Subta
         return new
     used = {u for s in old.subtasks for u in (s.material.units if s.material else [])}
     units = [u for u in view.units() if u in used] or None
-    return assign_material(new, view, units=units)
+    return assign_material(new, view, material_index(view, deps.store), units=units)
 
 
 def coverage(deps: AssistantDeps) -> list[str]:

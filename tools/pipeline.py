@@ -35,7 +35,7 @@ from tools.finish.run import FinishOptions, finish
 from tools.llm.resilience import CallCache
 from tools.llm.stage import StageModels
 from tools.stages.design import design_subtasks
-from tools.stages.ground import assign_material
+from tools.stages.ground import assign_material, material_index
 from tools.stages.requirements import analyze_request
 
 if TYPE_CHECKING:
@@ -215,7 +215,8 @@ async def run_autonomous(
     await emit(on_event, BuildEvent(stage="design", kind="started", message="Designing subtasks"))
     plan = await design_subtasks(spec, models=models, catalog=catalog, material=summary)
     if material is not None:
-        plan = assign_material(plan, material)
+        index = await asyncio.to_thread(material_index, material, store)
+        plan = assign_material(plan, material, index)
     await emit(on_event, BuildEvent(stage="design", kind="finished", message="Subtasks: " + ", ".join(
         f"{s.name} ({s.quota})" for s in plan.subtasks)))
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from memory.embeddings import HashEmbedder
+from memory.store import SampleStore
 from tests.tools.sources.fixtures import prose, write_text_pdf
 from tools.contracts import MaterialSelection, Subtask, SubtaskPlan
 from tools.errors import InvalidRequest
 from tools.sources import MaterialView, ingest
-from tools.stages.ground import assign_material, coverage_lines, select_material
+from tools.stages.ground import assign_material, coverage_lines, material_index, select_material
 
 TOPICS = {
     "Fractions": "A fraction names parts of a whole: the numerator counts the parts and the denominator says how many "
@@ -149,3 +151,24 @@ def test_skipping_everything_is_refused(view: MaterialView) -> None:
     plan, _ = select_material(plan, view, "only", "data.csv")
     with pytest.raises(InvalidRequest, match="no material"):
         select_material(plan, view, "skip", "rows 1-30")
+
+
+def test_the_passages_are_embedded_into_chroma_once_and_rank_the_assignment(view: MaterialView, tmp_path: Path) -> None:
+    embedder = HashEmbedder()
+    with SampleStore(tmp_path / "chroma", embedder=embedder) as store:
+        index = material_index(view, store)
+        assert index is not None and index.count() == len(view.units("document"))
+        embedded = embedder.calls
+        again = material_index(view, store)
+        assert again is not None and embedder.calls == embedded, "a second look embeds nothing again"
+        plan = assign_material(_plan(("Fractions", 4), ("Decimals", 4), ("Geometry", 4)), view, again)
+    for position, topic in enumerate(TOPICS):  # the passages of each chapter go to the subtask on that topic
+        about = {u for u in view.units("document") if f"chapter {position + 1} {topic.lower()}" in view.text(u).lower()}
+        assert about and about <= set(_chunks(plan, position)), topic
+
+
+def test_material_without_documents_needs_no_index(tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text("question,answer\nWhat is 1 plus 1?,2\n", encoding="utf-8")
+    ingest([("data.csv", tmp_path / "data.csv")], tmp_path / "material")
+    with SampleStore(tmp_path / "chroma", embedder=HashEmbedder()) as store:
+        assert material_index(MaterialView(tmp_path / "material"), store) is None
