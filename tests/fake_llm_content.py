@@ -12,9 +12,22 @@ import json
 import random
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.fake_llm_errors import (
+    ErrorRates,
+    generator_mistakes,
+    inspector_verdict,
+    judge_errs,
+    lettered_choices,
+    program,
+    repaired,
+    same_value,
+    solver_mistake,
+)
 
 # --- replies and request reading ------------------------------------------------------------
 
@@ -43,6 +56,10 @@ class ContentState:
     deterministic: bool = False
     answers: dict[str, str] = field(default_factory=dict)  # generated question -> correct answer
     lock: threading.Lock = field(default_factory=threading.Lock)
+    errors: ErrorRates = field(default_factory=ErrorRates)  # the mistakes each role makes (tests/fake_llm_errors.py)
+    made: Counter[str] = field(default_factory=Counter)  # mistakes made, by "role:kind"
+    # Multiple-choice items with a computed answer also carry a solution program (the generator is asked for one).
+    choice_programs: bool = False
 
     def rng_for(self, text: str) -> random.Random:
         with self.lock:
@@ -366,7 +383,10 @@ def sample_batch(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
         if item["question"] in seen:
             continue
         seen.add(item["question"])
-        state.remember(item["question"], item["answer"])
+        state.remember(item["question"], item["answer"])  # the true answer, whatever mistake the gold answer gets
+        if state.choice_programs and answer_format == "multiple_choice" and item["answer"].lstrip("-").isdigit():
+            item["solution_code"] = program(item["answer"], item["rationale"])
+        item = generator_mistakes(item, answer_format, state)
         if answer_format == "multiple_choice":  # the generator's schema names the correct option by position
             item["correct_choice"] = item["choices"].index(item.pop("answer"))
         samples.append(item)
@@ -491,6 +511,8 @@ def judge_verdict(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
         problems.append(f"incorrect answer: expected {expected}"[:200])
     if not problems and _injected_reject(question, state.judge_reject_rate):
         problems.append("ambiguous wording (injected)")
+    if expected is not None and judge_errs(question, state, "verdict"):  # the verdict the wrong way round
+        problems = [] if problems else ["the proposed answer looks wrong (a judge mistake, injected)"]
     return {"verdict": "reject" if problems else "accept", "reasons": problems}
 
 
@@ -556,22 +578,25 @@ def inspection(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
         return {"issues": []}
     answer_format = keys.get("answer format", "").strip().lower().split(" ")[0]
     issues = [{"kind": "schema", "detail": p[:200]} for p in _structural_problems(answer_format, keys.get("choices"), gold)]
-    expected = state.answers.get(question)
-    if not issues and expected is not None and expected.strip().lower() != gold.lower():
-        issues.append({"kind": "wrong_answer", "detail": f"the correct answer is {expected}"[:200]})
+    if not issues:
+        issues = inspector_verdict(question, gold, state.answers.get(question), parse_choices(keys.get("choices")), state)
     return {"issues": issues}
 
 
 def repair(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
-    return {"feasible": False, "explanation": "no minimal edit fixes it while keeping the gold answer"}
+    """Infeasible unless the issues are ones a minimal edit can remove (tests/fake_llm_errors.py `repaired`)."""
+    return repaired(keys, parse_choices(keys.get("choices")), state)
 
 
 def solver_answer(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
-    expected = state.answers.get(keys.get("question", "").strip())
+    question = keys.get("question", "").strip()
+    expected = state.answers.get(question)
     if expected is None:
         return {"reasoning": "I could not work this one out.", "answer": "unknown"}
-    lettered = [c.split(") ", 1) for c in (keys.get("choices") or "").split(" | ") if ") " in c]
-    letter = next((label for label, text in lettered if text.strip() == expected), None)
+    lettered = lettered_choices(keys.get("choices"))
+    if (mistake := solver_mistake(question, expected, lettered, state)) is not None:
+        return {"reasoning": "Worked through the steps, one of them wrongly.", "answer": mistake}
+    letter = next((label for label, text in lettered if text == expected), None)
     return {"reasoning": "Worked through the steps in order.", "answer": letter or expected}
 
 
@@ -589,11 +614,18 @@ def closed_book_answer(keys: dict[str, str], state: ContentState) -> dict[str, A
 
 
 def adjudication(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
-    expected = state.answers.get(keys.get("question", "").strip())
-    gold = keys.get("gold answer", "").strip()
-    if expected is None or expected.strip().lower() == gold.lower():
-        return {"reasoning": "The gold answer follows from the question.", "decision": "gold_correct"}
-    return {"reasoning": f"The correct answer is {expected}.", "decision": "solver_correct"}
+    question = keys.get("question", "").strip()
+    expected, gold = state.answers.get(question), keys.get("gold answer", "").strip()
+    right = expected is None or same_value(expected, gold)
+    if expected is not None and judge_errs(question, state, "adjudication"):  # the ruling the wrong way round
+        right = not right
+        if not right:
+            said = keys.get("solver answer", "").strip()[:100] or None
+            return {"reasoning": "The solver's answer looks right to me.", "answer": said, "decision": "solver_correct"}
+    if right:
+        return {"reasoning": "The gold answer follows from the question.", "answer": gold[:100] or None,
+                "decision": "gold_correct"}
+    return {"reasoning": f"The correct answer is {expected}.", "answer": expected, "decision": "solver_correct"}
 
 
 def quality_scores(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
