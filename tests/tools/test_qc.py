@@ -215,6 +215,31 @@ async def test_a_computed_answer_matching_exactly_one_option_within_tolerance_pa
         "the solution code computes the gold answer, and it matches exactly one option"]
 
 
+UNITS = {"question": "Ada buys 3 pens at $4 each and pays with a $20 note. How much change does she get?",
+         "choices": ["$8", "$7", "$9", "$12"], "answer": "$8"}
+
+
+async def test_options_written_with_units_are_matched_by_the_one_number_they_hold() -> None:
+    script = Script(submit_inspection=[NO_ISSUES], submit_answer=[answering("$8")])
+    sample = make(MC, **UNITS, solution_code="print(20 - 3 * 4)")
+    result = await quality_gate(sample, SPEC, MC, models=with_solver(script))
+    executed = next(r for r in result.records if r.check == "executed")
+    assert executed.outcome == "passed" and "matches exactly one option" in executed.reasons[0]
+
+
+@pytest.mark.parametrize(("choices", "answer", "issue", "why"), [
+    (["$8", "8 dollars", "$7", "$9"], "$8", "several_correct", "matches 2 options"),
+    (["$8", "$7", "$9", "$12"], "$7", "wrong_answer", "not the gold answer '$7'"),
+])
+async def test_a_computed_answer_must_match_the_gold_option_and_no_other_whatever_the_units(
+        choices: list[str], answer: str, issue: str, why: str) -> None:
+    script = Script()
+    sample = make(MC, **{**UNITS, "choices": choices, "answer": answer}, solution_code="print(20 - 3 * 4)")
+    result = await quality_gate(sample, SPEC, MC, models=with_solver(script))
+    assert result.dropped is not None and (result.dropped.check, result.dropped.issues) == ("executed", [issue])
+    assert why in result.dropped.reasons[0] and script.calls == {}
+
+
 TOTAL = {"question": "A shop sells 17 pens and then 25 more. How many pens did it sell?", "answer": "42",
          "solution_code": "print(17 + 25)"}
 
