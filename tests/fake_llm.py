@@ -440,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     errs.add_argument("--wrong-key-rate", type=float, default=0.0, help="Generator: a wrong gold answer.")
     errs.add_argument("--wrong-program-rate", type=float, default=0.0, help="Generator: a solution program that "
                       "prints another value than the (right) gold answer.")
+    errs.add_argument("--missing-program-rate", type=float, default=0.0,
+                      help="Generator: a computed answer without its solution program.")
     errs.add_argument("--second-correct-rate", type=float, default=0.0,
                       help="Generator: a multiple-choice distractor equal in value to the answer.")
     errs.add_argument("--inspector-error-rate", type=float, default=0.0,
@@ -454,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         errors = ErrorRates(wrong_key=args.wrong_key_rate, wrong_program=args.wrong_program_rate,
+                            missing_program=args.missing_program_rate,
                             second_correct=args.second_correct_rate, inspector=args.inspector_error_rate,
                             inspector_kinds=tuple(args.inspector_mistake or INSPECTOR_MISTAKES),
                             solver=args.solver_error_rate, judge=args.judge_error_rate)

@@ -1,7 +1,8 @@
 """Settable mistakes for the fake LLM, so that every quality-control path can be driven end to end over HTTP.
 
 The generator can write a wrong gold answer (`wrong_key`: its solution program, if any, still computes the true
-one), a wrong solution program (`wrong_program`: the gold answer is right, the program prints another value) and,
+one), a wrong solution program (`wrong_program`: the gold answer is right, the program prints another value), no
+solution program at all (`missing_program`) and,
 for multiple choice, a second correct option (`second_correct`: a distractor that is the true value written
 another way, "12.0" beside "12"). The inspector can flag a sound item (a repairable `ambiguous`, a false
 `wrong_answer`, or a `self_contradicting` wrong-answer verdict whose own value is the gold answer) and pass a
@@ -36,6 +37,7 @@ class ErrorRates:
 
     wrong_key: float = 0.0  # generator: a wrong gold answer; a solution program still computes the true one
     wrong_program: float = 0.0  # generator: the right gold answer with a program that prints another value
+    missing_program: float = 0.0  # generator: a computed answer without its solution program
     second_correct: float = 0.0  # generator, multiple choice with numbers: a distractor equal in value to the answer
     inspector: float = 0.0  # inspector: a sound item flagged with one of `inspector_kinds`, a flawed one passed
     inspector_kinds: tuple[str, ...] = INSPECTOR_MISTAKES
@@ -43,16 +45,12 @@ class ErrorRates:
     judge: float = 0.0  # judge: an adjudication or a single verdict the wrong way round
 
     def __post_init__(self) -> None:
-        for name in ("wrong_key", "wrong_program", "second_correct", "inspector", "solver", "judge"):
+        for name in ("wrong_key", "wrong_program", "missing_program", "second_correct", "inspector", "solver", "judge"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"error rate {name} must be between 0 and 1, got {getattr(self, name)}")
         unknown = set(self.inspector_kinds) - set(INSPECTOR_MISTAKES)
         if unknown or not self.inspector_kinds:
             raise ValueError(f"inspector mistakes must be some of {INSPECTOR_MISTAKES}, got {self.inspector_kinds}")
-
-    @property
-    def any(self) -> bool:
-        return any((self.wrong_key, self.wrong_program, self.second_correct, self.inspector, self.solver, self.judge))
 
 
 def errs(seed: int, mistake: str, question: str, rate: float) -> bool:
@@ -121,6 +119,8 @@ def generator_mistakes(item: dict[str, Any], answer_format: str, state: ContentS
     elif item.get("solution_code") and number(truth) is not None and draw(state, "generator:wrong_program", question,
                                                                          rates.wrong_program):
         item["solution_code"] = program(wrong_value(truth, question), "a slip in the last step")
+    if item.get("solution_code") and draw(state, "generator:missing_program", question, rates.missing_program):
+        del item["solution_code"]
     if (answer_format == "multiple_choice" and number(truth) is not None and "." not in truth
             and draw(state, "generator:second_correct", question, rates.second_correct)):
         others = [c for c in item["choices"] if c not in (truth, item["answer"])]

@@ -19,6 +19,7 @@ from tests.fake_llm import FakeLLMServer
 from tests.fake_llm_errors import ErrorRates, errs
 from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
 from tools.pipeline import build_and_export
+from tools.qc.gate import NO_SOLUTION
 
 SPEC = BenchmarkSpec(goal="arithmetic word problems", capability="multi-step arithmetic",
                      domain="arithmetic word problems", answer_format="numeric", size=20)
@@ -41,12 +42,16 @@ def store(tmp_path: Path) -> Iterator[SampleStore]:
         yield opened
 
 
+def _settings(server: FakeLLMServer, tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(**{"model": "openai:fake-model", "openai_base_url": server.base_url, "openai_api_key": "test",  # type: ignore[arg-type]
+                       "data_dir": tmp_path, "request_timeout_s": 5.0, "concurrency": 4, "dedup_threshold": 0.97,
+                       "quality_sample_size": 2, "max_rounds_per_sample": 5.0, **overrides})
+
+
 async def test_a_build_through_erring_reviewers_meets_its_quotas_and_reports_what_each_check_caught(
         tmp_path: Path, store: SampleStore) -> None:
     with FakeLLMServer(port=0, seed=7, errors=MISTAKES, deterministic=True) as server:
-        settings = Settings(model="openai:fake-model", openai_base_url=server.base_url, openai_api_key="test",  # type: ignore[call-arg]
-                            data_dir=tmp_path, request_timeout_s=5.0, concurrency=4, dedup_threshold=0.97,
-                            quality_sample_size=2, max_rounds_per_sample=5.0)
+        settings = _settings(server, tmp_path)
         result = await build_and_export(SPEC, PLAN, models=stage_models(settings), store=store,
                                         directory=tmp_path / "out", options=build_options(settings),
                                         finishing=finish_options(settings))
@@ -73,3 +78,29 @@ async def test_a_build_through_erring_reviewers_meets_its_quotas_and_reports_wha
     # inspector's to find, and gets through only where it missed it (and the re-solve did not settle it).
     flawed = [r for r in rows if r["choices"] and (f"{r['answer']}.0" in r["choices"] or truth[r["question"]] != r["answer"])]
     assert all(errs(7, "inspector:missed", r["question"], MISTAKES.inspector) for r in flawed)
+
+
+NUMERIC = SubtaskPlan(subtasks=[PLAN.subtasks[0]])
+
+
+@pytest.mark.parametrize("required", [True, False])
+async def test_numeric_items_without_a_solution_program_are_dropped_or_flagged_in_the_reports(
+        tmp_path: Path, store: SampleStore, required: bool) -> None:
+    with FakeLLMServer(port=0, seed=2, errors=ErrorRates(missing_program=0.4), deterministic=True) as server:
+        settings = _settings(server, tmp_path, require_solutions=required)
+        result = await build_and_export(SPEC, NUMERIC, models=stage_models(settings), store=store,
+                                        directory=tmp_path / "out", options=build_options(settings),
+                                        finishing=finish_options(settings))
+        missing = server.mistakes["generator:missing_program"]
+    report, quality = result.report, result.quality
+    assert missing and report.status == "complete" and report.accepted == 10 and quality is not None
+    rows = [json.loads(line) for line in (tmp_path / "out" / "benchmark.jsonl").read_text().splitlines()]
+    without = [r["id"] for r in rows if not r["metadata"].get("solution_code")]
+    if required:
+        assert without == [] and report.drop_reasons.get(f"executed: {NO_SOLUTION}") == missing
+        assert quality.without_solution == []
+    else:
+        assert without and sorted(quality.without_solution) == sorted(without)
+        assert NO_SOLUTION not in " ".join(report.drop_reasons)
+        [note] = [w for w in report.warnings if "carry no solution program" in w]
+        assert note.startswith(f"{len(without)} numeric items") and all(i in note for i in without[:10])
