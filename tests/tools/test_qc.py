@@ -7,7 +7,7 @@ import pytest
 from tests.scripted import Script
 from tests.tools.qc_fixtures import CLEAN, CODE, EVEN_TESTS, MC, NO_ISSUES, NUM, SPEC, answering, make, with_solver
 from tools.contracts import Subtask
-from tools.qc.gate import NO_SOLUTION, QCOptions, quality_gate
+from tools.qc.gate import NO_SOLUTION, QCOptions, check_candidate, quality_gate
 from tools.qc.sandbox import SandboxLimits
 from tools.qc.schema import CheckFailed
 
@@ -263,6 +263,21 @@ async def test_a_wrong_answer_verdict_with_a_different_answer_still_drops_the_it
     script = Script(submit_inspection=[{"issues": [issue]}])
     result = await quality_gate(make(NUM, **TOTAL), SPEC, NUM, models=with_solver(script))
     assert result.dropped is not None and result.dropped.check == "inspector" and result.dropped.voided == []
+
+
+@pytest.mark.parametrize(("reasons", "kept"), [
+    (["the gold answer '42' does not match the calculated value of 42"], True),
+    (["the gold answer '42' does not match the calculated value of 42", "the question is ambiguous"], False),
+    (["the correct answer is 41"], False),
+])
+async def test_a_single_judges_rejection_whose_every_reason_computes_the_gold_answer_is_void(
+        reasons: list[str], kept: bool) -> None:
+    script = Script(submit_verdict=[{"verdict": "reject", "reasons": reasons}])
+    sample = make(NUM, **TOTAL)
+    result = await check_candidate(sample, SPEC, NUM, models=with_solver(script), options=None)
+    [record] = result.records
+    assert (result.sample is not None) == kept and (record.outcome == "passed") == kept
+    assert len(record.voided) == (1 if kept else 0) and (not kept or "void" in record.voided[0])
 
 
 async def test_an_adjudication_against_the_gold_answer_that_computes_the_gold_answer_is_void() -> None:
