@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tools.contracts import BenchmarkSpec, CostEstimate, Role, SubtaskPlan, TokenUsage
 from tools.errors import ConfigurationError
 from tools.qc.independence import shared_models
+from tools.stages.ground import chunk_kind
 
 # Rough sizes of one call, in tokens, measured on the prompts in tools/generate.py and tools/verify.py.
 GENERATE_INPUT, GENERATE_OUTPUT_PER_SAMPLE = 700, 130
@@ -113,7 +114,9 @@ def estimate_build(spec: BenchmarkSpec, plan: SubtaskPlan, *, batch_size: int, n
         input_tokens=sum(u.input_tokens for u in per_role.values()),
         output_tokens=sum(u.output_tokens for u in per_role.values()),
         cost=cost_of(per_role, names, prices), per_role=per_role, assumed_acceptance=EXPECTED_ACCEPTANCE,
-        shared_models=shared_models(names, reviewers=("judge", "solver") if gate and resolve else ("judge",)),
+        shared_models=shared_models(names, reviewers=("judge", "solver") if gate and resolve else ("judge",),
+                                    images=any(chunk_kind(u) == "image" for s in plan.subtasks
+                                               for u in (s.material.units if s.material else []))),
     )
 
 
