@@ -45,3 +45,13 @@ def test_a_reviewer_on_the_vision_model_is_named_for_image_items_only() -> None:
         update={"material": MaterialSelection(units=["s1:img"])}), *PLAN.subtasks[1:]]})
     estimate = estimate_build(SPEC, image_plan, batch_size=4, names=names, prices={}, gate=True, resolve=True)  # type: ignore[arg-type]
     assert [n[:40] for n in estimate.shared_models] == ["Not independent for image items: the jud"]
+
+
+def test_a_difficulty_panel_that_includes_the_generator_is_named_on_the_plan_and_in_the_report() -> None:
+    names = {"generator": "openai:g", "judge": "openai:j", "solver": "openai:s"}
+    [note] = shared_models(names, panel=["openai:other", "openai:g"])
+    assert note.startswith("The difficulty panel includes the model that writes the items (openai:g)")
+    assert shared_models(names, panel=["openai:other"]) == []
+    estimate = estimate_build(SPEC, PLAN, batch_size=4, names=names, prices={}, gate=True, resolve=True,  # type: ignore[arg-type]
+                              panel=["openai:g"])
+    assert describe_estimate(estimate).splitlines()[1].startswith("The difficulty panel includes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from tools.contracts import BenchmarkSpec, CostEstimate, Role, SubtaskPlan, TokenUsage
@@ -92,12 +93,12 @@ def _usage(requests: int, input_each: int, output_total: int) -> TokenUsage:
 
 def estimate_build(spec: BenchmarkSpec, plan: SubtaskPlan, *, batch_size: int, names: dict[Role, str],
                    prices: dict[str, Price], briefs: bool = False, gate: bool = False, resolve: bool = False,
-                   quality_items: int = 0) -> CostEstimate:
+                   quality_items: int = 0, panel: Collection[str] = ()) -> CostEstimate:
     """Calls, tokens and (when prices are known) dollars for a build, assuming most samples pass.
 
     `gate`: the quality gate's inspector call per candidate (instead of one judge call); `resolve`: its
     independent solver call; `briefs`: a design-brief call per batch; `quality_items`: judge calls scoring
-    the finished benchmark."""
+    the finished benchmark; `panel`: the difficulty panel's models (named when one writes the items)."""
     del spec  # the plan carries what matters; kept in the signature so estimates can grow finer
     drafts = math.ceil(plan.total / EXPECTED_ACCEPTANCE)
     batches = sum(math.ceil(math.ceil(s.quota / EXPECTED_ACCEPTANCE) / batch_size) for s in plan.subtasks)
@@ -116,7 +117,7 @@ def estimate_build(spec: BenchmarkSpec, plan: SubtaskPlan, *, batch_size: int, n
         cost=cost_of(per_role, names, prices), per_role=per_role, assumed_acceptance=EXPECTED_ACCEPTANCE,
         shared_models=shared_models(names, reviewers=("judge", "solver") if gate and resolve else ("judge",),
                                     images=any(chunk_kind(u) == "image" for s in plan.subtasks
-                                               for u in (s.material.units if s.material else []))),
+                                               for u in (s.material.units if s.material else [])), panel=panel),
     )
 
 
