@@ -124,8 +124,8 @@ def generator_mistakes(item: dict[str, Any], answer_format: str, state: ContentS
     if (answer_format == "multiple_choice" and number(truth) is not None and "." not in truth
             and draw(state, "generator:second_correct", question, rates.second_correct)):
         others = [c for c in item["choices"] if c not in (truth, item["answer"])]
-        twin = f"{truth}.0"
-        item["choices"] = [twin if c == others[0] else c for c in item["choices"]]
+        if others:
+            item["choices"] = [f"{truth}.0" if c == others[0] else c for c in item["choices"]]
     return item
 
 
@@ -180,6 +180,8 @@ def repaired(keys: dict[str, str], choices: list[str], state: ContentState) -> d
     if "several_correct" in issues and choices:
         fresh = [wrong_value(truth, f"{question}|{n}") for n in range(8)]
         fresh = [f for f in dict.fromkeys(fresh) if not any(same_value(f, c) for c in choices)]
+        if len(fresh) < sum(1 for c in choices if c != gold and same_value(c, truth)):
+            return {"feasible": False, "explanation": "no other distractor comes to mind"}
         fixed = [c if c == gold or not same_value(c, truth) else fresh.pop(0) for c in choices]
         return {"feasible": True, "choices": fixed, "explanation": "replaced the option equal to the answer"}
     new = f"{question} Give the final answer only."
