@@ -253,10 +253,18 @@ def spec_draft(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
         "difficulty": _difficulty(low),
         "language": next((lang for lang in LANGUAGES if lang.lower() in low), None),
         "modalities": ["text"],
-        "constraints": [],
+        "constraints": _constraints(request),
         "questions": _questions(topic, low) if vague else [],
     }
     return draft
+
+
+_STEPS_ASKED = re.compile(r"\bat least (?:\d+|two|three|four|five) (?:\w+ )?(?:steps|hops|operations)\b", re.IGNORECASE)
+
+
+def _constraints(request: str) -> list[str]:
+    """The request's "at least N (reasoning) steps", in its own words: the one constraint this fake records."""
+    return [m.group(0) for m in _STEPS_ASKED.finditer(request)][:1]
 
 
 def _answer_format(low: str) -> str | None:
@@ -745,7 +753,7 @@ def _t_bakery(r: random.Random) -> Problem:
     return (
         text,
         trays * per - sold,
-        f"{trays} x {per} = {trays * per} baked, minus {sold} sold leaves {trays * per - sold}.",
+        f"{trays} x {per} = {trays * per} baked, and {trays * per} - {sold} = {trays * per - sold} are left.",
     )
 
 
@@ -802,7 +810,8 @@ def _t_discount(r: random.Random) -> Problem:
     return (
         text,
         sale,
-        f"{pct}% of {price} is {price * pct // 100}, so the price is {price} - {price * pct // 100} = {sale}.",
+        f"{pct}% of {price} is {price} x {pct} / 100 = {price * pct // 100}, so the price is {price} - {price * pct // 100} "
+        f"= {sale}.",
     )
 
 
@@ -930,7 +939,7 @@ def _t_fuel(r: random.Random) -> Problem:
     return (
         text,
         litres * hundreds,
-        f"{hundreds * 100} km is {hundreds} hundreds, and {hundreds} x {litres} = {litres * hundreds}.",
+        f"{hundreds * 100} / 100 = {hundreds} hundreds of km, and {hundreds} x {litres} = {litres * hundreds}.",
     )
 
 
@@ -1040,8 +1049,26 @@ def make_item(rng: random.Random, topic: str, answer_format: str) -> dict[str, A
         }
     item: dict[str, Any] = {"question": question, "answer": str(value), "rationale": rationale}
     if answer_format == "numeric":
-        item["solution_code"] = f"# {rationale}\nanswer = {value}\nprint(answer)\n"
+        item["solution_code"] = solution_program(rationale, value)
     return item
+
+
+_EQUATION = re.compile(r"((?:\(?\d+\)?\s*[x+\-/]\s*)+\(?\d+\)?)\s*=\s*(\d+)")
+
+
+def solution_program(rationale: str, value: int) -> str:
+    """A program that computes `value` step by step, one line per equation of the rationale ("4 x 18 = 72, and
+    100 - 72 = 28"), each later use of an earlier result named by its step; a constant when the equations do
+    not end in `value`."""
+    lines: list[str] = []
+    names: dict[str, str] = {}
+    for expression, result in _EQUATION.findall(rationale):
+        code = re.sub(r"\d+", lambda m: names.get(m.group(), m.group()), expression)
+        lines.append(f"step{len(lines) + 1} = {code.replace(' x ', ' * ').replace('/', '//')}")
+        names[result] = f"step{len(lines)}"
+    if not lines or names.get(str(value)) != f"step{len(lines)}":
+        return f"# {rationale}\nanswer = {value}\nprint(answer)\n"
+    return "\n".join([f"# {rationale}", *lines, f"print(step{len(lines)})"]) + "\n"
 
 
 def _templates(topic: str) -> tuple[Callable[[random.Random], Problem], ...]:

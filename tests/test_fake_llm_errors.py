@@ -203,3 +203,22 @@ def test_a_rate_outside_zero_to_one_or_an_unknown_mistake_is_refused(capsys: pyt
     with pytest.raises(SystemExit):
         main(["--port", "0", "--judge-error-rate", "2"])
     assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_the_fakes_programs_compute_their_answer_step_by_step_and_its_spec_keeps_a_step_count() -> None:
+    import random
+    import subprocess
+    import sys
+
+    from tests.fake_llm_content import ARITHMETIC, solution_program, spec_draft
+    from tools.qc.constraints import program_steps
+
+    rng = random.Random(3)
+    for template in ARITHMETIC:
+        _, value, rationale = template(rng)
+        code = solution_program(rationale, value)
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+        assert run.stdout.strip() == str(value) and (program_steps(code) or 0) >= 1, (template.__name__, code)
+    draft = spec_draft({"request": "20 arithmetic word problems, each needing at least 3 reasoning steps"},
+                       ContentState())
+    assert draft["constraints"] == ["at least 3 reasoning steps"]

@@ -104,3 +104,21 @@ async def test_numeric_items_without_a_solution_program_are_dropped_or_flagged_i
         assert NO_SOLUTION not in " ".join(report.drop_reasons)
         [note] = [w for w in report.warnings if "carry no solution program" in w]
         assert note.startswith(f"{len(without)} numeric items") and all(i in note for i in without[:10])
+
+
+async def test_a_step_count_the_fakes_one_step_items_miss_drops_them_and_is_counted_per_constraint(
+        tmp_path: Path, store: SampleStore) -> None:
+    from tools.qc.constraints import program_steps
+
+    wanted = "each needing at least 3 reasoning steps"
+    spec = SPEC.model_copy(update={"constraints": [wanted]})
+    with FakeLLMServer(port=0, seed=5, deterministic=True) as server:
+        settings = _settings(server, tmp_path, max_rounds_per_sample=8.0)
+        result = await build_and_export(spec, NUMERIC.model_copy(update={"subtasks": [
+            NUMERIC.subtasks[0].model_copy(update={"quota": 3})]}), models=stage_models(settings), store=store,
+            directory=tmp_path / "out", options=build_options(settings), finishing=finish_options(settings))
+    report, quality = result.report, result.quality
+    misses = sum(n for reason, n in report.drop_reasons.items() if reason.startswith(f"constraints: misses the constraint {wanted!r}"))
+    assert misses > 0 and quality is not None and quality.constraint_misses == {wanted: misses}
+    rows = [json.loads(line) for line in (tmp_path / "out" / "benchmark.jsonl").read_text().splitlines()]
+    assert rows and all((program_steps(r["metadata"]["solution_code"]) or 0) >= 3 for r in rows)
