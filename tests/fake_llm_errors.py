@@ -105,6 +105,14 @@ def program(value: str, rationale: str = "") -> str:
     return f"# {rationale}\nanswer = {value}\nprint(answer)\n" if rationale else f"answer = {value}\nprint(answer)\n"
 
 
+def slipped(code: str, off: int) -> str:
+    """`code` with a slip in its last step: it prints its result off by `off`."""
+    lines = code.rstrip("\n").splitlines()
+    printed = re.fullmatch(r"print\((\w+)\)", lines[-1].strip())
+    lines[-1] = f"print({printed.group(1)} + {off})" if printed else f"print({off} + 0)"
+    return "\n".join(lines) + "\n"
+
+
 # --- the generator ------------------------------------------------------------------------------------
 
 
@@ -118,7 +126,7 @@ def generator_mistakes(item: dict[str, Any], answer_format: str, state: ContentS
             item["answer"] = wrong_value(truth, question)
     elif item.get("solution_code") and number(truth) is not None and draw(state, "generator:wrong_program", question,
                                                                          rates.wrong_program):
-        item["solution_code"] = program(wrong_value(truth, question), "a slip in the last step")
+        item["solution_code"] = slipped(item["solution_code"], _pick(question, "slip", [1, -1, 2, 10]))
     if item.get("solution_code") and draw(state, "generator:missing_program", question, rates.missing_program):
         del item["solution_code"]
     if (answer_format == "multiple_choice" and number(truth) is not None and "." not in truth
