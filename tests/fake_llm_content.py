@@ -1,7 +1,8 @@
-"""What the fake LLM says: plausible, varied, correct answers for each pipeline stage.
+"""What the fake LLM says: plausible, varied answers for each pipeline stage, correct unless its roles are set
+to err (`ContentState.errors`, see `tests/fake_llm_errors.py`).
 
-Pure functions of the request plus a small per-server `ContentState` (seed, call counter and the
-answers of the samples it generated, so its own judge can check them). The transport lives in
+Pure functions of the request plus a small per-server `ContentState` (seed, call counter and the true
+answers of the samples it generated, so its own reviewers can check them). The transport lives in
 `tests/fake_llm.py`.
 """
 
