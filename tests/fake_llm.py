@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.fake_llm_content import STAGES, ContentState, Reply, fill_schema, key_values, respond
-from tests.fake_llm_errors import INSPECTOR_MISTAKES, ErrorRates
+from tests.fake_llm_errors import INSPECTOR_MISTAKES, JUDGE_MISTAKES, ErrorRates
 
 MODEL_NAME = "fake-model"
 FAULT_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "hang", "truncated")
@@ -451,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     errs.add_argument("--solver-error-rate", type=float, default=0.0, help="Solver: a wrong answer.")
     errs.add_argument("--judge-error-rate", type=float, default=0.0,
                       help="Judge: an adjudication or a verdict the wrong way round.")
+    errs.add_argument("--judge-mistake", action="append", choices=JUDGE_MISTAKES,
+                      help="How a ruling against a right gold answer names its own answer (repeatable; default all).")
     errs.add_argument("--choice-programs", action="store_true",
                       help="Multiple-choice items with a computed answer carry a solution program.")
     args = parser.parse_args(argv)
@@ -459,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
                             missing_program=args.missing_program_rate,
                             second_correct=args.second_correct_rate, inspector=args.inspector_error_rate,
                             inspector_kinds=tuple(args.inspector_mistake or INSPECTOR_MISTAKES),
-                            solver=args.solver_error_rate, judge=args.judge_error_rate)
+                            solver=args.solver_error_rate, judge=args.judge_error_rate,
+                            judge_kinds=tuple(args.judge_mistake or JUDGE_MISTAKES))
     except ValueError as exc:
         parser.error(str(exc))
     server = FakeLLMServer(

@@ -28,6 +28,7 @@ from tests.fake_llm_errors import (
     repaired,
     same_value,
     solver_mistake,
+    wrong_ruling,
 )
 
 # --- replies and request reading ------------------------------------------------------------
@@ -629,8 +630,7 @@ def adjudication(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
     if expected is not None and judge_errs(question, state, "adjudication"):  # the ruling the wrong way round
         right = not right
         if not right:
-            said = keys.get("solver answer", "").strip()[:100] or None
-            return {"reasoning": "The solver's answer looks right to me.", "answer": said, "decision": "solver_correct"}
+            return wrong_ruling(question, gold, keys.get("solver answer", "").strip(), state)
     if right:
         return {"reasoning": "The gold answer follows from the question.", "answer": gold[:100] or None,
                 "decision": "gold_correct"}

@@ -7,7 +7,7 @@ for multiple choice, a second correct option (`second_correct`: a distractor tha
 another way, "12.0" beside "12"). The inspector can flag a sound item (a repairable `ambiguous`, a false
 `wrong_answer`, or a `self_contradicting` wrong-answer verdict whose own value is the gold answer) and pass a
 flawed one; the solver can answer wrongly; the judge can rule an adjudication, or flip a single verdict, the wrong
-way round.
+way round, and a ruling against a right gold answer can name that very answer as its own (`self_contradicting`).
 
 Each mistake is drawn on its own from a hash of the seed, the mistake and the question, so roles err
 independently of each other, and the same question meets the same mistake on every request (a resumed build sees
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tests.fake_llm_content import ContentState
 
 INSPECTOR_MISTAKES: tuple[str, ...] = ("ambiguous", "wrong_answer", "self_contradicting")
+JUDGE_MISTAKES: tuple[str, ...] = ("wrong_ruling", "self_contradicting")
 _REPAIRABLE = ("ambiguous", "several_correct", "answer_leaked", "schema", "wrong_answer_type", "unanswerable")
 
 
@@ -43,6 +44,7 @@ class ErrorRates:
     inspector_kinds: tuple[str, ...] = INSPECTOR_MISTAKES
     solver: float = 0.0  # solver: a wrong answer
     judge: float = 0.0  # judge: an adjudication or a single verdict the wrong way round
+    judge_kinds: tuple[str, ...] = JUDGE_MISTAKES  # how a ruling against a right gold answer names its own answer
 
     def __post_init__(self) -> None:
         for name in ("wrong_key", "wrong_program", "missing_program", "second_correct", "inspector", "solver", "judge"):
@@ -51,6 +53,8 @@ class ErrorRates:
         unknown = set(self.inspector_kinds) - set(INSPECTOR_MISTAKES)
         if unknown or not self.inspector_kinds:
             raise ValueError(f"inspector mistakes must be some of {INSPECTOR_MISTAKES}, got {self.inspector_kinds}")
+        if set(self.judge_kinds) - set(JUDGE_MISTAKES) or not self.judge_kinds:
+            raise ValueError(f"judge mistakes must be some of {JUDGE_MISTAKES}, got {self.judge_kinds}")
 
 
 def errs(seed: int, mistake: str, question: str, rate: float) -> bool:
@@ -209,6 +213,19 @@ def solver_mistake(question: str, truth: str, lettered: list[tuple[str, str]], s
 
 def judge_errs(question: str, state: ContentState, what: str) -> bool:
     return draw(state, f"judge:{what}", question, state.errors.judge)
+
+
+def wrong_ruling(question: str, gold: str, solver_said: str, state: ContentState) -> dict[str, Any]:
+    """An adjudication against a right gold answer: naming the solver's answer as right, or (`self_contradicting`)
+    naming the gold answer itself as the one it computed."""
+    kind = _pick(question, "ruling", list(state.errors.judge_kinds))
+    with state.lock:
+        state.made[f"judge:{kind}"] += 1
+    if kind == "self_contradicting":
+        return {"reasoning": f"I computed {gold}, so the gold answer looks wrong.", "answer": gold[:100],
+                "decision": "solver_correct"}
+    return {"reasoning": "The solver's answer looks right to me.", "answer": solver_said[:100] or None,
+            "decision": "solver_correct"}
 
 
 _LETTERED = re.compile(r"^\s*([A-J])\) (.*)$")

@@ -165,7 +165,7 @@ async def test_a_wrong_solver_answer_is_adjudicated_and_the_right_gold_answer_ke
 
 
 async def test_a_judge_that_errs_drops_sound_items_and_keeps_wrong_keys(served: Served) -> None:
-    with served(solver=1.0, judge=1.0) as (_, models):
+    with served(solver=1.0, judge=1.0, judge_kinds=("wrong_ruling",)) as (_, models):
         sound = await _gate(models, "multiple_choice")
     assert all(r.dropped is not None and r.dropped.check == "solver" for r in sound)
     with served(wrong_key=1.0, inspector=1.0, judge=1.0) as (server, models):
@@ -173,6 +173,15 @@ async def test_a_judge_that_errs_drops_sound_items_and_keeps_wrong_keys(served: 
         truth = dict(server.content.answers)
     kept = [r.sample for r in flawed if r.sample is not None]
     assert len(kept) == 6 and all(truth[s.question] != s.answer for s in kept), "every wrong key got through"
+
+
+async def test_an_adjudication_whose_own_answer_is_the_gold_answer_is_void_and_keeps_the_item(served: Served) -> None:
+    with served(solver=1.0, judge=1.0, judge_kinds=("self_contradicting",)) as (_, models):
+        results = await _gate(models, "numeric")
+    solver = [r for result in results for r in result.records if r.check == "solver"]
+    assert all(r.sample is not None for r in results) and len(solver) == 6
+    assert all(r.outcome == "passed" and r.agreed is False and len(r.voided) == 1 for r in solver)
+    assert all("void: its own answer" in r.voided[0] for r in solver)
 
 
 # --- the fake itself ---------------------------------------------------------------------------------------
