@@ -75,5 +75,5 @@ async def test_a_grounded_subtask_previewed_without_its_material_says_so_and_wri
         models: StageModels, tmp_path: Path) -> None:
     plan = assign_material(PLAN, _view(tmp_path))
     items, problems = await preview_samples(SPEC, plan, models=models, qc=QCOptions(), per_subtask=2)
-    assert items == [] and problems == ["Details of the report: its items are written from the user's material, which "
-                                        "this preview was not given; nothing was previewed"]
+    assert items == [] and problems == ["Details of the report: its items are written from the attached material, "
+                                        "which cannot be read now; nothing was previewed (attach the files again)"]

@@ -64,8 +64,8 @@ async def _preview_one(spec: BenchmarkSpec, subtask: Subtask, models: StageModel
     blocks: list[list[Block]] = []
     if subtask.material is not None:
         if material is None:
-            return [], [f"{subtask.name}: its items are written from the user's material, which this preview was not "
-                        "given; nothing was previewed"]
+            return [], [f"{subtask.name}: its items are written from the attached material, which cannot be read "
+                        "now; nothing was previewed (attach the files again)"]
         blocks = material_blocks(material, pick_units(subtask, count, UnitUse(), attempts=1))
         if not blocks:
             return [], [f"{subtask.name}: its share of the material is empty; nothing was previewed"]
