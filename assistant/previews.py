@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from assistant import material
 from assistant.deps import AssistantDeps, qc_options
 from assistant.session import PendingInput, ReviewNote
 from tools.contracts import PreviewItem
@@ -31,7 +32,7 @@ async def preview_step(deps: AssistantDeps) -> str:
     if state.plan is None or state.spec is None:
         return "There is no plan to preview yet: confirm the spec first."
     items, problems = await preview_samples(state.spec, state.plan, models=deps.models, qc=qc_options(deps.settings),
-                                            per_subtask=deps.settings.preview_size)
+                                            per_subtask=deps.settings.preview_size, material=material.view_of(deps))
     state.previews, state.preview_problems, state.pending = items, problems, None
     dropped = (f" {len(problems)} draft(s) failed a check and are not shown: " + "; ".join(problems)[:600] + "."
                if problems else "")

@@ -120,6 +120,8 @@ def preview_view(item: PreviewItem, number: int, subtask: str) -> str:
     if item.choices:
         lines += [""] + [f"{'ABCDEF'[i]}. {c}" for i, c in enumerate(item.choices)]
     lines += ["", f"**Answer:** {item.answer}"]
+    if item.evidence:  # an item written from the user's material: what it cites, checked against the files
+        lines += ["", "Evidence: " + "; ".join(item.evidence)]
     if item.checks:  # the quality gate's verdicts, as the build's samples get them
         lines += ["", "Checks: " + "; ".join(item.checks)]
     if item.status == "rejected" and item.reason:

@@ -263,4 +263,4 @@ def plan_estimate(deps: AssistantDeps) -> str | None:
     if state.spec is None or state.plan is None:
         return None
     return describe_estimate(estimate_for(state.plan, state.spec, deps.models, build_options(deps.settings),
-                                          deps.settings.quality_sample_size))
+                                          deps.settings.quality_sample_size, deps.settings.panel()))

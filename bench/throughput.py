@@ -32,10 +32,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import pydantic_ai.models  # noqa: E402
 
-from assistant.deps import build_options, finish_options  # noqa: E402
+from assistant.deps import build_options, finish_options, memory_embedder  # noqa: E402
 from assistant.model_registry import stage_models  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from memory.embeddings import MiniLMEmbedder  # noqa: E402
 from memory.store import SampleStore  # noqa: E402
 from tools.contracts import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan  # noqa: E402
 from tools.pipeline import build_and_export  # noqa: E402
@@ -91,7 +90,7 @@ class _ServerProcess:
 
 async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
     spec, plan = _plan(args.samples)
-    embedder = MiniLMEmbedder()
+    embedder = memory_embedder()  # the product's own: the packaged all-MiniLM-L6-v2 as int8 ONNX
     embedder.embed(["warm up"])
     with _ServerProcess(args) as server:
         settings = Settings(model="openai:fake-model", openai_base_url=server.base_url, openai_api_key="bench",

@@ -9,6 +9,10 @@ calls any other offered tool with arguments filled from its schema, and can inje
 429 / 500 errors, hangs, and truncated tool-call arguments. Each request runs in its own
 thread, so latency and hangs never hold up other requests.
 
+`errors` make its roles err at set rates (see `tests/fake_llm_errors.py`): wrong gold answers, wrong
+solution programs and second correct options from the generator, flags and misses from the inspector,
+wrong answers from the solver, wrong rulings from the judge. With every rate 0 its answers are correct.
+
 `quirks` make it behave like servers that are not OpenAI (see `QUIRKS`): no tool calling, no
 `tool_choice="required"`, no `json_schema` response format, no `content: null`, reasoning text in
 `<think>` tags or a separate field. With none set it behaves as before.
@@ -31,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.fake_llm_content import STAGES, ContentState, Reply, fill_schema, key_values, respond
+from tests.fake_llm_errors import INSPECTOR_MISTAKES, JUDGE_MISTAKES, ErrorRates
 
 MODEL_NAME = "fake-model"
 FAULT_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "hang", "truncated")
@@ -80,6 +85,8 @@ class FakeLLMServer:
         fault_kinds: tuple[str, ...] = FAULT_KINDS,
         deterministic: bool = False,
         quirks: frozenset[str] | set[str] = frozenset(),
+        errors: ErrorRates | None = None,
+        choice_programs: bool = False,
     ) -> None:
         unknown = set(quirks) - set(QUIRKS)
         if unknown:
@@ -87,7 +94,8 @@ class FakeLLMServer:
         self.quirks = frozenset(quirks)
         self.host, self.latency_s, self.fault_rate, self.hang_s = host, latency_ms / 1000, fault_rate, hang_s
         self.fault_kinds = fault_kinds
-        self.content = ContentState(seed=seed, judge_reject_rate=judge_reject_rate, deterministic=deterministic)
+        self.content = ContentState(seed=seed, judge_reject_rate=judge_reject_rate, deterministic=deterministic,
+                                    errors=errors or ErrorRates(), choice_programs=choice_programs)
         self.recent_requests: deque[dict[str, Any]] = deque(maxlen=100)  # request bodies, newest last
         self._stats = FakeLLMStats()
         self._lock = threading.Lock()
@@ -144,6 +152,12 @@ class FakeLLMServer:
                 else:
                     setattr(self._stats, name, getattr(self._stats, name) + value)
 
+    @property
+    def mistakes(self) -> dict[str, int]:
+        """The mistakes its roles made so far, by "role:kind" (`errors`)."""
+        with self.content.lock:
+            return dict(self.content.made)
+
     def draw_fault(self) -> str | None:
         if self.fault_rate <= 0:
             return None
@@ -180,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
             stats = self.server.fake.stats
             self._send_json(200, {"requests": stats.requests, "completions": stats.completions,
                                   "by_tool": dict(stats.by_tool), "faults": dict(stats.faults),
-                                  "busy_s": stats.busy_s})
+                                  "busy_s": stats.busy_s, "mistakes": self.server.fake.mistakes})
         else:
             self._send_error(404, f"no route for GET {self.path}", "not_found")
 
@@ -422,7 +436,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deterministic", action="store_true", help="Answer the same request the same way every time.")
     parser.add_argument("--quirk", action="append", default=[], choices=sorted(QUIRKS),
                         help="Behave like a server that is not OpenAI (repeatable).")
+    errs = parser.add_argument_group("mistakes", "how often each role errs, drawn independently (0-1)")
+    errs.add_argument("--wrong-key-rate", type=float, default=0.0, help="Generator: a wrong gold answer.")
+    errs.add_argument("--wrong-program-rate", type=float, default=0.0, help="Generator: a solution program that "
+                      "prints another value than the (right) gold answer.")
+    errs.add_argument("--missing-program-rate", type=float, default=0.0,
+                      help="Generator: a computed answer without its solution program.")
+    errs.add_argument("--second-correct-rate", type=float, default=0.0,
+                      help="Generator: a multiple-choice distractor equal in value to the answer.")
+    errs.add_argument("--inspector-error-rate", type=float, default=0.0,
+                      help="Inspector: a sound item flagged, a flawed one passed.")
+    errs.add_argument("--inspector-mistake", action="append", choices=INSPECTOR_MISTAKES,
+                      help="What the inspector flags a sound item with (repeatable; default all).")
+    errs.add_argument("--solver-error-rate", type=float, default=0.0, help="Solver: a wrong answer.")
+    errs.add_argument("--judge-error-rate", type=float, default=0.0,
+                      help="Judge: an adjudication or a verdict the wrong way round.")
+    errs.add_argument("--judge-mistake", action="append", choices=JUDGE_MISTAKES,
+                      help="How a ruling against a right gold answer names its own answer (repeatable; default all).")
+    errs.add_argument("--choice-programs", action="store_true",
+                      help="Multiple-choice items with a computed answer carry a solution program.")
     args = parser.parse_args(argv)
+    try:
+        errors = ErrorRates(wrong_key=args.wrong_key_rate, wrong_program=args.wrong_program_rate,
+                            missing_program=args.missing_program_rate,
+                            second_correct=args.second_correct_rate, inspector=args.inspector_error_rate,
+                            inspector_kinds=tuple(args.inspector_mistake or INSPECTOR_MISTAKES),
+                            solver=args.solver_error_rate, judge=args.judge_error_rate,
+                            judge_kinds=tuple(args.judge_mistake or JUDGE_MISTAKES))
+    except ValueError as exc:
+        parser.error(str(exc))
     server = FakeLLMServer(
         port=args.port,
         host=args.host,
@@ -433,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         hang_s=args.hang_s,
         deterministic=args.deterministic,
         quirks=frozenset(args.quirk),
+        errors=errors,
+        choice_programs=args.choice_programs,
     )
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"fake LLM listening on {server.base_url}", flush=True)

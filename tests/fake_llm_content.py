@@ -1,7 +1,8 @@
-"""What the fake LLM says: plausible, varied, correct answers for each pipeline stage.
+"""What the fake LLM says: plausible, varied answers for each pipeline stage, correct unless its roles are set
+to err (`ContentState.errors`, see `tests/fake_llm_errors.py`).
 
-Pure functions of the request plus a small per-server `ContentState` (seed, call counter and the
-answers of the samples it generated, so its own judge can check them). The transport lives in
+Pure functions of the request plus a small per-server `ContentState` (seed, call counter and the true
+answers of the samples it generated, so its own reviewers can check them). The transport lives in
 `tests/fake_llm.py`.
 """
 
@@ -12,9 +13,23 @@ import json
 import random
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.fake_llm_errors import (
+    ErrorRates,
+    generator_mistakes,
+    inspector_verdict,
+    judge_errs,
+    lettered_choices,
+    program,
+    repaired,
+    same_value,
+    solver_mistake,
+    wrong_ruling,
+)
 
 # --- replies and request reading ------------------------------------------------------------
 
@@ -43,6 +58,10 @@ class ContentState:
     deterministic: bool = False
     answers: dict[str, str] = field(default_factory=dict)  # generated question -> correct answer
     lock: threading.Lock = field(default_factory=threading.Lock)
+    errors: ErrorRates = field(default_factory=ErrorRates)  # the mistakes each role makes (tests/fake_llm_errors.py)
+    made: Counter[str] = field(default_factory=Counter)  # mistakes made, by "role:kind"
+    # Multiple-choice items with a computed answer also carry a solution program (the generator is asked for one).
+    choice_programs: bool = False
 
     def rng_for(self, text: str) -> random.Random:
         with self.lock:
@@ -236,10 +255,18 @@ def spec_draft(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
         "difficulty": _difficulty(low),
         "language": next((lang for lang in LANGUAGES if lang.lower() in low), None),
         "modalities": ["text"],
-        "constraints": [],
+        "constraints": _constraints(request),
         "questions": _questions(topic, low) if vague else [],
     }
     return draft
+
+
+_STEPS_ASKED = re.compile(r"\bat least (?:\d+|two|three|four|five) (?:\w+ )?(?:steps|hops|operations)\b", re.IGNORECASE)
+
+
+def _constraints(request: str) -> list[str]:
+    """The request's "at least N (reasoning) steps", in its own words: the one constraint this fake records."""
+    return [m.group(0) for m in _STEPS_ASKED.finditer(request)][:1]
 
 
 def _answer_format(low: str) -> str | None:
@@ -366,7 +393,10 @@ def sample_batch(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
         if item["question"] in seen:
             continue
         seen.add(item["question"])
-        state.remember(item["question"], item["answer"])
+        state.remember(item["question"], item["answer"])  # the true answer, whatever mistake the gold answer gets
+        if state.choice_programs and answer_format == "multiple_choice" and item["answer"].lstrip("-").isdigit():
+            item["solution_code"] = program(item["answer"], item["rationale"])
+        item = generator_mistakes(item, answer_format, state)
         if answer_format == "multiple_choice":  # the generator's schema names the correct option by position
             item["correct_choice"] = item["choices"].index(item.pop("answer"))
         samples.append(item)
@@ -491,6 +521,8 @@ def judge_verdict(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
         problems.append(f"incorrect answer: expected {expected}"[:200])
     if not problems and _injected_reject(question, state.judge_reject_rate):
         problems.append("ambiguous wording (injected)")
+    if expected is not None and judge_errs(question, state, "verdict"):  # the verdict the wrong way round
+        problems = [] if problems else ["the proposed answer looks wrong (a judge mistake, injected)"]
     return {"verdict": "reject" if problems else "accept", "reasons": problems}
 
 
@@ -556,22 +588,25 @@ def inspection(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
         return {"issues": []}
     answer_format = keys.get("answer format", "").strip().lower().split(" ")[0]
     issues = [{"kind": "schema", "detail": p[:200]} for p in _structural_problems(answer_format, keys.get("choices"), gold)]
-    expected = state.answers.get(question)
-    if not issues and expected is not None and expected.strip().lower() != gold.lower():
-        issues.append({"kind": "wrong_answer", "detail": f"the correct answer is {expected}"[:200]})
+    if not issues:
+        issues = inspector_verdict(question, gold, state.answers.get(question), parse_choices(keys.get("choices")), state)
     return {"issues": issues}
 
 
 def repair(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
-    return {"feasible": False, "explanation": "no minimal edit fixes it while keeping the gold answer"}
+    """Infeasible unless the issues are ones a minimal edit can remove (tests/fake_llm_errors.py `repaired`)."""
+    return repaired(keys, parse_choices(keys.get("choices")), state)
 
 
 def solver_answer(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
-    expected = state.answers.get(keys.get("question", "").strip())
+    question = keys.get("question", "").strip()
+    expected = state.answers.get(question)
     if expected is None:
         return {"reasoning": "I could not work this one out.", "answer": "unknown"}
-    lettered = [c.split(") ", 1) for c in (keys.get("choices") or "").split(" | ") if ") " in c]
-    letter = next((label for label, text in lettered if text.strip() == expected), None)
+    lettered = lettered_choices(keys.get("choices"))
+    if (mistake := solver_mistake(question, expected, lettered, state)) is not None:
+        return {"reasoning": "Worked through the steps, one of them wrongly.", "answer": mistake}
+    letter = next((label for label, text in lettered if text == expected), None)
     return {"reasoning": "Worked through the steps in order.", "answer": letter or expected}
 
 
@@ -589,11 +624,17 @@ def closed_book_answer(keys: dict[str, str], state: ContentState) -> dict[str, A
 
 
 def adjudication(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
-    expected = state.answers.get(keys.get("question", "").strip())
-    gold = keys.get("gold answer", "").strip()
-    if expected is None or expected.strip().lower() == gold.lower():
-        return {"reasoning": "The gold answer follows from the question.", "decision": "gold_correct"}
-    return {"reasoning": f"The correct answer is {expected}.", "decision": "solver_correct"}
+    question = keys.get("question", "").strip()
+    expected, gold = state.answers.get(question), keys.get("gold answer", "").strip()
+    right = expected is None or same_value(expected, gold)
+    if expected is not None and judge_errs(question, state, "adjudication"):  # the ruling the wrong way round
+        right = not right
+        if not right:
+            return wrong_ruling(question, gold, keys.get("solver answer", "").strip(), state)
+    if right:
+        return {"reasoning": "The gold answer follows from the question.", "answer": gold[:100] or None,
+                "decision": "gold_correct"}
+    return {"reasoning": f"The correct answer is {expected}.", "answer": expected, "decision": "solver_correct"}
 
 
 def quality_scores(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
@@ -713,7 +754,7 @@ def _t_bakery(r: random.Random) -> Problem:
     return (
         text,
         trays * per - sold,
-        f"{trays} x {per} = {trays * per} baked, minus {sold} sold leaves {trays * per - sold}.",
+        f"{trays} x {per} = {trays * per} baked, and {trays * per} - {sold} = {trays * per - sold} are left.",
     )
 
 
@@ -770,7 +811,8 @@ def _t_discount(r: random.Random) -> Problem:
     return (
         text,
         sale,
-        f"{pct}% of {price} is {price * pct // 100}, so the price is {price} - {price * pct // 100} = {sale}.",
+        f"{pct}% of {price} is {price} x {pct} / 100 = {price * pct // 100}, so the price is {price} - {price * pct // 100} "
+        f"= {sale}.",
     )
 
 
@@ -898,7 +940,7 @@ def _t_fuel(r: random.Random) -> Problem:
     return (
         text,
         litres * hundreds,
-        f"{hundreds * 100} km is {hundreds} hundreds, and {hundreds} x {litres} = {litres * hundreds}.",
+        f"{hundreds * 100} / 100 = {hundreds} hundreds of km, and {hundreds} x {litres} = {litres * hundreds}.",
     )
 
 
@@ -1008,8 +1050,26 @@ def make_item(rng: random.Random, topic: str, answer_format: str) -> dict[str, A
         }
     item: dict[str, Any] = {"question": question, "answer": str(value), "rationale": rationale}
     if answer_format == "numeric":
-        item["solution_code"] = f"# {rationale}\nanswer = {value}\nprint(answer)\n"
+        item["solution_code"] = solution_program(rationale, value)
     return item
+
+
+_EQUATION = re.compile(r"((?:\(?\d+\)?\s*[x+\-/]\s*)+\(?\d+\)?)\s*=\s*(\d+)")
+
+
+def solution_program(rationale: str, value: int) -> str:
+    """A program that computes `value` step by step, one line per equation of the rationale ("4 x 18 = 72, and
+    100 - 72 = 28"), each later use of an earlier result named by its step; a constant when the equations do
+    not end in `value`."""
+    lines: list[str] = []
+    names: dict[str, str] = {}
+    for expression, result in _EQUATION.findall(rationale):
+        code = re.sub(r"\d+", lambda m: names.get(m.group(), m.group()), expression)
+        lines.append(f"step{len(lines) + 1} = {code.replace(' x ', ' * ').replace('/', '//')}")
+        names[result] = f"step{len(lines)}"
+    if not lines or names.get(str(value)) != f"step{len(lines)}":
+        return f"# {rationale}\nanswer = {value}\nprint(answer)\n"
+    return "\n".join([f"# {rationale}", *lines, f"print(step{len(lines)})"]) + "\n"
 
 
 def _templates(topic: str) -> tuple[Callable[[random.Random], Problem], ...]:

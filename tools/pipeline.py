@@ -85,11 +85,11 @@ def recorded_material(directory: Path) -> MaterialView | None:
 
 
 def estimate_for(plan: SubtaskPlan, spec: BenchmarkSpec, models: StageModels, options: BuildOptions,
-                 quality_items: int = 0) -> CostEstimate:
+                 quality_items: int = 0, panel: list[str] | None = None) -> CostEstimate:
     gate = options.qc is not None
     return estimate_build(spec, plan, batch_size=options.batch_size, names=models.names, prices=options.prices,
                           briefs=options.briefs, gate=gate, resolve=gate and bool(options.qc and options.qc.resolve)
-                          and "solver" in models.models, quality_items=quality_items)
+                          and "solver" in models.models, quality_items=quality_items, panel=panel or [])
 
 
 def _preflight(models: StageModels, options: BuildOptions, panel: list[str]) -> None:
@@ -125,7 +125,8 @@ async def build_and_export(
     `material`, the plan's grounded subtasks are written from it (`tools.stages.ground.assign_material`)."""
     _preflight(models, options, list((finishing or FinishOptions()).panel))
     build_id = build_id_for(directory, material.folder if material is not None else None)
-    estimate = estimate_for(plan, spec, models, options, (finishing or FinishOptions()).quality_sample_size)
+    finishing = finishing or FinishOptions()
+    estimate = estimate_for(plan, spec, models, options, finishing.quality_sample_size, list(finishing.panel))
     await emit(on_event, BuildEvent(stage="build", kind="progress", message=describe_estimate(estimate)))
     build_models = models.with_cache(CallCache(directory / CHECKPOINTS / "calls.jsonl"))
     samples, report = await run_build(spec, plan, build_id=build_id, models=build_models, store=store,

@@ -20,6 +20,7 @@ from tests.assistant.test_app import (  # noqa: F401  (fixtures: the fake server
     Recorder,
     _runtime,
     app,
+    click,
     confirm,
     llm,
     no_errors,
@@ -192,6 +193,21 @@ async def test_use_only_chapter_3_and_skip_the_appendix_change_the_plan(
     reply = "\n".join(_said(recorder))
     assert "matches nothing in the material" in reply and "Chapter 1" in reply
     assert state().version.number == 2  # type: ignore[union-attr]
+
+
+async def test_previews_of_a_grounded_plan_cite_the_attached_file_and_pass_its_evidence_check(
+        fake_models: FakeLLMServer, files: dict[str, Path]) -> None:
+    recorder = open_session()
+    await _send(REQUEST, _file(files["book"], "text/markdown"))
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))
+    recorder.forget()
+    await app.on_preview(click("preview", {"version": 1}))
+    no_errors(recorder)
+    previews = state().previews
+    assert previews and all(p.evidence and p.evidence[0].startswith("book.md, ") for p in previews)
+    assert all(any(c.startswith("evidence: passed") for c in p.checks) for p in previews)
+    shown = [m["output"] for m in recorder.messages() if m["output"].startswith("**Preview ")]
+    assert shown and all("Evidence: book.md, " in text and "evidence: passed" in text for text in shown)
 
 
 def _anchor(unit: str) -> str:

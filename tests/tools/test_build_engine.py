@@ -140,3 +140,17 @@ async def test_a_build_with_a_difficulty_panel_reports_a_cost_that_covers_the_pa
     roles = sum(Price(1.0, 2.0).cost(u) for key, u in report.usage.items() if not key.startswith("panel:"))
     assert report.cost is not None and report.cost == pytest.approx(roles + Price(3.0, 4.0).cost(panel))
     assert any(w.startswith("Not independent: the judge and the solver are the generator's model") for w in report.warnings)
+    assert not any("difficulty panel includes" in w for w in report.warnings), "the panel is another model"
+
+
+async def test_a_panel_that_includes_the_generator_is_named_in_the_report(tmp_path: Path, store: SampleStore) -> None:
+    from assistant.deps import finish_options
+
+    small = SubtaskPlan(subtasks=[PLAN.subtasks[0].model_copy(update={"quota": 4})])
+    with FakeLLMServer(port=0, seed=4) as server:
+        settings = _settings(server, quality_sample_size=0, panel_models="openai:fake-model")
+        result = await build_and_export(SPEC, small, models=stage_models(settings), store=store,
+                                        directory=tmp_path / "out", options=build_options(settings),
+                                        finishing=finish_options(settings))
+    assert any(w.startswith("The difficulty panel includes the model that writes the items (openai:fake-model)")
+               for w in result.report.warnings)

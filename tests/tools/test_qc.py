@@ -7,7 +7,7 @@ import pytest
 from tests.scripted import Script
 from tests.tools.qc_fixtures import CLEAN, CODE, EVEN_TESTS, MC, NO_ISSUES, NUM, SPEC, answering, make, with_solver
 from tools.contracts import Subtask
-from tools.qc.gate import NO_SOLUTION, QCOptions, quality_gate
+from tools.qc.gate import NO_SOLUTION, QCOptions, check_candidate, quality_gate
 from tools.qc.sandbox import SandboxLimits
 from tools.qc.schema import CheckFailed
 
@@ -215,6 +215,31 @@ async def test_a_computed_answer_matching_exactly_one_option_within_tolerance_pa
         "the solution code computes the gold answer, and it matches exactly one option"]
 
 
+UNITS = {"question": "Ada buys 3 pens at $4 each and pays with a $20 note. How much change does she get?",
+         "choices": ["$8", "$7", "$9", "$12"], "answer": "$8"}
+
+
+async def test_options_written_with_units_are_matched_by_the_one_number_they_hold() -> None:
+    script = Script(submit_inspection=[NO_ISSUES], submit_answer=[answering("$8")])
+    sample = make(MC, **UNITS, solution_code="print(20 - 3 * 4)")
+    result = await quality_gate(sample, SPEC, MC, models=with_solver(script))
+    executed = next(r for r in result.records if r.check == "executed")
+    assert executed.outcome == "passed" and "matches exactly one option" in executed.reasons[0]
+
+
+@pytest.mark.parametrize(("choices", "answer", "issue", "why"), [
+    (["$8", "8 dollars", "$7", "$9"], "$8", "several_correct", "matches 2 options"),
+    (["$8", "$7", "$9", "$12"], "$7", "wrong_answer", "not the gold answer '$7'"),
+])
+async def test_a_computed_answer_must_match_the_gold_option_and_no_other_whatever_the_units(
+        choices: list[str], answer: str, issue: str, why: str) -> None:
+    script = Script()
+    sample = make(MC, **{**UNITS, "choices": choices, "answer": answer}, solution_code="print(20 - 3 * 4)")
+    result = await quality_gate(sample, SPEC, MC, models=with_solver(script))
+    assert result.dropped is not None and (result.dropped.check, result.dropped.issues) == ("executed", [issue])
+    assert why in result.dropped.reasons[0] and script.calls == {}
+
+
 TOTAL = {"question": "A shop sells 17 pens and then 25 more. How many pens did it sell?", "answer": "42",
          "solution_code": "print(17 + 25)"}
 
@@ -238,6 +263,21 @@ async def test_a_wrong_answer_verdict_with_a_different_answer_still_drops_the_it
     script = Script(submit_inspection=[{"issues": [issue]}])
     result = await quality_gate(make(NUM, **TOTAL), SPEC, NUM, models=with_solver(script))
     assert result.dropped is not None and result.dropped.check == "inspector" and result.dropped.voided == []
+
+
+@pytest.mark.parametrize(("reasons", "kept"), [
+    (["the gold answer '42' does not match the calculated value of 42"], True),
+    (["the gold answer '42' does not match the calculated value of 42", "the question is ambiguous"], False),
+    (["the correct answer is 41"], False),
+])
+async def test_a_single_judges_rejection_whose_every_reason_computes_the_gold_answer_is_void(
+        reasons: list[str], kept: bool) -> None:
+    script = Script(submit_verdict=[{"verdict": "reject", "reasons": reasons}])
+    sample = make(NUM, **TOTAL)
+    result = await check_candidate(sample, SPEC, NUM, models=with_solver(script), options=None)
+    [record] = result.records
+    assert (result.sample is not None) == kept and (record.outcome == "passed") == kept
+    assert len(record.voided) == (1 if kept else 0) and (not kept or "void" in record.voided[0])
 
 
 async def test_an_adjudication_against_the_gold_answer_that_computes_the_gold_answer_is_void() -> None:

@@ -135,6 +135,20 @@ async def test_the_report_gives_the_rate_of_void_verdicts_and_flags_items_withou
     assert "set aside as self-contradicting: 1 (33% of such verdicts)" in quality_section(report)
 
 
+async def test_the_report_says_for_how_many_choice_items_one_correct_option_was_computed_and_judged() -> None:
+    models = StageModels(models={"generator": Script().model(), "judge": Script().model()},
+                         names={"generator": "openai:gen", "judge": "openai:judge"})
+    computed, judged = _mc(1), _mc(2)
+    computed = computed.model_copy(update={"metadata": {"qc": {"checks": ["leakage", "executed", "inspector"]}}})
+    judged = judged.model_copy(update={"metadata": {"qc": {"checks": ["leakage", "inspector"]}}})
+    plain = make(NUM, question="How many pens are in 3 boxes of 5?", answer="15")
+    report = await quality_report([computed, judged, plain], SPEC, PLAN, models=models, build_id="b1", records=[],
+                                  sample_size=0)
+    assert (report.options_computed, report.options_judged) == (1, 1)
+    assert ("Exactly one correct option: computed by the item's solution program for 1 multiple-choice items; left to "
+            "the judge model's review (no program) for 1") in quality_section(report)
+
+
 def test_the_card_says_a_judge_that_is_the_generator_is_not_independent_and_who_judges_one_correct_option() -> None:
     items = [_mc(1)]
     own = _build_report(items).model_copy(update={"models": {"generator": "openai:gen", "judge": "openai:gen"}})

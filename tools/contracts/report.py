@@ -124,6 +124,11 @@ class QualityReport(Strict):
         default_factory=dict, description="Spec constraint (its own words) -> candidates dropped for missing it.")
     without_solution: list[str] = Field(
         default_factory=list, description="Numeric items kept without a solution program (solutions not required).")
+    options_computed: int = Field(
+        default=0, description="Multiple-choice items whose solution program computes exactly one option, the gold one.")
+    options_judged: int = Field(
+        default=0, description="Multiple-choice items without a solution program: that exactly one option is correct "
+        "was judged by the inspector (or by the single judge verdict when the quality gate is off).")
     answer_positions: dict[str, int] = Field(default_factory=dict)
     positions_balanced: bool | None = None
     panel: PanelReport | None = None

@@ -25,6 +25,8 @@ class PreviewItem(Strict):
     status: Literal["pending", "accepted", "rejected", "edited"] = "pending"
     reason: str | None = Field(default=None, description="Why the user rejected it, or what they changed.")
     checks: list[str] = Field(default_factory=list, description="The quality gate's verdicts, one line per check.")
+    evidence: list[str] = Field(
+        default_factory=list, description="Items written from the user's material: what each cites, one line each.")
 
 
 class Provenance(Strict):

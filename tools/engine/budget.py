@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from tools.contracts import BenchmarkSpec, CostEstimate, Role, SubtaskPlan, TokenUsage
 from tools.errors import ConfigurationError
 from tools.qc.independence import shared_models
+from tools.stages.ground import chunk_kind
 
 # Rough sizes of one call, in tokens, measured on the prompts in tools/generate.py and tools/verify.py.
 GENERATE_INPUT, GENERATE_OUTPUT_PER_SAMPLE = 700, 130
@@ -91,12 +93,12 @@ def _usage(requests: int, input_each: int, output_total: int) -> TokenUsage:
 
 def estimate_build(spec: BenchmarkSpec, plan: SubtaskPlan, *, batch_size: int, names: dict[Role, str],
                    prices: dict[str, Price], briefs: bool = False, gate: bool = False, resolve: bool = False,
-                   quality_items: int = 0) -> CostEstimate:
+                   quality_items: int = 0, panel: Collection[str] = ()) -> CostEstimate:
     """Calls, tokens and (when prices are known) dollars for a build, assuming most samples pass.
 
     `gate`: the quality gate's inspector call per candidate (instead of one judge call); `resolve`: its
     independent solver call; `briefs`: a design-brief call per batch; `quality_items`: judge calls scoring
-    the finished benchmark."""
+    the finished benchmark; `panel`: the difficulty panel's models (named when one writes the items)."""
     del spec  # the plan carries what matters; kept in the signature so estimates can grow finer
     drafts = math.ceil(plan.total / EXPECTED_ACCEPTANCE)
     batches = sum(math.ceil(math.ceil(s.quota / EXPECTED_ACCEPTANCE) / batch_size) for s in plan.subtasks)
@@ -113,7 +115,9 @@ def estimate_build(spec: BenchmarkSpec, plan: SubtaskPlan, *, batch_size: int, n
         input_tokens=sum(u.input_tokens for u in per_role.values()),
         output_tokens=sum(u.output_tokens for u in per_role.values()),
         cost=cost_of(per_role, names, prices), per_role=per_role, assumed_acceptance=EXPECTED_ACCEPTANCE,
-        shared_models=shared_models(names, reviewers=("judge", "solver") if gate and resolve else ("judge",)),
+        shared_models=shared_models(names, reviewers=("judge", "solver") if gate and resolve else ("judge",),
+                                    images=any(chunk_kind(u) == "image" for s in plan.subtasks
+                                               for u in (s.material.units if s.material else [])), panel=panel),
     )
 
 

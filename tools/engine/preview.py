@@ -3,7 +3,9 @@
 Each draft goes through the build's own checks: the format checks, then `check_candidate` (the
 quality gate with the build's options, or the single judge verdict). Shown previews carry each
 check's verdict; a draft a check drops is not shown, and the reasons are returned. (Previews are
-written without design briefs, so the inspector reviews them without one.)
+written without design briefs, so the inspector reviews them without one.) A subtask written from the
+user's material is previewed as the build writes it: from units of its own selection, each item citing
+them, and checked against the material (evidence, closed-book) like the build's items.
 
 The user's verdicts come back as instructions on the plan's subtasks (`Subtask.guidance`), which
 the generator reads for the whole build: a rejected preview with its reason steers every batch.
@@ -13,22 +15,39 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from tools.contracts import BenchmarkSpec, CheckRecord, PreviewItem, Provenance, Sample, Subtask, SubtaskPlan
+from tools.contracts import (
+    BenchmarkSpec,
+    CheckRecord,
+    Evidence,
+    PreviewItem,
+    Provenance,
+    Sample,
+    SampleDraft,
+    Subtask,
+    SubtaskPlan,
+)
+from tools.engine.units import UnitUse, pick_units
 from tools.llm.stage import StageModels
 from tools.qc.gate import QCOptions, check_candidate
-from tools.qc.schema import CheckFailed, normalize, to_sample
+from tools.qc.schema import Block, CheckFailed, material_blocks, normalize, to_grounded_sample, to_sample
 from tools.stages.generate import generate_batch
+
+if TYPE_CHECKING:
+    from tools.sources import MaterialView
 
 MAX_GUIDANCE_PER_SUBTASK = 6
 
 
 async def preview_samples(
-    spec: BenchmarkSpec, plan: SubtaskPlan, *, models: StageModels, qc: QCOptions | None, per_subtask: int = 3
+    spec: BenchmarkSpec, plan: SubtaskPlan, *, models: StageModels, qc: QCOptions | None, per_subtask: int = 3,
+    material: MaterialView | None = None,
 ) -> tuple[list[PreviewItem], list[str]]:
     """Up to `per_subtask` samples for each subtask that pass the build's checks (`qc`: the build's quality-gate
-    options, None for its single judge verdict), and why the other drafts were dropped."""
-    results = await asyncio.gather(*(_preview_one(spec, s, models, qc, per_subtask) for s in plan.subtasks))
+    options, None for its single judge verdict), and why the other drafts were dropped. `material`: the user's
+    material, which the plan's grounded subtasks are written from and checked against."""
+    results = await asyncio.gather(*(_preview_one(spec, s, models, qc, per_subtask, material) for s in plan.subtasks))
     items = [item for found, _ in results for item in found]
     problems = [problem for _, dropped in results for problem in dropped]
     return items, problems
@@ -41,15 +60,24 @@ def verdict_line(record: CheckRecord) -> str:
 
 
 async def _preview_one(spec: BenchmarkSpec, subtask: Subtask, models: StageModels, qc: QCOptions | None,
-                       count: int) -> tuple[list[PreviewItem], list[str]]:
-    drafts = await generate_batch(spec, subtask, count, models=models, batch_label="preview")
+                       count: int, material: MaterialView | None) -> tuple[list[PreviewItem], list[str]]:
+    blocks: list[list[Block]] = []
+    if subtask.material is not None:
+        if material is None:
+            return [], [f"{subtask.name}: its items are written from the attached material, which cannot be read "
+                        "now; nothing was previewed (attach the files again)"]
+        blocks = material_blocks(material, pick_units(subtask, count, UnitUse(), attempts=1))
+        if not blocks:
+            return [], [f"{subtask.name}: its share of the material is empty; nothing was previewed"]
+    drafts = await generate_batch(spec, subtask, len(blocks) or count, models=models, batch_label="preview",
+                                  material=blocks or None)
     provenance = Provenance(build_id="preview", generator_model=models.names.get("generator", "?"),
                             judge_model=models.names.get("judge"), attempt=0, created_at=datetime.now(UTC))
     samples: list[Sample] = []
     problems: list[str] = []
-    for draft in drafts[:count]:
+    for i, draft in enumerate(drafts[:count]):
         try:
-            sample = to_sample(draft, subtask, provenance)
+            sample = _checked(draft, subtask, provenance, blocks, i)
         except CheckFailed as exc:
             problems.append(f"{subtask.name}: a draft failed the format check ({exc})")
             continue
@@ -57,7 +85,8 @@ async def _preview_one(spec: BenchmarkSpec, subtask: Subtask, models: StageModel
             problems.append(f"{subtask.name}: a draft repeated another one")
             continue
         samples.append(sample)
-    results = await asyncio.gather(*(check_candidate(s, spec, subtask, models=models, options=qc) for s in samples))
+    results = await asyncio.gather(*(check_candidate(s, spec, subtask, models=models, options=qc, material=material)
+                                     for s in samples))
     items: list[PreviewItem] = []
     for result in results:
         kept, dropped = result.sample, result.dropped
@@ -68,8 +97,24 @@ async def _preview_one(spec: BenchmarkSpec, subtask: Subtask, models: StageModel
         items.append(PreviewItem(id=f"{subtask.id}-p{len(items) + 1}", subtask_id=subtask.id,
                                  answer_format=kept.answer_format, question=kept.question, context=kept.context,
                                  choices=kept.choices, answer=kept.answer, rationale=kept.rationale,
-                                 checks=[verdict_line(r) for r in result.records]))
+                                 checks=[verdict_line(r) for r in result.records],
+                                 evidence=[_cited(e) for e in kept.evidence]))
     return items, problems
+
+
+def _cited(evidence: Evidence) -> str:
+    quote = "the image" if evidence.quote is None else f"\u201c{evidence.quote[:200]}\u201d"
+    return f"{evidence.source}, {evidence.anchor}: {quote}"
+
+
+def _checked(draft: SampleDraft, subtask: Subtask, provenance: Provenance, blocks: list[list[Block]], i: int) -> Sample:
+    """The format checks: `to_sample`, or for an item written from material its grounded form (`CheckFailed`
+    when a grounded draft has no material of its own: the generator wrote more items than it was given units)."""
+    if not blocks:
+        return to_sample(draft, subtask, provenance)
+    if i >= len(blocks):
+        raise CheckFailed("more drafts than material units given")
+    return to_grounded_sample(draft, subtask, provenance, blocks[i], {b.mid: b for item in blocks for b in item})
 
 
 def review_note(item: PreviewItem) -> str | None:

@@ -58,6 +58,10 @@ def quality_section(quality: QualityReport) -> str:
                f"- Executed answers confirmed: {_percent(quality.executed_pass_rate)} of {quality.executed} items",
                f"- Wrong-answer verdicts set aside as self-contradicting: {quality.voided_verdicts} "
                f"({_percent(quality.voided_rate)} of such verdicts)"]
+    if quality.options_computed or quality.options_judged:
+        figures.append(f"- Exactly one correct option: computed by the item's solution program for "
+                       f"{quality.options_computed} multiple-choice items; left to the judge model's review (no program) for "
+                       f"{quality.options_judged}")
     if quality.constraint_misses:
         figures.append("- Candidates dropped for missing a constraint: " + "; ".join(
             f"{text!r} ({n})" for text, n in sorted(quality.constraint_misses.items(), key=lambda kv: -kv[1])))

@@ -152,10 +152,16 @@ async def quality_report(
         agreement_rate=_rate(sum(1 for r in solver if r.agreed), len(solver)), executed=len(executed),
         executed_pass_rate=_rate(sum(1 for r in executed if r.outcome == "passed"), len(executed)),
         voided_verdicts=voided, voided_rate=_rate(voided, wrong), without_solution=unexecuted(samples),
+        options_computed=len(computed := [s for s in samples if s.choices and _executed(s)]),
+        options_judged=sum(1 for s in samples if s.choices) - len(computed),
         constraint_misses=dict(Counter(c for r in records if r.check == "constraints" for c in r.constraints)),
         answer_positions=position_distribution(samples), positions_balanced=positions_balanced(samples),
         panel=panel, created_at=datetime.now(UTC))
     return report.model_copy(update={"warnings": _warnings(report, models, role, min(sample_size, len(samples)))})
+
+
+def _executed(sample: Sample) -> bool:
+    return "executed" in sample.metadata.get("qc", {}).get("checks", [])
 
 
 def unexecuted(samples: list[Sample]) -> list[str]:

@@ -2,8 +2,10 @@
 
 - A sample with `metadata.solution_code` (numeric and other computed answers): the program's last
   printed line must equal the gold answer (numbers compared as numbers, to the gold's precision).
-  For multiple choice it must also match exactly one option, so a second correct option is caught
-  here without a model; multiple-choice items without a solution are left to the inspector.
+  For multiple choice it must match exactly one option, the gold one: an option matches when it says
+  the same, or when the one number it holds equals the computed value ("$12", "12 apples" for 12),
+  so a second correct option is caught here without a model; multiple-choice items without a solution
+  are left to the inspector.
 - A code item (`metadata.kind == "code"`): the reference solution (the answer) must pass the item's
   unit tests, and trivially wrong stand-ins for its function must fail them.
 """
@@ -52,6 +54,18 @@ def answers_equal(computed: str, gold: str) -> bool:
     return aliases.get(key, key) == aliases.get(normalize(gold), normalize(gold))
 
 
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?(?:/\d+)?(?!\d)(?!\.\d)")
+
+
+def matches_option(computed: str, option: str) -> bool:
+    """Does `option` say the computed value: the same answer, or an option holding that one number among words
+    and signs ('$1,200', '7.5 kg', '12 apples'), compared to the option's own precision?"""
+    if answers_equal(computed, option):
+        return True
+    numbers = _NUMBER_IN_TEXT.findall(option)
+    return len(numbers) == 1 and as_number(computed) is not None and answers_equal(computed, numbers[0])
+
+
 def applies(sample: Sample) -> bool:
     """Can the answer be checked by running code: a code item, or an item with a solution program?"""
     return sample.metadata.get("kind") == "code" or bool(sample.metadata.get("solution_code"))
@@ -69,10 +83,11 @@ async def check_executed(sample: Sample, *, limits: SandboxLimits | None = None)
     if not lines:
         return ExecutedOutcome(False, "the solution code printed nothing")
     computed = lines[-1]
-    if not answers_equal(computed, sample.answer):
+    agrees = matches_option if sample.choices else answers_equal
+    if not agrees(computed, sample.answer):
         return ExecutedOutcome(False, f"the solution code computes {computed[:60]!r}, not the gold answer {sample.answer[:60]!r}",
                                computed)
-    if sample.choices and len(matching := [c for c in sample.choices if answers_equal(computed, c)]) != 1:
+    if sample.choices and len(matching := [c for c in sample.choices if matches_option(computed, c)]) != 1:
         listed = ", ".join(repr(c[:40]) for c in matching)
         return ExecutedOutcome(False, f"the solution code computes {computed[:60]!r}, which matches {len(matching)} options "
                                f"({listed}): exactly one option must be correct", computed,

@@ -108,9 +108,20 @@ async def _judge(sample: Sample, spec: BenchmarkSpec, models: StageModels) -> Ga
     except StageFailed:
         return GateResult(sample=None, records=[CheckRecord(sample_id=sample.id, check="judge", outcome="dropped",
                                                             reasons=["no valid verdict"])])
+    if not verdict.accepted and (voided := _void_rejection(sample, verdict.reasons)):
+        return GateResult(sample=sample, records=[CheckRecord(sample_id=sample.id, check="judge", outcome="passed",
+                                                              voided=voided)])
     record = CheckRecord(sample_id=sample.id, check="judge", outcome="passed" if verdict.accepted else "dropped",
                          reasons=verdict.reasons)
     return GateResult(sample=sample if verdict.accepted else None, records=[record])
+
+
+def _void_rejection(sample: Sample, reasons: list[str]) -> list[str]:
+    """A rejection every reason of which names, as the value it calculated, the gold answer itself: void (the
+    verdicts are returned as voided); empty when any reason stands."""
+    issues = [Issue(kind="wrong_answer", detail=reason[:200]) for reason in reasons]
+    kept, voided = void_verdicts(sample, issues)
+    return voided if issues and not kept else []
 
 
 class _Gate:
