@@ -23,8 +23,9 @@ from tools.errors import InvalidEdit, InvalidRequest
 from tools.sources import MEDIA_TYPES, SUPPORTED, MaterialView, SourceLimits, ingest, load_material
 from tools.sources.names import display_name
 from tools.stages.edit_reader import split_clauses
-from tools.stages.ground import assign_material, coverage_lines, match_units, material_index, select_material
+from tools.stages.ground import assign_material, coverage_lines, match_units, select_material
 from tools.stages.material_edits import set_use
+from tools.stages.material_index import material_index
 from tools.stages.material_words import read_material_words
 
 Attachment = tuple[str, Path]  # the name the user gave the file, and where its upload lies

@@ -35,7 +35,8 @@ from tools.finish.run import FinishOptions, finish
 from tools.llm.resilience import CallCache
 from tools.llm.stage import StageModels
 from tools.stages.design import design_subtasks
-from tools.stages.ground import assign_material, material_index
+from tools.stages.ground import assign_material
+from tools.stages.material_index import material_index
 from tools.stages.requirements import analyze_request
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from tests.tools.sources.fixtures import prose, write_text_pdf
 from tools.contracts import MaterialSelection, Subtask, SubtaskPlan
 from tools.errors import InvalidRequest
 from tools.sources import MaterialView, ingest
-from tools.stages.ground import assign_material, coverage_lines, material_index, select_material
+from tools.stages.ground import assign_material, coverage_lines, select_material
+from tools.stages.material_index import material_index
 
 TOPICS = {
     "Fractions": "A fraction names parts of a whole: the numerator counts the parts and the denominator says how many "

@@ -20,7 +20,6 @@ from tools.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from memory.material import MaterialIndex
-    from memory.store import SampleStore
     from tools.sources import MaterialView
 
 # Units a subtask is given per item of its quota, at most: one for the item, the rest to replace dropped ones.
@@ -51,22 +50,6 @@ def is_multi_hop(subtask: Subtask) -> bool:
 def units_needed(subtask: Subtask, kind: str) -> int:
     """Units of `kind` one pass over the subtask's quota uses: two chunks per item when multi-hop."""
     return subtask.quota * (2 if kind == "document" and is_multi_hop(subtask) else 1)
-
-
-# -- the index -----------------------------------------------------------------------------------------
-
-
-def material_index(view: MaterialView, store: SampleStore) -> MaterialIndex | None:
-    """The documents' passages of `view` in a Chroma collection of their own (the memory's client and embedder),
-    embedded the first time only; None when the material has no document. Blocking: call it off the event loop."""
-    from memory.material import MaterialIndex
-
-    chunks = view.units("document")
-    if not chunks:
-        return None
-    index = MaterialIndex(store, store.embedder, str(view.folder.resolve()))
-    index.add([(unit, view.text(unit), {"anchor": view.anchor(unit)}) for unit in chunks])
-    return index
 
 
 # -- assignment ---------------------------------------------------------------------------------------
