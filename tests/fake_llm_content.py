@@ -637,6 +637,14 @@ def adjudication(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
     return {"reasoning": f"The correct answer is {expected}.", "answer": expected, "decision": "solver_correct"}
 
 
+def answer_grade(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
+    """An open answer graded against the reference: right when it holds the reference's value or its words."""
+    reference, candidate = keys.get("reference answer", "").strip(), keys.get("candidate answer", "").strip()
+    words = set(re.findall(r"\w+", reference.casefold()))
+    right = same_value(candidate, reference) or bool(words) and words <= set(re.findall(r"\w+", candidate.casefold()))
+    return {"correct": right, "reason": "It states the reference answer." if right else "It says something else."}
+
+
 def quality_scores(keys: dict[str, str], state: ContentState) -> dict[str, Any]:
     digest = hashlib.sha256(keys.get("question", "").encode()).digest()
     spans = {"user_intention_alignment": (72, 95), "format_schema_quality": (80, 98), "question_answer_coherence": (80, 98),
@@ -658,6 +666,7 @@ STAGES: dict[str, Callable[[dict[str, str], ContentState], dict[str, Any]]] = {
     "submit_closed_book_answer": closed_book_answer,
     "submit_adjudication": adjudication,
     "submit_scores": quality_scores,
+    "submit_grade": answer_grade,
 }
 
 

@@ -25,6 +25,7 @@ from memory.store import SampleStore
 from tools.contracts import BenchmarkSpec, Subtask, SubtaskOutcome, SubtaskPlan
 from tools.finish.panel import hardener_agent
 from tools.finish.quality import quality_agent
+from tools.finish.scoring import grader_agent
 from tools.llm.stage import StageModels
 from tools.qc.closed_book import closed_book_agent
 from tools.qc.dedup_judge import same_item_agent
@@ -109,6 +110,7 @@ def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Pa
         "closed-book": _capture(closed_book_agent),
         "hardener": _capture(hardener_agent),
         "quality": _capture(quality_agent),
+        "grader": _capture(grader_agent),
     }
     text = json.dumps(current, indent=1, sort_keys=True) + "\n"
     if os.environ.get("UPDATE_SCHEMAS") == "1" or not SNAPSHOT.exists():

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from assistant.commands.build import settings_from
-from assistant.model_registry import resolve_model
+from assistant.model_registry import resolve_model, stage_models, uses_toy_model
 from tools.contracts import BuildReport
 from tools.engine.budget import Budget, parse_prices
 from tools.errors import InvalidRequest
@@ -49,8 +49,12 @@ async def run(args: argparse.Namespace) -> int:
     report = BuildReport.model_validate_json(report_file.read_text(encoding="utf-8"))
     cache: dict = {}
     models = {name: resolve_model(name, settings, cache) for name in names}
-    usage = StageModels(models={}, names={})
-    print(f"Evaluating {len(names)} models on {len(samples)} items...", file=sys.stderr)
+    # Open answers that are not the gold word for word are graded by the judge model, unless it is the toy one.
+    judged = stage_models(settings, roles=("judge",))
+    usage = StageModels(models={}, names={}) if uses_toy_model(judged) else judged
+    grading = f"open answers graded by the judge {usage.names['judge']}" if "judge" in usage.names else (
+        "open answers by exact match (set BENCHMARK_AGENT_JUDGE_MODEL or BENCHMARK_AGENT_MODEL for a graded score)")
+    print(f"Evaluating {len(names)} models on {len(samples)} items; {grading}...", file=sys.stderr)
     board = await evaluate_models(samples, models, build_id=report.build_id, usage=usage,
                                   concurrency=args.concurrency or settings.concurrency,
                                   expected_order=_names(args.expected_order) or None, previous=latest(directory),

@@ -115,3 +115,48 @@ async def test_a_dollar_budget_for_a_model_without_a_price_is_refused_before_any
     with pytest.raises(InvalidRequest, match="BENCHMARK_AGENT_PRICES"):
         await evaluate_models(SAMPLES, {"openai:my-local": model}, build_id="b1", budget=Budget(max_cost=1.0))
     assert not calls
+
+
+CODE = Sample(id="code-000000000001", subtask_id="code", answer_format="short_answer", question="Write add(a, b).",
+              answer="def add(a, b):\n    return a + b", provenance=PROVENANCE,
+              metadata={"kind": "code", "entry_point": "add", "tests": "assert add(2, 3) == 5\nassert add(-1, 1) == 0"})
+OPEN = Sample(id="open-000000000001", subtask_id="open", answer_format="short_answer",
+              question="Which gas do plants take in for photosynthesis?", answer="carbon dioxide", provenance=PROVENANCE)
+
+
+def replying(answer: str) -> FunctionModel:
+    return FunctionModel(lambda messages, info: ModelResponse(
+        parts=[ToolCallPart("submit_answer", {"reasoning": "", "answer": answer})]))
+
+
+def grading(correct: bool, seen: list[str]) -> FunctionModel:
+    def reply(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        seen.append(str(messages[-1].parts[-1].content))  # type: ignore[union-attr]
+        return ModelResponse(parts=[ToolCallPart("submit_grade", {"correct": correct, "reason": "scripted"})])
+
+    return FunctionModel(reply)
+
+
+async def test_a_code_answer_is_scored_by_running_the_items_tests_in_the_sandbox() -> None:
+    models = {"right": replying("```python\ndef add(a, b):\n    return b + a\n```"),
+              "wrong": replying("```python\ndef add(a, b):\n    return a - b\n```"),
+              "prose": replying("Add the two numbers.")}
+    board = await evaluate_models([CODE], models, build_id="b1", usage=StageModels(models={}, names={}))
+    assert {s.model: s.correct for s in board.scores} == {"right": 1, "wrong": 0, "prose": 0}
+
+
+@pytest.mark.parametrize("judged_correct", [True, False])
+async def test_an_open_answer_in_other_words_is_graded_by_the_judge_with_the_rubric(judged_correct: bool) -> None:
+    seen: list[str] = []
+    judge = StageModels(models={"judge": grading(judged_correct, seen)}, names={"judge": "function:judge"})
+    models = {"worded": replying("CO2, taken in through the stomata"), "exact": replying("Carbon dioxide")}
+    board = await evaluate_models([OPEN], models, build_id="b1", usage=judge)
+    assert {s.model: s.correct for s in board.scores} == {"worded": int(judged_correct), "exact": 1}
+    assert len(seen) == 1, "only the answer that is not the gold one is graded"
+    assert "Reference answer: carbon dioxide" in seen[0] and "Candidate answer: CO2" in seen[0]
+
+
+async def test_without_a_judge_an_open_answer_counts_only_when_it_is_the_gold_answer() -> None:
+    models = {"worded": replying("CO2, taken in through the stomata"), "exact": replying("the carbon dioxide")}
+    board = await evaluate_models([OPEN], models, build_id="b1", usage=StageModels(models={}, names={}))
+    assert {s.model: s.correct for s in board.scores} == {"worded": 0, "exact": 1}

@@ -97,7 +97,7 @@ async def evaluate_models(samples: list[Sample], models: dict[str, Model], *, bu
     cache = CallCache(directory / EVALUATIONS / CALLS) if directory is not None else None
     try:
         accuracy = await panel_accuracy(samples, models, models=usage, concurrency=concurrency, cache=cache,
-                                        guard=evaluation_guard(budget, prices))
+                                        guard=evaluation_guard(budget, prices), judge=usage)
     except BudgetReached as exc:
         kept = " The answers made are kept: raise the budget and evaluate again to finish." if cache else ""
         raise BudgetReached(f"The evaluation stopped: {exc}.{kept}") from exc

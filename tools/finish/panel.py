@@ -32,11 +32,12 @@ from tools.contracts import (
 )
 from tools.engine.budget import panel_key
 from tools.errors import BudgetReached, StageFailed
+from tools.finish.scoring import scored
 from tools.llm.resilience import CallCache
 from tools.llm.stage import StageModels, run_stage
 from tools.qc.inspection import sample_lines
 from tools.qc.schema import CheckFailed, to_sample
-from tools.qc.solve import answer_matches, solve_sample
+from tools.qc.solve import solve_sample
 
 Accuracy = dict[str, dict[str, float]]  # sample id -> panel model -> share of attempts answered correctly
 Admit = Callable[[SampleDraft, Subtask, Sample], Awaitable[Sample | None]]
@@ -55,12 +56,14 @@ hardener_agent: Agent[None, SampleBatch] = Agent(
 
 async def panel_accuracy(samples: list[Sample], panel: dict[str, Model], *, models: StageModels | None = None,
                          attempts: int = 1, concurrency: int = 4, cache: CallCache | None = None,
-                         guard: Callable[[dict[str, TokenUsage]], str | None] | None = None) -> Accuracy:
+                         guard: Callable[[dict[str, TokenUsage]], str | None] | None = None,
+                         judge: StageModels | None = None) -> Accuracy:
     """Each panel model answers each sample `attempts` times; a model giving no valid answer scores it wrong.
 
     With a `cache`, answers are kept as they come and a second run asks only what the first did not. `guard`
     sees the panel's usage so far (by `panel_key`) before every call; once it gives a reason, no more calls
-    are made and `BudgetReached` is raised with how many answers were made (all kept in the cache)."""
+    are made and `BudgetReached` is raised with how many answers were made (all kept in the cache). A code
+    item is scored by its tests in the sandbox; with a `judge`, an open answer is graded (tools.finish.scoring)."""
     members = {name: StageModels(models={"solver": model}, names={"solver": name}) for name, model in panel.items()}
     if cache is not None:
         members = {name: member.with_cache(cache) for name, member in members.items()}
@@ -87,7 +90,10 @@ async def panel_accuracy(samples: list[Sample], panel: dict[str, Model], *, mode
             except BudgetReached as exc:
                 stopped.append(str(exc))
                 return None
-        return answer_matches(sample, answer.answer)
+            try:
+                return await scored(sample, answer.answer, judge=judge)
+            except StageFailed:
+                return False  # the judge gave no grade: not counted as solved
 
     jobs = [(s.id, name) for s in samples for name in panel for _ in range(attempts)]
     results = await asyncio.gather(*(correct(s, name) for s in samples for name in panel for _ in range(attempts)))
