@@ -19,6 +19,8 @@ from tools.finish.evaluate import describe, evaluate_models, latest, save
 # provider:name, where a name may itself hold colons, dots, slashes and dashes (llama3.1:8b, org/model)
 _MODEL = re.compile(r"\b[a-z][a-z0-9_-]*:[A-Za-z0-9][\w./:-]*[\w]", re.IGNORECASE)
 _PANEL = re.compile(r"\b(the )?panel\b", re.IGNORECASE)
+# "openai:a=71.2": a model's score on a reference benchmark, for the rank-correlation check
+_SCORE = re.compile(r"\b([a-z][a-z0-9_-]*:[A-Za-z0-9][\w./:-]*\w)\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 _ORDER = re.compile(r"\b(expected order|strongest first|in this order|ranked)\b", re.IGNORECASE)
 
 
@@ -47,6 +49,7 @@ async def evaluate_step(deps: AssistantDeps, message: str) -> str:
     board = await evaluate_models(samples, models, build_id=state.build.build_id, usage=deps.models,
                                   concurrency=deps.settings.concurrency,
                                   expected_order=names if _ORDER.search(message) else None,
+                                  reference={m.group(1): float(m.group(2)) for m in _SCORE.finditer(message)} or None,
                                   previous=latest(directory), directory=directory,
                                   budget=Budget(max_tokens=deps.settings.max_tokens, max_cost=deps.settings.max_cost),
                                   prices=parse_prices(deps.settings.prices))

@@ -23,6 +23,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     evaluate.add_argument("--models", required=True, help="Comma list of provider:name models, e.g. openai:a,openai:b.")
     evaluate.add_argument("--expected-order", default=None,
                           help="The same models, strongest first, to check that our ranking agrees (Spearman, Kendall).")
+    evaluate.add_argument("--reference-scores", default=None, metavar="MODEL=SCORE,...",
+                          help="The same models' scores on a reference benchmark (e.g. openai:a=71.2,openai:b=64): "
+                          "the rank correlation of our scores with them is reported.")
     evaluate.add_argument("--concurrency", type=int, default=None, help="Requests in flight (default: settings).")
     evaluate.add_argument("--max-tokens", type=int, default=None,
                           help="Token budget of the evaluation (default: BENCHMARK_AGENT_MAX_TOKENS). Answers made "
@@ -30,6 +33,22 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     evaluate.add_argument("--max-cost", type=float, default=None,
                           help="Dollar budget of the evaluation (default: BENCHMARK_AGENT_MAX_COST); needs prices.")
     evaluate.set_defaults(run=run)
+
+
+def reference_scores(text: str | None) -> dict[str, float] | None:
+    """'openai:a=71.2,openai:b=64' as {model: score}; a malformed entry is refused with what to write."""
+    if not text:
+        return None
+    scores: dict[str, float] = {}
+    for entry in _names(text):
+        name, _, value = entry.rpartition("=")
+        try:
+            scores[name.strip()] = float(value)
+        except ValueError:
+            name = ""
+        if not name.strip():
+            raise InvalidRequest(f"--reference-scores: {entry!r} is not MODEL=SCORE (e.g. openai:a=71.2).")
+    return scores
 
 
 def _names(text: str | None) -> list[str]:
@@ -42,6 +61,7 @@ async def run(args: argparse.Namespace) -> int:
     if not rows.is_file() or not report_file.is_file():
         raise InvalidRequest(f"{directory} holds no finished build (benchmark.jsonl and report.json); build it first.")
     names = _names(args.models)
+    reference = reference_scores(args.reference_scores)  # malformed scores fail before anything is read
     if not names:
         raise InvalidRequest("--models names no model: give a comma list such as openai:gpt-4o-mini,openai:my-local.")
     settings = settings_from(args)
@@ -57,7 +77,8 @@ async def run(args: argparse.Namespace) -> int:
     print(f"Evaluating {len(names)} models on {len(samples)} items; {grading}...", file=sys.stderr)
     board = await evaluate_models(samples, models, build_id=report.build_id, usage=usage,
                                   concurrency=args.concurrency or settings.concurrency,
-                                  expected_order=_names(args.expected_order) or None, previous=latest(directory),
+                                  expected_order=_names(args.expected_order) or None, reference=reference,
+                                  previous=latest(directory),
                                   budget=Budget(max_tokens=args.max_tokens or settings.max_tokens,
                                                 max_cost=args.max_cost or settings.max_cost),
                                   prices=parse_prices(settings.prices), directory=directory)

@@ -602,3 +602,16 @@ async def test_a_fresh_version_from_the_chat_shares_no_item_and_names_the_build_
         return {json.loads(line)["question"] for line in rows}
 
     assert questions(first).isdisjoint(questions(second)), "the fresh version repeats no item of the first"
+
+
+async def test_scores_a_message_gives_for_the_models_are_rank_correlated_with_ours(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))
+    await app.ON_BUTTON["confirm"](confirm("planned"))
+    recorder.forget()
+    await app.on_message(cl.Message(content="evaluate openai:fake-a=71.5 and openai:fake-b=60, their MMLU scores",
+                                    author="User", type="user_message"))
+    no_errors(recorder)
+    card = recorder.last_message()["output"]
+    assert "their scores on the reference benchmark (openai\\:fake-a 71.5, openai\\:fake-b 60; 2 models)" in card

@@ -160,3 +160,23 @@ async def test_without_a_judge_an_open_answer_counts_only_when_it_is_the_gold_an
     models = {"worded": replying("CO2, taken in through the stomata"), "exact": replying("the carbon dioxide")}
     board = await evaluate_models([OPEN], models, build_id="b1", usage=StageModels(models={}, names={}))
     assert {s.model: s.correct for s in board.scores} == {"worded": 0, "exact": 1}
+
+
+async def test_scores_on_a_reference_benchmark_are_rank_correlated_with_ours() -> None:
+    board = await evaluate_models(SAMPLES, MODELS, build_id="b1", usage=StageModels(models={}, names={}),
+                                  reference={"strong": 88.0, "middle": 61.5, "weak": 40.0})
+    c = board.consistency
+    assert c is not None and c.spearman == pytest.approx(1.0) and c.kendall == pytest.approx(1.0)
+    assert c.expected == ["strong", "middle", "weak"] and c.reference == {"strong": 88.0, "middle": 61.5, "weak": 40.0}
+    assert "their scores on the reference benchmark (strong 88, middle 61.5, weak 40; 3 models)" in describe(board)
+    flipped = await evaluate_models(SAMPLES, MODELS, build_id="b1", usage=StageModels(models={}, names={}),
+                                    reference={"strong": 10.0, "middle": 20.0, "weak": 30.0})
+    assert flipped.consistency is not None and flipped.consistency.spearman == pytest.approx(-1.0)
+
+
+def test_reference_scores_are_read_as_model_equals_score_and_a_bad_entry_is_named() -> None:
+    from assistant.commands.evaluate import reference_scores
+
+    assert reference_scores("openai:a=71.2, openai:llama3.1:8b=64") == {"openai:a": 71.2, "openai:llama3.1:8b": 64.0}
+    with pytest.raises(InvalidRequest, match="'openai:b' is not MODEL=SCORE"):
+        reference_scores("openai:a=71.2,openai:b")

@@ -26,6 +26,8 @@ class Consistency(Strict):
     models: int
     spearman: float | None = Field(description="None when it is undefined (fewer than 2 models, or all tied).")
     kendall: float | None
+    reference: dict[str, float] | None = Field(
+        default=None, description="The models' scores on a reference benchmark, when the user gave them.")
 
 
 class Leaderboard(Strict):

@@ -44,16 +44,20 @@ def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[floa
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def rank_agreement(expected: list[str], accuracy: dict[str, float]) -> Consistency:
-    """Spearman and Kendall correlation between our accuracies and the expected order (strongest first)."""
+def rank_agreement(expected: list[str], accuracy: dict[str, float],
+                   reference: dict[str, float] | None = None) -> Consistency:
+    """Spearman and Kendall correlation between our accuracies and the expected order (strongest first), or the
+    models' `reference` scores on another benchmark (then `expected` is their order by those scores)."""
     _check_order(expected, list(accuracy))
     ours = [accuracy[name] for name in expected]
-    strength = list(range(len(expected), 0, -1))  # the first named is expected to score highest
+    # The first named is expected to score highest; with reference scores, ties among them stay ties.
+    strength = [reference[name] for name in expected] if reference else list(range(len(expected), 0, -1))
     spearman = kendall = None
     if len(expected) >= 2 and len(set(ours)) > 1:
         spearman = float(stats.spearmanr(strength, ours).statistic)
         kendall = float(stats.kendalltau(strength, ours).statistic)
-    return Consistency(expected=expected, models=len(expected), spearman=spearman, kendall=kendall)
+    return Consistency(expected=expected, models=len(expected), spearman=spearman, kendall=kendall,
+                       reference=reference)
 
 
 def _check_order(expected: list[str], names: list[str]) -> None:
@@ -81,7 +85,8 @@ def unpriced(models: list[str], budget: Budget, prices: dict[str, Price]) -> Non
 
 async def evaluate_models(samples: list[Sample], models: dict[str, Model], *, build_id: str,
                           usage: StageModels | None = None, concurrency: int = 8,
-                          expected_order: list[str] | None = None, previous: Leaderboard | None = None,
+                          expected_order: list[str] | None = None, reference: dict[str, float] | None = None,
+                          previous: Leaderboard | None = None,
                           budget: Budget | None = None, prices: dict[str, Price] | None = None,
                           directory: Path | None = None) -> Leaderboard:
     """Every model answers every sample once; the leaderboard, best first.
@@ -91,7 +96,7 @@ async def evaluate_models(samples: list[Sample], models: dict[str, Model], *, bu
     stopped by its budget (or interrupted) and run again asks only what it had not asked."""
     if not samples or not models:
         raise InvalidRequest("An evaluation needs a benchmark with samples and at least one model (--models).")
-    _check_order(expected_order or [], list(models))  # before any model is called
+    _check_order(expected_order or list(reference or {}), list(models))  # before any model is called
     budget, prices = budget or Budget(), prices or {}
     unpriced(list(models), budget, prices)
     cache = CallCache(directory / EVALUATIONS / CALLS) if directory is not None else None
@@ -116,9 +121,16 @@ async def evaluate_models(samples: list[Sample], models: dict[str, Model], *, bu
         build_id=build_id, created_at=datetime.now(UTC), items=len(samples), scores=scores,
         difficulty=panel.overall.difficulty, separability=panel.overall.separability,
         unsolved=[i.sample_id for i in panel.items if max(i.accuracy.values()) == 0],
-        consistency=rank_agreement(expected_order, {s.model: s.accuracy for s in scores}) if expected_order else None,
+        consistency=_consistency(expected_order, reference, {s.model: s.accuracy for s in scores}),
         previous_at=previous.created_at if previous else None,
     )
+
+
+def _consistency(expected: list[str] | None, reference: dict[str, float] | None,
+                 accuracy: dict[str, float]) -> Consistency | None:
+    if reference:
+        return rank_agreement(sorted(reference, key=lambda name: -reference[name]), accuracy, reference)
+    return rank_agreement(expected, accuracy) if expected else None
 
 
 def latest(directory: Path) -> Leaderboard | None:
@@ -146,5 +158,7 @@ def describe(board: Leaderboard) -> str:
     if board.consistency is not None:
         c = board.consistency
         shown = "undefined" if c.spearman is None else f"Spearman {c.spearman:.2f}, Kendall {c.kendall:.2f}"
-        lines.append(f"Agreement with the expected order ({', '.join(c.expected)}; {c.models} models): {shown}.")
+        against = ("their scores on the reference benchmark (" + ", ".join(f"{m} {c.reference[m]:g}" for m in c.expected)
+                   if c.reference else "the expected order (" + ", ".join(c.expected))
+        lines.append(f"Agreement with {against}; {c.models} models): {shown}.")
     return "\n".join(lines)
