@@ -1,7 +1,8 @@
 """The phrase table: ways researchers ask for plan changes, each with the edits it must come to.
 
 Each row of tests/data/plan_phrasings.jsonl holds a message, the typed edits (by subtask id) that it
-asks for, and what must become of each of its instructions. The expected plan is those edits applied
+asks for, and what must become of each of its instructions (and, under "unchanged", the instructions
+that ask for what the plan already has). The expected plan is those edits applied
 in order by `revise`, so a row states the meaning, not the reader's output. Every row is read by the
 plain-command reader (as with the embedded model) and, where it asks for a change, by a scripted
 model returning the row's edits (as with a real model).
@@ -58,14 +59,16 @@ def test_the_plain_reader_gives_the_plan_each_phrasing_asks_for(row: dict[str, A
     parts = read_request(row["text"], PLAN)
     assert [p.text for p in parts] and all(p.text for p in parts)
     if not row["edits"]:
-        with pytest.raises(InvalidEdit, match=row.get("error", "")):
+        with pytest.raises(InvalidEdit, match=row.get("error")):
             revise_parts(PLAN, SPEC, parts, max_size=500)
         return
     revision = revise_parts(PLAN, SPEC, parts, max_size=500)
     assert [p.outcome for p in revision.parts] == row["outcomes"], [(p.text, p.outcome, p.note) for p in revision.parts]
     assert revision.plan == _expected(row)
     assert revision.plan.total == revision.spec.size, "quotas always sum to the size"
-    assert all(p.changes for p in revision.parts if p.outcome == "done"), "every part done says what it changed"
+    unchanged = row.get("unchanged", [])  # parts that leave the plan as it already was ("geometry 6" when it has 6)
+    assert all(bool(p.changes) != (i in unchanged) for i, p in enumerate(revision.parts) if p.outcome == "done"), \
+        "every part done says what it changed"
     assert all(p.note for p in revision.parts if p.outcome == "not_possible"), "every part not done says why"
 
 
@@ -84,11 +87,13 @@ async def test_with_the_embedded_model_the_reader_alone_decides(row: dict[str, A
 @pytest.mark.parametrize("row", [r for r in ROWS if r["edits"]], ids=[r["text"][:60] for r in ROWS if r["edits"]])
 async def test_a_real_model_reads_every_message_that_is_not_one_plain_command(row: dict[str, Any]) -> None:
     unclear = [f"part {i}" for i, o in enumerate(row["outcomes"]) if o == "not_understood"]
-    script = Script(submit_edit=[{"edits": row["edits"], "not_understood": unclear}])
+    negated = [f"part {i}" for i, o in enumerate(row["outcomes"]) if o == "not_asked"]
+    script = Script(submit_edit=[{"edits": row["edits"], "not_understood": unclear, "not_asked": negated}])
     revision = await refine_plan(row["text"], PLAN, SPEC, models=stage_models(script), max_size=500)
     assert revision.plan == _expected(row)
     plain = row["outcomes"] == ["done"]
     assert bool(script.calls) != plain, "one plain command is read without a model, anything else by the model"
     if not plain:
-        assert [p.outcome for p in revision.parts].count("not_understood") == len(unclear)
+        outcomes = [p.outcome for p in revision.parts]
+        assert (outcomes.count("not_understood"), outcomes.count("not_asked")) == (len(unclear), len(negated))
         assert f"Request: {row['text']}" in script.calls["submit_edit"][0]

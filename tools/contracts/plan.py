@@ -195,6 +195,10 @@ class EditRequest(Strict):
     not_understood: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list, max_length=MAX_EDITS,
         description="Each instruction of the request that no edit here expresses, quoted from the request.")
+    not_asked: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=MAX_EDITS,
+        description="Each instruction the user negated or asked to leave alone (\"don't drop Fractions\", \"keep 2 as it "
+                    "is\"), quoted from the request; it is not an edit.")
 
 
 PartOutcome = Literal["done", "not_understood", "not_possible", "not_asked"]

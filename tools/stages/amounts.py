@@ -58,10 +58,11 @@ def factor_in(text: str) -> float | None:
     """The factor a relative amount asks for: 'double' 2, 'halve' 0.5, '20% more' 1.2, '25% fewer' 0.75,
     'twice as many' 2; None when the text names none."""
     lowered = text.lower()
-    percent = re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent|per cent)\s*(more|bigger|larger|greater|up|fewer|less|smaller|down)?",
-                        lowered)
+    percent = re.search(rf"(\d+(?:\.\d+)?|{NUMBER})\s*(?:%|percent|per cent)\s*"
+                        r"(more|bigger|larger|greater|up|fewer|less|smaller|down)?", lowered)
     if percent:
-        share = float(percent.group(1)) / 100
+        written = percent.group(1)
+        share = (float(written) if re.fullmatch(r"\d+(?:\.\d+)?", written) else number_value(written) or 0) / 100
         direction = percent.group(2) or ("fewer" if re.search(r"\b(reduce|cut|shrink|decrease|lower)\w*", lowered) else "more")
         return 1 - share if direction in ("fewer", "less", "smaller", "down") else 1 + share
     if re.search(r"\bin half\b|\bby half\b|\bhalf (?:the|as)\b", lowered):

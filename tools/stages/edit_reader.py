@@ -2,8 +2,10 @@
 
 No model is involved. "Drop the second subtask, split the first into easy and hard, and double the size
 of the last one" is three instructions; each becomes a `RequestPart` holding its edits, or saying that it
-was not understood or not asked for ("don't drop Fractions"). Subtask references are kept as written;
-the refinement stage pins them to the plan the user saw before applying anything.
+was not understood or not asked for ("don't drop Fractions"). A list's numbers and bullets are not
+instructions, and several instructions may share one verb ("make 2 harder and 3 easier", "give Fractions 12
+and Geometry 2"). Subtask references are kept as written; the refinement stage pins them to the plan the
+user saw before applying anything.
 """
 
 from __future__ import annotations
@@ -45,12 +47,53 @@ def read_request(text: str, plan: SubtaskPlan) -> list[RequestPart]:
     parts: list[RequestPart] = []
     for clause in split_clauses(text):
         part = _read_clause(clause, plan)
+        if part.outcome == "not_understood" or (part.outcome == "done" and not _all_resolve(part.edits, plan)):
+            *first, part = _elliptic(clause, plan) or [part]  # one verb for several instructions, when that reads
+            parts += first
         previous = _named(parts[-1], plan) if parts else []
         if previous and part.outcome == "done" and _PRONOUN.search(clause) and \
                 not re.match(r"^(?:make|set|resize|scale)\s+it\s+" + NUMBER, clause, re.IGNORECASE):
             part = part.model_copy(update={"edits": _about(part.edits, previous, clause)})
         parts.append(part)
     return parts
+
+
+def _elliptic(clause: str, plan: SubtaskPlan) -> list[RequestPart] | None:
+    """A clause of several instructions sharing one verb ("make the second one harder and the third one easier",
+    "give Fractions 12 and Geometry 2"), read as one instruction each; None unless every one reads and resolves."""
+    pieces = [p for p in re.split(r"\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+", clause) if p.strip()]
+    verb = re.match(r"[A-Za-z']+", pieces[0]) if len(pieces) > 1 else None
+    if verb is None or any(not re.search(r"[A-Za-z]{3}", p) for p in pieces[1:]):
+        return None
+    read = [_read_clause(pieces[0], plan)]
+    read += [_read_clause(p if _starts_instruction(p) else f"{verb.group()} {p}", plan).model_copy(update={"text": p})
+             for p in pieces[1:]]
+    if any(r.outcome != "done" or not _all_resolve(r.edits, plan) for r in read):
+        return None
+    subject = _named(read[0], plan)
+    for i, piece in enumerate(pieces[1:], 1):
+        if subject and _no_target(piece):  # "make Geometry yes/no and harder": harder is about Geometry too
+            read[i] = read[i].model_copy(update={"edits": _about(read[i].edits, subject, piece)})
+    return read
+
+
+def _no_target(piece: str) -> bool:
+    """Whether an elided instruction names nothing but a level or a format ("harder", "a bit easier", "numeric")."""
+    rest = re.sub(r"\b(?:make|a bit|a little|a lot|much|way|far|slightly|somewhat|even|more|less|harder|easier|simpler|"
+                  r"tougher|difficult|challenging|hard|easy|medium|mixed|numeric|yes/no|true/false|multiple[- ]choice|"
+                  r"short[- ]answer|answers?|questions?|too|also)\b", " ", piece, flags=re.IGNORECASE)
+    return not rest.strip(" ,.")
+
+
+def _all_resolve(edits: list[PlanEdit], plan: SubtaskPlan) -> bool:
+    """Whether every subtask `edits` name is one of `plan`'s."""
+    refs = [r for e in edits for r in [*getattr(e, "subtasks", []), getattr(e, "subtask", None)] if r]
+    try:
+        for ref in refs:
+            resolve_subtask(plan, ref)
+    except InvalidEdit:
+        return False
+    return True
 
 
 def _about(edits: list[PlanEdit], refs: list[str], clause: str) -> list[PlanEdit]:
@@ -87,9 +130,10 @@ def split_clauses(text: str) -> list[str]:
     """`text` cut where a new instruction starts: at ';' or a sentence end, and at ',', 'and', 'then', 'also' or
     'but' when an edit verb (or a negation) follows. "merge 1 and 2" and "easy and hard" stay whole."""
     clauses: list[str] = []
+    text = re.sub(r"(?m)^\s*(?:\(?\d{1,2}[.)]|[-*•])\s+", "", text)  # a list's numbers and bullets
     for sentence in re.split(r"[;\n]+|(?<=[.!?])\s+", text):
         start = 0
-        cut = re.compile(r",\s*(?:and\s+|then\s+|but\s+)*|\s+(?:and|then|also|but|plus)\s+(?:then\s+|also\s+)*",
+        cut = re.compile(r",\s*(?:and\s+|then\s+|but\s+)*|\s+(?:and|&|then|also|but|plus)\s+(?:then\s+|also\s+)*",
                          re.IGNORECASE)
         for match in cut.finditer(sentence):
             if _starts_instruction(sentence[match.end():]):
@@ -131,6 +175,9 @@ def _clean(text: str) -> str:
 
 
 def _read_clause(clause: str, plan: SubtaskPlan) -> RequestPart:
+    unwanted = re.match(r"^(?:i|we)\s+(?:don'?t|do not|no longer)\s+(?:want|need)\s+(?P<a>.+)$", clause, re.IGNORECASE)
+    if unwanted:  # "I don't want Geometry" asks for a drop
+        clause = f"drop {unwanted.group('a')}"
     if re.match(rf"^{_NEGATION}\b", clause, re.IGNORECASE):
         return RequestPart(text=clause, outcome="not_asked", note="you asked for this not to be done")
     first = re.match(r"[A-Za-z']+", clause)

@@ -15,7 +15,7 @@ from tools.errors import InvalidEdit
 from tools.stages.amounts import NUMBER, factor_in, number_value
 from tools.stages.material_words import read_material_words
 from tools.stages.plan_edits import resolve_subtask
-from tools.stages.spec_words import format_in_text
+from tools.stages.spec_words import format_in_text, formats_in_text
 
 _EDIT = TypeAdapter(PlanEdit)
 
@@ -31,7 +31,8 @@ _WHOLE = {"it", "this", "that", "everything", "all", "all of it", "all of them",
           "plan", "the total", "total", "the size", "size", "overall", "the overall size", "the total size",
           "all subtasks", "all the subtasks", "every subtask", "each subtask", "the dataset", "the set", "the questions",
           "the items", "the samples", "all questions", "all items", "all samples", "every question", "every item",
-          "the number of samples", "the number of items", "the number of questions", "the sample count"}
+          "the number of samples", "the number of items", "the number of questions", "the sample count",
+          "the number of", "number of", "the number", "the count", "the amount", "the sample size", "sample size"}
 
 
 _SIZE_OF = re.compile(r"^(?:the\s+)?(?:size|quota|count|number of (?:samples|items|questions)|share|amount)\s+"
@@ -47,6 +48,7 @@ def _ref(text: str | None) -> str | None:
     if cleaned.lower() in _WHOLE or not cleaned:
         return None
     cleaned = re.sub(r"^(?:the\s+)?(?:subtask|part|section)\s+(?=\D)", "", cleaned, flags=re.IGNORECASE).strip()
+    cleaned = re.sub(r"(?:'s|s')?\s+(?:quota|share|sample count|count|size)$", "", cleaned, flags=re.IGNORECASE).strip()
     cleaned = re.sub(r"\s+(?:subtasks?|parts?|sections?|categor(?:y|ies)|ones)$", "", cleaned, flags=re.IGNORECASE).strip()
     return None if cleaned.lower() in _WHOLE or not cleaned else cleaned
 
@@ -59,13 +61,15 @@ def _refs(text: str, plan: SubtaskPlan) -> list[str]:
         return [text.strip()]
     if (few := re.fullmatch(r"(?:the\s+)?(first|last)\s+(two|three|2|3)(?:\s+(?:subtasks|ones|parts))?", lowered)):
         count = number_value(few.group(2)) or 2
-        return [str(i) for i in range(1, count + 1)] if few.group(1) == "first" else [f"-{i}" for i in range(count, 0, -1)]
+        last = len(plan.subtasks)
+        return [str(i) for i in range(1, count + 1)] if few.group(1) == "first" else \
+            [str(i) for i in range(max(1, last - count + 1), last + 1)]
     others = re.fullmatch(r"(?:everything|all|all subtasks|all the subtasks|all of them|the others)\s+"
                           r"(?:except|but|other than|apart from|besides|save)\s+(?P<kept>.+)", lowered)
     if others:
         kept = {_id_of(r, plan) for r in _refs(others.group("kept"), plan)}
         return [s.id for s in plan.subtasks if s.id not in kept]
-    parts = re.split(r"\s*(?:,|\band\b|\bwith\b|&|\+|\bplus\b)\s*", text)
+    parts = re.split(r"\s*(?:,|\band\b|\bwith\b|&|\+|\bplus\b)\s*(?:then\s+|also\s+)?", text)
     refs, seen = [], set()
     for ref in (_ref(p) for p in parts if p.strip()):
         if ref is None:
@@ -95,14 +99,20 @@ def _read_amount(text: str, plan: SubtaskPlan) -> Result:
     """Sizes: 'make it 60 samples', 'give Geometry 8', 'add 10 to Geometry', 'double the last one', '20% more'."""
     t = text
     patterns_set = [
-        rf"^(?:make|set|change|bring|resize|scale|increase|reduce|raise|lower|grow|shrink|cut|trim|expand)\s+"
-        rf"(?P<a>.+?)\s+(?:to\s+|down to\s+|up to\s+|at\s+|be\s+)?{_N}\s*(?:{_NOUN})?(?:\s+(?:in total|total|overall|each))?$",
+        rf"^(?:make|set|change|bring|resize|scale|increase|reduce|raise|lower|grow|shrink|cut|trim|expand|bump|push|"
+        rf"take|up)\s+(?:up\s+|down\s+)?(?:(?:down\s+|up\s+)?to\s+|(?P<a>.+?)\s+(?:to\s+|down to\s+|up to\s+|at\s+|be\s+)?)"
+        rf"{_N}\s*(?:{_NOUN})?(?:\s+(?:in total|total|overall|each))?$",
+        rf"^(?P<a>.+?)\s+(?:should have|should get|should be|gets|needs|must have|will have|can have)\s+"
+        rf"(?:only\s+|just\s+|exactly\s+)?{_N}\s*(?:{_NOUN})?(?:\s+(?:in total|total|overall))?$",
         rf"^(?:give|allot|allocate|assign)\s+(?P<a>.+?)\s+(?:only\s+|just\s+|exactly\s+)?{_N}(?:\s+{_NOUN})?$",
         rf"^(?:give|allot|allocate|assign)\s+{_N}\s*(?:{_NOUN})?\s+to\s+(?P<a>.+?)$",
-        rf"^(?:make it|go with|use|i want|we want|let's have|have)\s+(?:only\s+|just\s+)?{_N}\s*(?:{_NOUN})?(?:\s+in total|\s+total)?$",
+        rf"^(?:make it|go with|use|i want|we want|let's have|have|i'?d like|i would like|we'?d like|i need|we need|"
+        rf"let's do|let's go with|how about|what about)\s+(?:only\s+|just\s+)?{_N}\s*(?:{_NOUN})?(?:\s+in total|\s+total)?$",
         rf"^(?:only\s+|just\s+)?{_N}\s*{_NOUN}?\s+(?:for|in)\s+(?P<a>.+?)$",
         rf"^(?P<a>[^:]+?):\s*{_N}(?:\s+{_NOUN})?$",
         rf"^{_N}\s+{_NOUN}(?:\s+in total|\s+total|\s+overall)?$",
+        rf"^(?!(?:add|put|include|remove|take|drop|cut|subtract|trim|give)\b)(?P<a>[^:]+?)\s*(?:\sto\s|->|→|=)\s*"
+        rf"{_N}(?:\s+{_NOUN})?$",
     ]
     for pattern in patterns_set:
         if (m := re.match(pattern, t, re.IGNORECASE)) is None:
@@ -133,12 +143,17 @@ def _read_amount(text: str, plan: SubtaskPlan) -> Result:
             if n and re.fullmatch(r"(?:each|every|all)(?:\s+(?:of the\s+)?(?:subtasks?|of them|parts?))?", target.strip(),
                                   re.IGNORECASE):
                 return [make_edit(op="scale", subtask=s.id, change=sign * n) for s in plan.subtasks]
+            if n and len(several := _refs(target, plan) if target else []) > 1:
+                return [make_edit(op="scale", subtask=ref, change=sign * n) for ref in several]
             if n:
                 return [make_edit(op="scale", subtask=_ref(target or None), change=sign * n)]
     factor = factor_in(t)
     if factor is not None and not re.search(r"\b(?:hard|harder|easy|easier|difficult|challenging|simple|simpler|tough|"
                                             r"tougher)\b", t, re.I):
         target = _factor_target(t)
+        several = _refs(target, plan) if isinstance(target, str) else []
+        if isinstance(target, str) and (len(several) > 1 or several[:1] not in ([], [target])):
+            return [make_edit(op="scale", subtask=ref, factor=factor) for ref in several]  # "double all but Geometry"
         if target is not False:
             return [make_edit(op="scale", subtask=target, factor=factor)]
     return None
@@ -146,14 +161,17 @@ def _read_amount(text: str, plan: SubtaskPlan) -> Result:
 
 def _factor_target(text: str) -> str | None | bool:
     """Who a relative amount is for: a subtask, None for the whole benchmark, False when it is not an amount."""
-    t = re.sub(r"\b\d+(?:\.\d+)?\s*(?:%|percent\b|per cent\b)", " ", text, flags=re.IGNORECASE)
+    t = re.sub(rf"(?:\b\d+(?:\.\d+)?|{NUMBER})\s*(?:%|percent\b|per cent\b)", " ", text, flags=re.IGNORECASE)
     t = re.sub(rf"\b(?:double[ds]?|triple[ds]?|halve[ds]?|quadruple|twice|thrice|{NUMBER}\s*times|\d+\s*x)\b", " ", t,
                flags=re.IGNORECASE)
-    t = re.sub(r"\b(?:cut|make|increase|raise|grow|expand|reduce|decrease|shrink|lower|scale|bump|boost|up|down|"
+    t = re.sub(r"\b(?:cut|make|increase|raise|grow|expand|reduce|decrease|shrink|lower|scale|bump|boost|up|down|add|give|"
+               r"put|have|to|"
                r"in half|by half|half|by|as (?:big|large|many|long)|bigger|larger|smaller|more|fewer|less|"
                rf"{_NOUN}|please)\b", " ", t, flags=re.IGNORECASE)
     t = re.sub(r"\s+", " ", t).strip(" ,")
     t = re.sub(r"^(?:(?:for|of|in|to|on|the size of|the number of(?: \w+)? in)\s+)+", "", t, flags=re.IGNORECASE)
+    sized = re.fullmatch(r"(?P<a>.+?)\s+(?:the\s+)?size", t, re.IGNORECASE)  # "make the whole thing half the size"
+    t = sized.group("a") if sized and sized.group("a").lower() not in ("the", "of the") else t
     if re.search(r"\b(?:harder|easier|format|rename)\b", t, re.IGNORECASE):
         return False
     return _ref(t)
@@ -171,14 +189,31 @@ def _read_drop(text: str, plan: SubtaskPlan) -> Result:
 
 
 def _read_rename(text: str, plan: SubtaskPlan) -> Result:
-    m = re.match(r"^(?:rename|retitle|call|change the name of|relabel)\s+(?P<a>.+?)\s+(?:to|as|into)\s+(?P<b>.+?)$", text,
-                 re.IGNORECASE) or re.match(r"^(?:call|name)\s+(?P<a>.+?)\s+(?P<b>'[^']+'|\"[^\"]+\")$", text, re.IGNORECASE)
+    m = re.match(r"^(?:rename|retitle|call|change the name of|relabel)\s+(?P<a>.+?)\s*(?:\s(?:to|as|into)\s|->|→|=>)\s*"
+                 r"(?P<b>.+?)$", text, re.IGNORECASE) or \
+        re.match(r"^(?:call|name|rename)\s+(?P<a>.+?)\s+(?P<b>'[^']+'|\"[^\"]+\")$", text, re.IGNORECASE)
     if m is None:
-        return None
+        return _rename_unmarked(text, plan)
     ref, name = _ref(m.group("a")), m.group("b").strip().strip("'\"").strip()
     if ref is None or not name:
         return "Say which subtask to rename and its new name, e.g. 'rename 2 to Ratios'."
     return [make_edit(op="rename", subtask=ref, name=name[:80])]
+
+
+def _rename_unmarked(text: str, plan: SubtaskPlan) -> Result:
+    """ "call the last one Shapes", "rename Geometry Areas": the shortest start that names a subtask, the rest its name."""
+    m = re.match(r"^(?:call|name|rename)\s+(?P<rest>.+)$", text, re.IGNORECASE)
+    words = m.group("rest").split() if m else []
+    for k in range(1, len(words)):
+        ref, name = " ".join(words[:k]), " ".join(words[k:])
+        if words[k].lower() in ("one", "subtask", "part", "section", "to", "as", "it"):
+            continue
+        try:
+            resolve_subtask(plan, ref)
+        except InvalidEdit:
+            continue
+        return [make_edit(op="rename", subtask=ref, name=name.strip("'\"")[:80])]
+    return None
 
 
 def _read_split(text: str, plan: SubtaskPlan) -> Result:
@@ -209,8 +244,6 @@ def _read_merge(text: str, plan: SubtaskPlan) -> Result:
         _refs(re.sub(r"\s+together$", "", m.group("a")), plan)
     if whole and len(refs) > 4:
         return "A merge takes at most four subtasks; name the ones to merge, e.g. 'merge 1, 2 and 3'."
-    if refs and all(r.startswith("-") for r in refs):
-        refs = [str(len(plan.subtasks) + 1 + int(r)) for r in refs]  # "the last two"
     if len(refs) < 2:
         return "Name two or more subtasks to merge, e.g. 'merge 1 and 2' or 'merge Fractions with Geometry'."
     name = (m.group("c") or "").strip().strip("'\"")
@@ -218,12 +251,17 @@ def _read_merge(text: str, plan: SubtaskPlan) -> Result:
 
 
 def _read_add(text: str, plan: SubtaskPlan) -> Result:
+    two = re.match(r"^(?P<first>.+?)\s+and\s+(?:one|another)(?:\s+(?:subtask|section|part))?\s+(?P<second>.+)$", text,
+                   re.IGNORECASE)
+    if two:  # "add a subtask on probability and one on statistics": two new subtasks
+        first, second = _read_add(two.group("first"), plan), _read_add(f"add a subtask {two.group('second')}", plan)
+        return [*first, *second] if isinstance(first, list) and isinstance(second, list) else None
     m = re.match(r"^(?:add|include|create|introduce)\s+(?:a\s+|an\s+|another\s+)?(?:new\s+)?"
                  r"(?:subtask|section|part|category|topic|one)?\s*(?:(?:on|about|for|called|named|covering|with)\s+)?"
-                 rf"(?P<a>.+?)(?:\s+(?:with|of)\s+{_N}\s*(?:{_NOUN})?)?$", text, re.IGNORECASE)
+                 rf"(?P<a>.+?)(?:\s*(?:\s(?:with|of)\s|\()\s*{_N}\s*(?:{_NOUN})?\)?)?$", text, re.IGNORECASE)
     if m is None:
         return None
-    name = m.group("a").strip().strip("'\"")
+    name = re.sub(r"\s+(?:subtask|section|part|category|topic)$", "", m.group("a").strip(" :").strip("'\""), flags=re.I)
     name, _, description = name.partition(":")
     name = name.strip()
     if not re.search(r"[a-z]", name.lower()) or re.match(r"^(?:more|extra|some more|a few more)\b", name, re.IGNORECASE):
@@ -248,13 +286,23 @@ _HARDER = r"(?:harder|more difficult|more challenging|tougher|trickier|more adva
 _EASIER = r"(?:easier|simpler|less difficult|less challenging|more basic|more accessible)"
 
 
+def _joined(text: str) -> bool:
+    return bool(re.search(r"\band\b|,|&", text, re.IGNORECASE))
+
+
+_INTENSITY = r"(?:a (?:bit|little|lot|good deal)|much|way|far|slightly|somewhat|even|\d+\s*%|a notch)"
+
+
 def _read_level(text: str, plan: SubtaskPlan) -> Result:
     lowered = text.lower()
+    if formats_in_text(text) and _joined(text):
+        return None  # "make Geometry numeric and a bit easier": two instructions sharing a verb
     for words, op in ((_HARDER, "harder"), (_EASIER, "easier")):
-        m = re.match(rf"^(?:make\s+|render\s+)?(?P<a>.+?)?\s*(?:a (?:bit|little|lot)\s+|much\s+|(?:\d+\s*%|a notch)\s+)?"
-                     rf"{words}(?:\s+(?:for|in)\s+(?P<b>.+?))?$", text, re.IGNORECASE)
+        m = re.match(rf"^(?:make\s+|render\s+)?(?P<a>.+?)?\s*(?:{_INTENSITY}\s+)?{words}(?:\s+(?:for|in)\s+(?P<b>.+?))?$", text, re.IGNORECASE)
         if m:
-            return [make_edit(op=op, subtask=ref) for ref in _targets(m.group("b") or m.group("a"), plan)]
+            about = m.group("b") or m.group("a")
+            about = None if about and re.fullmatch(_INTENSITY, about.strip(), re.IGNORECASE) else about
+            return [make_edit(op=op, subtask=ref) for ref in _targets(about, plan)]
     m = re.match(r"^(?:increase|raise|up|bump up)\s+(?:the\s+)?(?:difficulty|level)(?:\s+(?:of|for|in)\s+(?P<a>.+?))?$",
                  lowered) or re.match(r"^(?:decrease|lower|reduce)\s+(?:the\s+)?(?:difficulty|level)"
                                       r"(?:\s+(?:of|for|in)\s+(?P<a>.+?))?$", lowered)
@@ -263,6 +311,8 @@ def _read_level(text: str, plan: SubtaskPlan) -> Result:
         return [make_edit(op=op, subtask=ref) for ref in _targets(m.group("a"), plan)]
     m = re.match(r"^(?:set|change|make)\s+(?:the\s+)?(?:difficulty|level)(?:\s+(?:of|for|in)\s+(?P<a>.+?))?\s+"
                  r"(?:to\s+|be\s+)?(?P<d>easy|medium|hard|mixed)$", text, re.IGNORECASE) or re.match(
+        r"^(?:set|change|make)\s+(?:the\s+)?(?:difficulty|level)\s+(?:to\s+|be\s+)?(?P<d>easy|medium|hard|mixed)\s+"
+        r"(?:for|of|in|on)\s+(?P<a>.+?)$", text, re.IGNORECASE) or re.match(
         r"^(?:make|set|change|turn)\s+(?P<a>.+?)\s+(?:to\s+|all\s+|be\s+)?(?P<d>easy|medium|hard|mixed)"
         r"(?:\s+difficulty)?$", text, re.IGNORECASE)
     if m and m.group("a") and re.search(r"\b(?:as|so|too|very|more|less)$", m.group("a"), re.IGNORECASE):
@@ -274,6 +324,8 @@ def _read_level(text: str, plan: SubtaskPlan) -> Result:
 
 def _read_format(text: str, plan: SubtaskPlan) -> Result:
     fmt = format_in_text(text)
+    if _joined(text) and (len(formats_in_text(text)) > 1 or re.search(rf"{_HARDER}|{_EASIER}", text, re.IGNORECASE)):
+        return None  # "make 3 numeric and 1 yes/no", "make 3 numeric and harder": two instructions sharing a verb
     if not fmt or not re.search(r"\b(format|answers?|questions?|use|switch|change|make|turn|convert|as)\b", text, re.I):
         return None
     target = re.search(r"\b(?:for|of|in|on)\s+(?:the\s+)?(?P<a>.+?)$", text, re.IGNORECASE) or \

@@ -46,8 +46,9 @@ subtask or all; say what a field of the user's data records is used for (context
 label, ignore).
 A request may hold several instructions: return one edit for each, in the order asked. Name
 subtasks by their number or id in the plan below (numbers are positions in this plan, before any
-edit). An instruction the user negates ("don't drop 2") is not an edit. Quote in not_understood every
-instruction that no edit expresses. If the request asks for no change, return no edits.
+edit). An instruction the user negates ("don't drop 2", "keep Geometry as it is") is not an edit: quote it in
+not_asked. Quote in not_understood every other instruction that no edit expresses. If the request asks for no
+change, return no edits.
 Call submit_edit exactly once."""
 
 refine_agent: Agent[None, EditRequest] = Agent(
@@ -108,6 +109,8 @@ async def refine_plan(
                                    stage="plan refinement")
         parts = [RequestPart(text=describe_edit(edit, plan), outcome="done", edits=[edit]) for edit in proposal.edits]
         parts += [RequestPart(text=text, outcome="not_understood") for text in proposal.not_understood]
+        parts += [RequestPart(text=text, outcome="not_asked", note="you asked for this not to be done")
+                  for text in proposal.not_asked]
     if all(p.outcome == "not_understood" for p in parts):
         asked = "; ".join(f"'{p.text}' ({_outcome_words(p)})" for p in parts)
         raise InvalidEdit(f"I could not tell which change to the plan you want{f' ({asked})' if asked else ''}. {_HOW}")

@@ -125,11 +125,14 @@ def capability_from_domain(domain: str) -> str:
 
 
 def format_in_text(text: str) -> str | None:
+    found = formats_in_text(text)
+    return found[0] if found else None
+
+
+def formats_in_text(text: str) -> list[str]:
+    """Every answer format the text names, in the order of `_FORMAT_WORDS`."""
     lowered = text.lower()
-    for answer_format, words in _FORMAT_WORDS.items():
-        if any(word in lowered for word in words):
-            return answer_format
-    return None
+    return [answer_format for answer_format, words in _FORMAT_WORDS.items() if any(word in lowered for word in words)]
 
 
 
