@@ -20,6 +20,7 @@ from tools.stages.amounts import numbers_in
 from tools.stages.spec_words import (
     STOPWORDS,
     capability_from_domain,
+    capability_in_text,
     difficulty_in_text,
     domain_in_text,
     format_in_text,
@@ -172,10 +173,12 @@ def resolve_draft(
 
     # What the text itself says stands even when the model left it out (a weak model often does).
     text_domain = domain_in_text(request)
-    domain = draft.domain or text_domain or (previous.domain if previous else None)
-    capability = draft.capability or (previous.capability if previous else None)
-    stated |= {label for label, value in (("Capability", draft.capability), ("Domain", draft.domain or text_domain))
-               if value}
+    model_domain = draft.domain if draft.domain != DEFAULT_DOMAIN or not text_domain else None  # a filler, not a reading
+    domain = model_domain or text_domain or (previous.domain if previous else None)
+    text_capability = capability_in_text(request)
+    capability = draft.capability or text_capability or (previous.capability if previous else None)
+    stated |= {label for label, value in (("Capability", draft.capability or text_capability),
+                                          ("Domain", model_domain or text_domain)) if value}
     if capability is None and domain is not None and "capability" not in inferred:
         # The user named the subject only ("questions about the planets"): the skill follows from it.
         inferred["capability"] = capability_from_domain(domain)

@@ -11,7 +11,9 @@ import re
 
 from tools.stages.amounts import NUMBER, number_value
 
-_NOUNS = r"(?:questions?|items?|samples?|problems?|examples?|prompts?|puzzles?|tasks?|exercises?|riddles?)"
+_NOUNS = (r"(?:questions?|items?|samples?|problems?|examples?|prompts?|puzzles?|tasks?|exercises?|riddles?|statements?|"
+          r"claims?|mcqs?|qs|cases?|scenarios?|queries|query|pairs?|passages?|dialogues?|conversations?|instances?|"
+          r"entries|entry|challenges?|test cases?|flashcards?|quizzes|snippets?|functions?|proofs?)")
 # A count, then up to four describing words ("60 hard multiple-choice arithmetic word problems", "a 60-item
 # benchmark", "Six yes/no questions"); the words between never include "of", "the", ... ("one of the questions").
 _SIZE_PATTERN = re.compile(
@@ -19,12 +21,16 @@ _SIZE_PATTERN = re.compile(
     rf"(?P<noun>{_NOUNS})\b(?!\s+(?:per|each|for each)\b)",
     re.IGNORECASE,
 )
-_SIZE_STATED = re.compile(rf"\b(?:(?:size|total)\s*(?:of|:|=|is|to)?|n\s*=)\s*(?P<n>{NUMBER})", re.IGNORECASE)
+_SIZE_STATED = re.compile(rf"\b(?:(?:size|total|count)\s*(?:of|:|=|is|to)?|n\s*=)\s*(?P<n>{NUMBER})|"
+                          rf"(?P<m>{NUMBER})\s+(?:of them|in total|in all|altogether)\b", re.IGNORECASE)
 _FORMAT_WORDS = {
-    "multiple_choice": ("multiple choice", "multiple-choice", "mcq", "4-option", "four-option", "options"),
-    "yes_no": ("yes/no", "yes-no", "yes or no", "true/false", "true or false", "boolean"),
-    "numeric": ("numeric", "numerical", "number answer"),
-    "short_answer": ("short answer", "short-answer", "free text", "free-form"),
+    "multiple_choice": ("multiple choice", "multiple-choice", "mcq", "4-option", "four-option", "options", "4 choices",
+                        "four choices", "a/b/c/d", "abcd"),
+    "yes_no": ("yes/no", "yes-no", "yes or no", "true/false", "true or false", "boolean", "true-false"),
+    "numeric": ("numeric", "numerical", "number answer", "answers are numbers", "answer is a number", "integer answer",
+                "a number as the answer", "numbers as answers"),
+    "short_answer": ("short answer", "short-answer", "free text", "free-form", "open-ended", "open ended", "one-word answer",
+                     "free-response", "free response"),
 }
 
 
@@ -33,15 +39,16 @@ def size_in_text(text: str) -> int | None:
     "5k samples", "size: 1,200"), if any."""
     for pattern in (_SIZE_PATTERN, _SIZE_STATED):
         for match in pattern.finditer(text):
-            value = number_value(match.group("n"))
-            if value:
+            value = number_value(match.group("n") or match.group("m") or "")
+            if value and (value > 1 or match.group("n")):  # "one of them" is no size
                 return value
     return None
 
 
 _DIFFICULTY_WORDS = {
-    "hard": ("hard", "harder", "difficult", "challenging", "tough"),
-    "easy": ("easy", "simple", "beginner", "elementary"),
+    "hard": ("hard", "harder", "difficult", "challenging", "tough", "expert", "expert-level", "advanced", "olympiad",
+             "graduate-level", "phd-level"),
+    "easy": ("easy", "simple", "beginner", "elementary", "introductory", "basic", "straightforward"),
     "mixed": ("mixed difficulty", "varied difficulty", "range of difficulties"),
     "medium": ("medium", "moderate", "intermediate"),
 }
@@ -50,6 +57,8 @@ STOPWORDS = frozenset({
     "what", "which", "when", "where", "will", "would", "should", "could", "some", "more", "most", "very",
     "just", "like", "make", "benchmark", "benchmarks", "test", "tests", "testing", "question", "questions",
     "item", "items", "sample", "samples", "problem", "problems", "task", "tasks",
+    # the words of asking, which a made-up field shares with any request ("Generate ..." and "general knowledge")
+    "generate", "create", "build", "write", "produce", "design", "need", "want", "please", "give", "help",
 })
 
 
@@ -68,6 +77,8 @@ _DOMAIN_LEAD = re.compile(
 _DOMAIN_END = re.compile(
     r"[,.;:!?()\[\]]|\s(?:with|that|which|where|so|for|and (?:make|keep|use|each|all|no)|in (?:english|[A-Z]\w+)\b|"
     r"harder|easier|like|similar|each|using|written|at (?:an?|the)? ?\w+ level|suitable|aimed|please)\b", re.IGNORECASE)
+_AFTER_NOUN = re.compile(rf"\b{_NOUNS}\s+(?:of|for|in|from)\s+(?!(?:a|an|the)?\s*(?:benchmark|test|set|quiz)\b)",
+                         re.IGNORECASE)
 _LANGUAGES = ("English", "French", "German", "Spanish", "Italian", "Portuguese", "Dutch", "Polish", "Russian", "Ukrainian",
               "Chinese", "Mandarin", "Japanese", "Korean", "Arabic", "Hindi", "Bengali", "Turkish", "Swedish", "Norwegian",
               "Danish", "Finnish", "Greek", "Hebrew", "Vietnamese", "Thai", "Indonesian", "Swahili", "Czech", "Romanian")
@@ -95,14 +106,25 @@ def _subject(phrase: str) -> str | None:
 
 def domain_in_text(text: str) -> str | None:
     """The subject area the user wrote: "questions about the planets of the solar system", "a benchmark of
-    grade-school arithmetic word problems", "40 European geography questions"; None when the text names none."""
+    grade-school arithmetic word problems", "40 European geography questions", "questions for high school
+    physics"; None when the text names none."""
     for lead in _DOMAIN_LEAD.finditer(text):
         if (subject := _subject(text[lead.end():])) is not None:
             return subject
+    for lead in _AFTER_NOUN.finditer(text):
+        rest = text[lead.end():]
+        if re.match(rf"(?:{'|'.join(_LANGUAGES)})\b", rest):
+            continue  # "questions in French": a language, not a subject
+        if (subject := _subject(rest)) is not None:
+            return subject
+    for lead in _CAPABILITY_LEAD.finditer(text):  # "testing reading comprehension of legal contracts"
+        of = re.match(r"(?:[\w'-]+\s+){1,5}?(?:of|about|on|in)\s+", text[lead.end():])
+        if of and (subject := _subject(text[lead.end() + of.end():])) is not None:
+            return subject
     for match in _SIZE_PATTERN.finditer(text):
         words = [w for w in match.group("words").split() if w.lower() not in _NOT_SUBJECT and not _format_word(w)]
-        if words:
-            noun = match.group("noun").lower()
+        noun = match.group("noun").lower()
+        if words or noun.startswith(("puzzle", "riddle")):  # "12 riddles": riddles are a subject of their own
             return " ".join([*words, noun] if noun.startswith(("problem", "puzzle", "riddle")) else words)[:120]
     return None
 
@@ -115,6 +137,25 @@ def language_in_text(text: str) -> str | None:
     """The language the user named ("in French", "German questions"), if any."""
     match = _LANGUAGE.search(text)
     return (match.group(1) or match.group(2)) if match else None
+
+
+_CAPABILITY_LEAD = re.compile(
+    r"\b(?:testing|evaluating|measuring|assessing|probing|(?:that|which|to|should|must)\s+(?:test|evaluate|measure|assess|"
+    r"probe|check)s?|(?:that|which)\s+assesses)\s+(?:(?:the|an?|models?'?s?|llms?'?|their|its|how well|do|can|handle|perform)\s+)*",
+    re.IGNORECASE)
+_CAPABILITY_END = re.compile(r"[,.;:!?()\[\]]|\s(?:about|on|in|of|for|with|that|which|using|from|across|and (?:make|use)|"
+                             r"like|similar|harder|easier|at)\b", re.IGNORECASE)
+
+
+def capability_in_text(text: str) -> str | None:
+    """The skill the user named: "items testing commonsense reasoning", "questions that test logical reasoning
+    about schedules", "a benchmark to evaluate reading comprehension of contracts"; None when none is named."""
+    for lead in _CAPABILITY_LEAD.finditer(text):
+        phrase = _CAPABILITY_END.split(text[lead.end():], maxsplit=1)[0].strip(" '\"")
+        words = phrase.split()
+        if 1 <= len(words) <= 6 and [w for w in words if w.lower() not in _NOT_SUBJECT and re.search("[a-z]", w.lower())]:
+            return phrase[:200]
+    return None
 
 
 def capability_from_domain(domain: str) -> str:
