@@ -56,6 +56,7 @@ def _register(step: flow.Step) -> None:
         ctx.deps.acted = True
         result = await flow.run(step, ctx.deps, flow.Given(message=ctx.deps.state.last_message))
         ctx.deps.summary = result.text if isinstance(result, flow.Outcome) else result
+        ctx.deps.ran = step.name
         return ctx.deps.summary
 
     chat_agent.tool(name=step.name, description=step.doc)(run_tool)

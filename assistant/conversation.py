@@ -74,7 +74,7 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
         # Answered at once and without saving: the running build owns the thread's state (and card) until it ends.
         return Reply(steps.building_status(deps), _take_notices(deps), view="note")
     state.last_message = message
-    deps.acted, deps.summary = False, None
+    deps.acted, deps.summary, deps.ran = False, None, None
     text = "The turn was interrupted; your spec and plan are saved."
     try:
         # A typed message answers what the assistant asked for, or leaves it unanswered.
@@ -86,8 +86,10 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
             result = await chat_agent.run(message, deps=deps, message_history=state.history(),
                                           model=deps.models.model("chat"))
             state.set_history(result.all_messages())
-            # The embedded toy model's words are rarely about the benchmark: the step's own summary says it.
-            text = deps.summary if deps.summary and uses_toy_model(deps.models) else result.output
+            # The embedded toy model's words are rarely about the benchmark: the step's own summary says it. So it
+            # does for a step whose words are shown as they are (a plan edit's list of instructions).
+            verbatim = deps.ran is not None and flow.STEPS[deps.ran].verbatim
+            text = deps.summary if deps.summary and (uses_toy_model(deps.models) or verbatim) else result.output
     except BenchmarkAgentError as exc:
         text = str(exc)
     except AgentRunError as exc:

@@ -94,8 +94,10 @@ class AssistantDeps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Set by a tool when it has done its step this turn; the agent is then offered no more tools.
     acted: bool = False
-    # What that step said; shown instead of the chat model's words when the chat model is the toy one.
+    # What that step said; shown instead of the chat model's words when the chat model is the toy one, or when the
+    # step's words are to be shown as they are (flow.Step.verbatim), and the step's name.
     summary: str | None = None
+    ran: str | None = None
     # Markdown a step shows as it is, before the reply (an audit's table): too long to pass through the chat model.
     documents: list[str] = field(default_factory=list)
     threads: ThreadStore | None = None

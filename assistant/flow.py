@@ -73,6 +73,9 @@ class Step:
     run: Run
     doc: str = ""  # what the model reads when the step is offered as a tool; empty: a button's step only
     needs: Condition | None = None  # offered only while this holds
+    # What the step says is shown as it is, not as the chat model passes it on: a plan edit's reply lists every
+    # instruction of the message with what became of it, which a paraphrase may shorten.
+    verbatim: bool = False
 
 
 # A typed message one of these reads is answered without the model; `pending` is what the assistant asked for.
@@ -147,7 +150,8 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in (
         Generate, verify and export the benchmark for the confirmed plan. Use it when the user confirms the plan.""")),
     Step(REFINE, lambda deps, given: refinement.refine_step(deps), doc=_doc("""
         Change the current plan as the user's latest message asks: drop, add, rename, split into easy and hard,
-        merge, change a quota or the total size, make harder, or change the answer format. Makes a new plan version.""")),
+        merge, change a quota or the total size, make harder, or change the answer format. Makes a new plan version."""),
+        verbatim=True),
     Step(UNDO, _undo, needs="can_undo", doc=_doc("""
         Undo the last change to the plan, going back to the previous plan version (or to the version the user names).""")),
     Step(PREVIEW, lambda deps, given: previews.preview_step(deps), doc=_doc("""

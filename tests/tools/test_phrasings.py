@@ -97,3 +97,13 @@ async def test_a_real_model_reads_every_message_that_is_not_one_plain_command(ro
         outcomes = [p.outcome for p in revision.parts]
         assert (outcomes.count("not_understood"), outcomes.count("not_asked")) == (len(unclear), len(negated))
         assert f"Request: {row['text']}" in script.calls["submit_edit"][0]
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r["edits"]], ids=[r["text"][:60] for r in ROWS if r["edits"]])
+async def test_a_model_answer_that_says_nothing_leaves_the_message_to_the_plain_reader(row: dict[str, Any]) -> None:
+    script = Script(submit_edit=[{}])  # a weak model's (or the fake endpoint's) empty answer
+    revision = await refine_plan(row["text"], PLAN, SPEC, models=stage_models(script), max_size=500)
+    assert revision.plan == _expected(row)
+    assert [p.outcome for p in revision.parts] == row["outcomes"]
+    if script.calls:
+        assert all("no edit" in p.note for p in revision.parts if p.outcome == "done")

@@ -5,7 +5,8 @@ out, or named as not understood, not possible (and why) or not asked for ("don't
 ones that can be made are applied together as one new plan. A single plain command ("drop 2", "make
 it 60 samples") is read without a model. Anything else is read by the refinement agent when the chat
 model is a real one; the embedded toy model's edits would be noise, so with it the plain-command
-reader reads every instruction it can and names the rest. Every subtask an edit names is pinned to
+reader reads every instruction it can and names the rest; so it does when a real model's answer says nothing
+at all (no edit, nothing it did not understand). Every subtask an edit names is pinned to
 the plan as the user saw it before anything changes, and every quota must fit.
 """
 
@@ -107,14 +108,26 @@ async def refine_plan(
     if not plain and reads_free_text(models):
         proposal = await run_stage(refine_agent, _prompt(request, plan, spec), models=models, role="chat",
                                    stage="plan refinement")
-        parts = [RequestPart(text=describe_edit(edit, plan), outcome="done", edits=[edit]) for edit in proposal.edits]
-        parts += [RequestPart(text=text, outcome="not_understood") for text in proposal.not_understood]
-        parts += [RequestPart(text=text, outcome="not_asked", note="you asked for this not to be done")
-                  for text in proposal.not_asked]
+        parts = _model_parts(proposal, plan) or [_unread(p) for p in parts]
     if all(p.outcome == "not_understood" for p in parts):
         asked = "; ".join(f"'{p.text}' ({_outcome_words(p)})" for p in parts)
         raise InvalidEdit(f"I could not tell which change to the plan you want{f' ({asked})' if asked else ''}. {_HOW}")
     return revise_parts(plan, spec, parts, max_size=max_size, material=material)
+
+
+def _model_parts(proposal: EditRequest, plan: SubtaskPlan) -> list[RequestPart]:
+    parts = [RequestPart(text=describe_edit(edit, plan), outcome="done", edits=[edit]) for edit in proposal.edits]
+    parts += [RequestPart(text=text, outcome="not_understood") for text in proposal.not_understood]
+    parts += [RequestPart(text=text, outcome="not_asked", note="you asked for this not to be done")
+              for text in proposal.not_asked]
+    return parts
+
+
+def _unread(part: RequestPart) -> RequestPart:
+    """A part as the plain-command reader read it, after the model said nothing at all about the message."""
+    if part.outcome != "done":
+        return part
+    return part.model_copy(update={"note": "the chat model returned no edit; read as a plain command"})
 
 
 def _apply(plan: SubtaskPlan, edit: PlanEdit, spec: BenchmarkSpec, max_size: int,
