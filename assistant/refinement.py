@@ -30,8 +30,9 @@ async def refine_step(deps: AssistantDeps) -> str:
         return "There is no plan to change yet: confirm the spec first."
     revision = await refine_plan(state.last_message, state.plan, state.spec, models=deps.models,
                                  max_size=deps.settings.max_size, material=material.view_of(deps))
-    return _commit(deps, material.regrounded(deps, state.plan, revision.plan), revision.spec, revision.changes,
-                   note=state.last_message[:120], parts=revision.parts)
+    reply = _commit(deps, material.regrounded(deps, state.plan, revision.plan), revision.spec, revision.changes,
+                    note=state.last_message[:120], parts=revision.parts)
+    return f"{revision.note}\n{reply}" if revision.note else reply
 
 
 def edit_step(deps: AssistantDeps, edits: list[PlanEdit], note: str) -> str:

@@ -6,6 +6,9 @@ the escaped text renders as the original text reads.
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from assistant.chat_markdown import keep_visible
@@ -42,3 +45,19 @@ def test_only_the_text_outside_code_is_escaped() -> None:
 def test_escaping_twice_changes_nothing_more() -> None:
     once = keep_visible("openai:gpt-4o-mini or openai:<name>, `x:y`")
     assert keep_visible(once) == once
+
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_the_readme_panel_shows_every_model_name_as_written() -> None:
+    text = (ROOT / "chainlit.md").read_text(encoding="utf-8")
+    assert keep_visible(text) == text, "chainlit.md is rendered by the same markdown renderer as the messages"
+    assert "`openai:gpt-4o-mini`" in text
+
+
+def test_a_typed_message_is_shown_as_typed() -> None:
+    # The user's own message is rendered by the browser, not by us: with markdown off it shows as plain text,
+    # so "evaluate openai:gpt-4o-mini" does not lose its model name.
+    config = tomllib.loads((ROOT / ".chainlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["features"]["user_message_markdown"] is False

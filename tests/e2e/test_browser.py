@@ -23,7 +23,7 @@ SCREENSHOT_COPY = Path("/tmp/e2e-final.png")  # the conftest page fixture copies
 
 def test_a_request_becomes_a_downloadable_benchmark(page: Page, app_server: AppServer, tmp_path: Path) -> None:
     page.goto(app_server.url + "/")
-    expect(page.get_by_text("openai:fake-model").first).to_be_visible()
+    expect(page.get_by_text("openai:fake-model").first).to_be_visible(timeout=30_000)  # the first runtime loads models
 
     page.locator("#chat-input").fill(REQUEST)
     page.keyboard.press("Enter")

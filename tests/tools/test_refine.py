@@ -187,3 +187,14 @@ async def test_malformed_model_output_fails_the_stage_after_retries() -> None:
     script = Script(submit_edit=['{"edits": [{"op": "explode"}]}'])
     with pytest.raises(StageFailed):
         await refine_plan("tidy the plan up", PLAN, SPEC, models=stage_models(script), max_size=500)
+
+
+def test_a_split_of_a_subtask_with_a_long_id_is_described_as_a_split() -> None:
+    long = "multi-step-addition-and-subtraction-word"  # 40 characters: the halves' ids are cut short
+    plan = SubtaskPlan(subtasks=[
+        Subtask(id=long, name="Multi-step addition and subtraction", description="d", answer_format="numeric", quota=10),
+        Subtask(id="geometry", name="Geometry", description="d", answer_format="numeric", quota=10),
+    ])
+    revision = revise(plan, SPEC, [parse_edit("split 1", plan)[0]], max_size=500)  # type: ignore[index]
+    assert revision.changes == ["split 'Multi-step addition and subtraction' into 'Multi-step addition and subtraction "
+                                "(easy)' (5) and 'Multi-step addition and subtraction (hard)' (5)"]

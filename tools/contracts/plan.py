@@ -223,6 +223,7 @@ class PlanRevision(Strict):
     edits: list[PlanEdit]
     changes: list[str]
     parts: list[RequestPart] = Field(default_factory=list, description="Each instruction of the request, in order.")
+    note: str = Field(default="", max_length=300, description="How the request was read, when that is worth saying.")
 
 
 class SubtaskIdea(Strict):

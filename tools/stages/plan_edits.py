@@ -225,7 +225,8 @@ def _splits_and_merges(gone: list[Subtask], came: list[Subtask]) -> list[str]:
     """Describe splits and merges as such (removing what they explain from `gone` and `came`)."""
     lines = []
     for old in list(gone):
-        halves = [s for s in came if s.id.startswith(f"{old.id[:34]}-") and s.id.endswith(("-easy", "-hard"))]
+        names = {f"{old.name} ({level})"[:120] for level in ("easy", "hard")}  # ids may be cut short: names are not
+        halves = [s for s in came if s.name in names and s.id.startswith(old.id[:30])]
         if len(halves) == 2:
             lines.append(f"split '{old.name}' into " + " and ".join(f"'{h.name}' ({h.quota})" for h in halves))
             gone.remove(old)

@@ -103,16 +103,19 @@ async def refine_plan(
     if not re.search(r"\w", request) or len(request) > MAX_EDIT_CHARS:
         raise InvalidRequest(f"Describe the change to the plan in a sentence (under {MAX_EDIT_CHARS:,} characters), "
                              "e.g. 'drop 2', 'split Fractions into easy and hard' or 'make it 60 samples'.")
-    parts = read_request(request, plan)
+    parts, note = read_request(request, plan), ""
     plain = len(parts) == 1 and parts[0].outcome == "done" and _resolves(parts[0], plan)
     if not plain and reads_free_text(models):
         proposal = await run_stage(refine_agent, _prompt(request, plan, spec), models=models, role="chat",
                                    stage="plan refinement")
-        parts = _model_parts(proposal, plan) or [_unread(p) for p in parts]
+        parts = _model_parts(proposal, plan)
+        note = "" if parts else "The chat model returned no edit for this message; it was read as plain commands."
+        parts = parts or read_request(request, plan)
     if all(p.outcome == "not_understood" for p in parts):
         asked = "; ".join(f"'{p.text}' ({_outcome_words(p)})" for p in parts)
         raise InvalidEdit(f"I could not tell which change to the plan you want{f' ({asked})' if asked else ''}. {_HOW}")
-    return revise_parts(plan, spec, parts, max_size=max_size, material=material)
+    revision = revise_parts(plan, spec, parts, max_size=max_size, material=material)
+    return revision.model_copy(update={"note": note}) if note else revision
 
 
 def _model_parts(proposal: EditRequest, plan: SubtaskPlan) -> list[RequestPart]:
@@ -121,13 +124,6 @@ def _model_parts(proposal: EditRequest, plan: SubtaskPlan) -> list[RequestPart]:
     parts += [RequestPart(text=text, outcome="not_asked", note="you asked for this not to be done")
               for text in proposal.not_asked]
     return parts
-
-
-def _unread(part: RequestPart) -> RequestPart:
-    """A part as the plain-command reader read it, after the model said nothing at all about the message."""
-    if part.outcome != "done":
-        return part
-    return part.model_copy(update={"note": "the chat model returned no edit; read as a plain command"})
 
 
 def _apply(plan: SubtaskPlan, edit: PlanEdit, spec: BenchmarkSpec, max_size: int,
