@@ -3,7 +3,7 @@
 As a program:  python -m tests.fake_llm --port 8011 [--latency-ms 300] [--fault-rate 0.1]
 As a helper:   with FakeLLMServer(port=0) as server: ... server.base_url ...
 
-It answers the pipeline's stage tools (submit_spec, submit_subtasks, submit_samples,
+It answers the pipeline's stage tools (submit_spec, submit_subtasks, submit_samples, submit_edit,
 submit_verdict) with plausible, varied, correct content (see `tests/fake_llm_content.py`),
 calls any other offered tool with arguments filled from its schema, and can inject faults:
 429 / 500 errors, hangs, and truncated tool-call arguments. Each request runs in its own

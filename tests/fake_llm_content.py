@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fake_llm_edits import plan_edits
 from tests.fake_llm_errors import (
     ErrorRates,
     generator_mistakes,
@@ -667,6 +668,7 @@ STAGES: dict[str, Callable[[dict[str, str], ContentState], dict[str, Any]]] = {
     "submit_adjudication": adjudication,
     "submit_scores": quality_scores,
     "submit_grade": answer_grade,
+    "submit_edit": plan_edits,
 }
 
 

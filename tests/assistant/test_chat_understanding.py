@@ -1,7 +1,7 @@
 """The chat does what the researcher said, with the fake endpoint as every model (handlers called directly).
 
-The fake endpoint answers the spec and design stages and leaves a plan edit's typed edits empty (it fills
-the schema's required fields only): what the chat does then is what a weak real model gets.
+The fake endpoint answers the spec and design stages, and turns a plan edit into typed edits as a capable
+chat model would (tests/fake_llm_edits.py).
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ async def test_a_compound_edit_is_carried_out_in_full_and_each_part_is_named(end
     assert before is not None and len(before.subtasks) == 3
     first, _, last = before.subtasks
     recorder.forget()
+    asked_before = endpoint.stats.by_tool["submit_edit"]
     await _say("Drop the second subtask, split the first into easy and hard, and double the size of the last one, "
                "but don't drop the last one.")
     no_errors(recorder)
@@ -79,6 +80,8 @@ async def test_a_compound_edit_is_carried_out_in_full_and_each_part_is_named(end
     assert "3 of the 4 instructions in your message carried out" in reply
     assert "'don't drop the last one': left as it is" in reply
     assert state().version.number == 2, "one new plan version for the whole message"
+    assert endpoint.stats.by_tool["submit_edit"] == asked_before + 1 and "returned no edit" not in reply, \
+        "the chat model read the message as typed edits"
 
 
 async def test_every_message_the_chat_sends_shows_text_between_colons_as_written(endpoint: FakeLLMServer) -> None:

@@ -1,5 +1,6 @@
 """What the researcher said, in a real browser: a size written as "60-item", a compound plan edit carried out in
-full, and text between colons shown as written (the fake endpoint is every model)."""
+full, and text between colons shown as written (the fake endpoint is every model: it turns the edit into typed
+edits as a capable chat model would)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,7 @@ def test_a_60_item_request_and_a_compound_edit_are_carried_out_as_said(page: Pag
     page.keyboard.press("Enter")
     expect(page.get_by_text(re.compile(r"Plan v2, 3 of the 3 instructions in your message carried out"))).to_be_visible(
         timeout=30_000)
-    for said in (r"'Drop the second subtask': dropped '", r"'split the first into easy and hard': split '",
-                 r"'double the size of the last one': '.+': \d+ → \d+ samples"):
+    for said in (r": dropped '", r": split '.+' into '.+ \(easy\)' \(\d+\) and '.+ \(hard\)'", r"scale .+: \d+ → \d+ samples"):
         expect(page.get_by_text(re.compile(said)).first).to_be_visible()
     expect(page.get_by_role("cell", name=re.compile(r"\(easy\)$"))).to_be_visible()
     expect(page.get_by_role("cell", name=re.compile(r"\(hard\)$"))).to_be_visible()
