@@ -112,8 +112,15 @@ def _named(part: RequestPart, plan: SubtaskPlan) -> list[str]:
     edit = part.edits[0]
     if edit.op == "add":
         return [edit.name]  # type: ignore[union-attr]
+    if edit.op == "merge":  # "merge 1 and 2, then double it": the merged subtask, by its new name
+        try:
+            parts = [resolve_subtask(plan, ref) for ref in edit.subtasks]  # type: ignore[union-attr]
+        except InvalidEdit:
+            return []
+        ordered = [s for s in plan.subtasks if s in parts]
+        return [(edit.name or " + ".join(s.name for s in ordered)).strip()[:120]]  # type: ignore[union-attr]
     ref = getattr(edit, "subtask", None)
-    if ref is None or edit.op in ("drop", "merge"):
+    if ref is None or edit.op == "drop":
         return []
     if edit.op == "rename":
         return [edit.name]  # type: ignore[union-attr]
@@ -174,16 +181,39 @@ def _clean(text: str) -> str:
     return text.rstrip(".!?").strip()
 
 
+_SETTING = re.compile(r"\b(?:harder|easier|simpler|tougher|easy|medium|hard|mixed|numeric|numerical|yes/no|true/false|"
+                      r"multiple[- ]choice|short[- ]answers?|free[- ]text)\b", re.IGNORECASE)
+
+
+def _rephrased(clause: str, plan: SubtaskPlan) -> str:
+    """An instruction written without its verb, as the edit it asks for: "I don't want Geometry" and "no Geometry"
+    (a drop), "the second subtask should be numeric" and "I want everything yes/no" (a make)."""
+    if (m := re.match(r"^(?:i|we)\s+(?:don'?t|do not|no longer)\s+(?:want|need)\s+(?P<a>.+)$", clause, re.I)):
+        return f"drop {m.group('a')}"
+    if (m := re.match(r"^no\s+(?:more\s+)?(?P<a>[^,]+)$", clause, re.I)) and _all_resolve_ref(m.group("a"), plan):
+        return f"drop {m.group('a')}"
+    m = re.match(r"^(?P<a>.+?)\s+(?:should|must|needs? to|has to|ought to)\s+(?:be|become|get|use|have)\s+(?P<b>.+)$",
+                 clause, re.I) or re.match(r"^(?:i|we)\s+(?:want|need|would like|'?d like)\s+(?P<a>)(?P<b>.+)$", clause, re.I)
+    if m and _SETTING.search(m.group("b")):
+        return " ".join(w for w in ("make", m.group("a"), m.group("b")) if w)
+    return clause
+
+
+def _all_resolve_ref(ref: str, plan: SubtaskPlan) -> bool:
+    try:
+        resolve_subtask(plan, ref)
+    except InvalidEdit:
+        return False
+    return True
+
+
 def _read_clause(clause: str, plan: SubtaskPlan) -> RequestPart:
-    unwanted = re.match(r"^(?:i|we)\s+(?:don'?t|do not|no longer)\s+(?:want|need)\s+(?P<a>.+)$", clause, re.IGNORECASE)
-    if unwanted:  # "I don't want Geometry" asks for a drop
-        clause = f"drop {unwanted.group('a')}"
-    if re.match(rf"^{_NEGATION}\b", clause, re.IGNORECASE):
+    fixed = _rephrased(clause, plan)
+    if re.match(rf"^{_NEGATION}\b", fixed, re.IGNORECASE):
         return RequestPart(text=clause, outcome="not_asked", note="you asked for this not to be done")
-    first = re.match(r"[A-Za-z']+", clause)
-    fixed = clause
+    first = re.match(r"[A-Za-z']+", fixed)
     if first and (verb := _verb(first.group().lower())) is not None and verb != first.group().lower():
-        fixed = verb + clause[first.end():]  # a typo in the verb: read it as the verb it is closest to
+        fixed = verb + fixed[first.end():]  # a typo in the verb: read it as the verb it is closest to
     if re.match(r"^(?:keep|leave)\b", fixed, re.IGNORECASE) and not re.search(r"\b(?:but|and)\b", fixed):
         return RequestPart(text=clause, outcome="not_asked", note="asks for no change")
     for reader in READERS:

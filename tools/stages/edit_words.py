@@ -48,7 +48,10 @@ def _ref(text: str | None) -> str | None:
     if cleaned.lower() in _WHOLE or not cleaned:
         return None
     cleaned = re.sub(r"^(?:the\s+)?(?:subtask|part|section)\s+(?=\D)", "", cleaned, flags=re.IGNORECASE).strip()
-    cleaned = re.sub(r"(?:'s|s')?\s+(?:quota|share|sample count|count|size)$", "", cleaned, flags=re.IGNORECASE).strip()
+    cleaned = re.sub(r"(?:'s|s')?\s+(?:quota|share|sample count|count|size|difficulty|level|format|answer format|answers)$",
+                     "", cleaned, flags=re.IGNORECASE).strip()
+    cleaned = re.sub(r"\bthe(?=first|second|third|fourth|last|final)", "the ", cleaned, flags=re.IGNORECASE)  # "thefirst"
+    cleaned = re.sub(r"\b(first|second|third|fourth|last|final)one\b", r"\1 one", cleaned, flags=re.IGNORECASE)
     cleaned = re.sub(r"\s+(?:subtasks?|parts?|sections?|categor(?:y|ies)|ones)$", "", cleaned, flags=re.IGNORECASE).strip()
     return None if cleaned.lower() in _WHOLE or not cleaned else cleaned
 
@@ -127,6 +130,7 @@ def _read_amount(text: str, plan: SubtaskPlan) -> Result:
         return [make_edit(op="size", size=n)] if ref is None else [make_edit(op="quota", subtask=ref, quota=n)]
     delta = [
         (rf"^(?:add|put|include)\s+(?:another\s+)?{_N}\s*(?:more\s+)?(?:{_NOUN})?(?:\s+(?:more\s+)?(?:to|for|in|into|on)\s+(?P<a>.+?))?$", 1),
+        (rf"^(?:add|put|include)\s+(?:another\s+)?{_N}\s+(?:more\s+|extra\s+)?(?P<a>.+?)\s+{_NOUN}$", 1),
         (rf"^(?:remove|take|drop|cut|subtract|trim|take away)\s+{_N}\s*(?:{_NOUN})?\s+(?:from|off|of)\s+(?P<a>.+?)$", -1),
         (rf"^(?:remove|take|drop|cut|subtract|trim)\s+{_N}\s*{_NOUN}$", -1),
         (rf"^(?:increase|raise|grow|expand|bump(?: up)?|boost|extend)\s+(?P<a>.+?)\s+by\s+{_N}\s*(?:{_NOUN})?$", 1),
@@ -264,7 +268,7 @@ def _read_add(text: str, plan: SubtaskPlan) -> Result:
     name = re.sub(r"\s+(?:subtask|section|part|category|topic)$", "", m.group("a").strip(" :").strip("'\""), flags=re.I)
     name, _, description = name.partition(":")
     name = name.strip()
-    if not re.search(r"[a-z]", name.lower()) or re.match(r"^(?:more|extra|some more|a few more)\b", name, re.IGNORECASE):
+    if not re.search(r"[a-z]", name.lower()) or re.match(rf"^(?:more|extra|some more|a few more|{NUMBER})\b", name, re.I):
         return None  # "add more word problems" names no new subtask
     quota = number_value(m.group("n")) if m.group("n") else None
     return [make_edit(op="add", name=(name[:1].upper() + name[1:])[:80], description=(description.strip() or name)[:400],
