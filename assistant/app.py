@@ -18,7 +18,7 @@ import chainlit as cl
 from chainlit.types import ThreadDict
 from pydantic_ai.exceptions import ModelAPIError
 
-from assistant import auth, screen
+from assistant import auth, screen, settings_panel
 from assistant.chat_history import FileDataLayer
 from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply, attach, press, respond
@@ -98,7 +98,8 @@ def _owner() -> str | None:
 def _deps(thread_id: str | None = None) -> AssistantDeps:
     rt = runtime()
     state = rt.threads.load(thread_id or cl.context.session.thread_id, owner=_owner())
-    deps = AssistantDeps(settings=rt.settings, models=rt.models, store=rt.store, state=state,
+    settings, models = settings_panel.effective(rt.settings, rt.models, _owner())  # with the user's panel changes
+    deps = AssistantDeps(settings=settings, models=models, store=rt.store, state=state,
                          on_event=screen.ProgressView(state), threads=rt.threads, active_builds=rt.active_builds,
                          catalog=rt.catalog)
     recover_interrupted(deps)
@@ -164,15 +165,18 @@ async def starters(user: cl.User | None = None, language: str | None = None) -> 
 @cl.on_chat_start
 async def start() -> None:
     rt = runtime()
-    models = ", ".join(f"{role}: `{name}`" for role, name in rt.models.names.items())
-    lines = [f"Hello! I build evaluation benchmarks. Models in use: {models}."]
-    if uses_toy_model(rt.models):
+    settings, in_use = settings_panel.effective(rt.settings, rt.models, _owner())
+    models = ", ".join(f"{role}: `{name}`" for role, name in in_use.names.items())
+    lines = [f"Hello! I build evaluation benchmarks. Models in use: {models} (change them, the concurrency, the "
+             "budget and the target band in the settings panel by the message box)."]
+    await settings_panel.send(settings)
+    if uses_toy_model(in_use):
         lines.append(f"**Note:** {TOY_MODEL_WARNING}")
     lines.append("Describe the benchmark you want, e.g. *30 multiple-choice questions on European geography*.")
     await screen.say("\n\n".join(lines))
     # Then a probe at first contact finds how each endpoint gives structured output (once per endpoint). It runs
     # beside the chat: while a handler runs, Chainlit holds the user's input, and a slow server takes seconds.
-    task = asyncio.create_task(_say_output_modes(rt.models))
+    task = asyncio.create_task(_say_output_modes(in_use))
     PROBES.add(task)
     task.add_done_callback(PROBES.discard)
 
@@ -193,6 +197,7 @@ async def _say_output_modes(models: StageModels) -> None:
 async def on_resume(thread: ThreadDict) -> None:
     """A reopened thread (page reload, server restart): its buttons, current card and files come back."""
     deps = _deps(thread["id"])
+    await settings_panel.send(deps.settings)
     state = deps.state
     on_screen = {step["id"]: step for step in thread["steps"]}
     state.buttons = [b for b in state.buttons if b.for_id in on_screen]
@@ -211,6 +216,13 @@ async def on_resume(thread: ThreadDict) -> None:
         message = await screen.say(f"_{notice}_")
         thread["steps"].append(message.to_dict())  # type: ignore[arg-type]
     _save(deps)
+
+
+@cl.on_settings_update
+async def on_settings(values: dict[str, Any]) -> None:
+    """The settings panel: checked, kept for this user, used from the next step on; the reply says what is in force."""
+    rt = runtime()
+    await screen.say(settings_panel.update(rt.settings, rt.models, _owner(), values))
 
 
 @cl.on_message

@@ -21,6 +21,7 @@ from assistant.deps import AssistantDeps
 from assistant.editor import Ask
 from assistant.render import DOWNLOADS, built_quality, card_buttons, preview_view, state_view
 from assistant.session import Button, ThreadState, ThreadStore
+from assistant.user_settings import in_force
 from tools.contracts import BuildEvent, Leaderboard
 from tools.export.card import quality_section
 from tools.finish.evaluate import describe, latest
@@ -41,7 +42,14 @@ async def error(content: str) -> None:
 
 
 def card_text(deps: AssistantDeps) -> str:
-    return keep_visible(state_view(deps.state, steps.plan_estimate(deps), material.coverage(deps)))
+    return keep_visible(_card(deps))
+
+
+def _card(deps: AssistantDeps) -> str:
+    text = state_view(deps.state, steps.plan_estimate(deps), material.coverage(deps))
+    if deps.state.plan is not None:  # what the next step runs with, the settings panel's changes included
+        text += f"\n\n_{in_force(deps.settings, deps.models)}_"
+    return text
 
 
 async def send(deps: AssistantDeps, content: str, buttons: list[ButtonSpec], elements: list[Any] | None = None) -> str:
@@ -88,7 +96,7 @@ async def render_card(deps: AssistantDeps) -> None:
     state = deps.state
     await remove(deps, state.card_message_id)
     state.card_message_id = None
-    content = state_view(state, steps.plan_estimate(deps), material.coverage(deps))
+    content = _card(deps)
     elements = files(deps)
     quality = built_quality(state)
     if quality is not None:  # the quality table and its chart, under the finished build
@@ -157,7 +165,7 @@ async def sync_previews(deps: AssistantDeps, *, card: bool = True) -> None:
     shown = state.card_message_id
     on_card = [(b.name, b.label, b.payload) for b in state.buttons if b.for_id == shown]
     if card and shown and state.phase == "planned" and on_card != card_buttons(state):
-        await restyle(deps, shown, state_view(state, steps.plan_estimate(deps), material.coverage(deps)), card_buttons(state))
+        await restyle(deps, shown, _card(deps), card_buttons(state))
 
 
 async def sync_editor(deps: AssistantDeps, ask: Ask | None = None) -> None:

@@ -73,6 +73,9 @@ class Recorder(BaseChainlitEmitter):
     async def delete_step(self, step_dict: Any) -> None:
         self.events.append(("delete_step", step_dict))
 
+    def set_chat_settings(self, settings: dict[str, Any]) -> None:  # not a coroutine in Chainlit's own emitter
+        self.events.append(("chat_settings_values", settings))
+
     def of(self, kind: str) -> list[Any]:
         return [data for event, data in self.events if event == kind]
 
