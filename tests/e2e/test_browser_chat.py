@@ -40,3 +40,26 @@ def test_a_60_item_request_and_a_compound_edit_are_carried_out_as_said(page: Pag
         expect(page.get_by_text(re.compile(said)).first).to_be_visible()
     expect(page.get_by_role("cell", name=re.compile(r"\(easy\)$"))).to_be_visible()
     expect(page.get_by_role("cell", name=re.compile(r"\(hard\)$"))).to_be_visible()
+
+
+def test_a_model_changed_in_the_settings_panel_is_used_from_the_next_step(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url + "/")
+    expect(page.get_by_text("openai:fake-model").first).to_be_visible(timeout=30_000)
+    page.locator("#chat-settings-open-modal").click()
+    judge = page.locator("#judge_model")
+    expect(judge).to_have_value("openai:fake-model")
+    judge.fill("openai:fake-judge")
+    page.locator("#concurrency").fill("3")
+    page.locator("#confirm").click()
+    expect(page.get_by_text(re.compile(r"Settings saved for your next step\..*judge openai:fake-judge.*3 calls in flight"))
+           ).to_be_visible(timeout=15_000)
+
+    page.locator("#chat-input").fill("8 multiple-choice arithmetic word problems")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name=CONFIRM_LABELS["spec_ready"]).click()
+    expect(page.get_by_text(re.compile(r"In force \(settings panel\):.*judge openai:fake-judge.*3 calls in flight"))
+           ).to_be_visible(timeout=30_000)
+    page.reload()  # kept for the user: a new page shows the panel with the change
+    expect(page.get_by_text("openai:fake-model").first).to_be_visible(timeout=30_000)
+    page.locator("#chat-settings-open-modal").click()
+    expect(page.locator("#judge_model")).to_have_value("openai:fake-judge")
