@@ -22,7 +22,7 @@ from tools.contracts import BenchmarkSpec, PlanEdit, Subtask, SubtaskPlan
 from tools.errors import InvalidEdit
 from tools.llm.stage import StageModels
 from tools.stages.edit_reader import read_request
-from tools.stages.refine import refine_plan, revise, revise_parts
+from tools.stages.refine import pin_edit, refine_plan, revise, revise_parts
 
 SPEC = BenchmarkSpec(goal="g", capability="arithmetic", domain="word problems", answer_format="multiple_choice", size=20)
 PLAN = SubtaskPlan(subtasks=[
@@ -97,6 +97,19 @@ async def test_a_real_model_reads_every_message_that_is_not_one_plain_command(ro
         outcomes = [p.outcome for p in revision.parts]
         assert (outcomes.count("not_understood"), outcomes.count("not_asked")) == (len(unclear), len(negated))
         assert f"Request: {row['text']}" in script.calls["submit_edit"][0]
+
+
+COMPOUND = [r for r in ROWS if len(r["outcomes"]) > 1 and set(r["outcomes"]) == {"done"} and not r.get("unchanged")]
+
+
+@pytest.mark.parametrize("row", COMPOUND, ids=[r["text"][:60] for r in COMPOUND])
+async def test_instructions_a_model_leaves_out_are_read_by_the_plain_reader(row: dict[str, Any]) -> None:
+    first = read_request(row["text"], PLAN)[0]
+    edits = [pin_edit(e, PLAN, PLAN).model_dump(exclude_none=True) for e in first.edits]
+    script = Script(submit_edit=[{"edits": edits}])  # a weak model: the first instruction only
+    revision = await refine_plan(row["text"], PLAN, SPEC, models=stage_models(script), max_size=500)
+    assert revision.plan == _expected(row)
+    assert [bool(p.note) for p in revision.parts] == [False] + [True] * (len(row["outcomes"]) - 1)
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r["edits"]], ids=[r["text"][:60] for r in ROWS if r["edits"]])

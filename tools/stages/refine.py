@@ -6,7 +6,8 @@ ones that can be made are applied together as one new plan. A single plain comma
 it 60 samples") is read without a model. Anything else is read by the refinement agent when the chat
 model is a real one; the embedded toy model's edits would be noise, so with it the plain-command
 reader reads every instruction it can and names the rest; so it does when a real model's answer says nothing
-at all (no edit, nothing it did not understand). Every subtask an edit names is pinned to
+at all (no edit, nothing it did not understand), and for each instruction it reads that a real model's answer
+leaves out. Every subtask an edit names is pinned to
 the plan as the user saw it before anything changes, and every quota must fit.
 """
 
@@ -108,9 +109,9 @@ async def refine_plan(
     if not plain and reads_free_text(models):
         proposal = await run_stage(refine_agent, _prompt(request, plan, spec), models=models, role="chat",
                                    stage="plan refinement")
-        parts = _model_parts(proposal, plan)
+        read, parts = parts, _model_parts(proposal, plan)
         note = "" if parts else "The chat model returned no edit for this message; it was read as plain commands."
-        parts = parts or read_request(request, plan)
+        parts = [*parts, *_left_out(read, proposal, plan)] if parts else read
     if all(p.outcome == "not_understood" for p in parts):
         asked = "; ".join(f"'{p.text}' ({_outcome_words(p)})" for p in parts)
         raise InvalidEdit(f"I could not tell which change to the plan you want{f' ({asked})' if asked else ''}. {_HOW}")
@@ -124,6 +125,40 @@ def _model_parts(proposal: EditRequest, plan: SubtaskPlan) -> list[RequestPart]:
     parts += [RequestPart(text=text, outcome="not_asked", note="you asked for this not to be done")
               for text in proposal.not_asked]
     return parts
+
+
+_FAMILY = {"quota": "amount", "size": "amount", "scale": "amount", "harder": "level", "easier": "level",
+           "difficulty": "level"}
+
+
+def _about(edit: PlanEdit, plan: SubtaskPlan) -> tuple[str, frozenset[str] | None]:
+    """What `edit` changes: its kind (sizes, levels, or its op) and the plan's subtasks it is about (empty for the
+    whole benchmark or a new subtask; None when it names one the plan does not have, e.g. made by this message)."""
+    refs = [r for r in [*getattr(edit, "subtasks", []), getattr(edit, "subtask", None)] if r]
+    try:
+        ids = frozenset(resolve_subtask(plan, ref).id for ref in refs)
+    except InvalidEdit:
+        return _FAMILY.get(edit.op, edit.op), None
+    return _FAMILY.get(edit.op, edit.op), ids
+
+
+def _left_out(read: list[RequestPart], proposal: EditRequest, plan: SubtaskPlan) -> list[RequestPart]:
+    """The instructions the plain-command reader read that the model's answer does not account for: no edit of the
+    model's is of the same kind about the same subtasks (or about any, when the instruction names one this message
+    makes), and the model did not quote them as not understood or negated. A weak model often returns the first of
+    several instructions only."""
+    answered = [_about(e, plan) for e in proposal.edits]
+    quoted = " ".join([*proposal.not_understood, *proposal.not_asked]).lower()
+    missed = []
+    for part in read:
+        if part.outcome != "done" or part.text.lower() in quoted:
+            continue
+        asked = [_about(e, plan) for e in part.edits]
+        if all(any(kind == k and (ids is None or i is None or ids == i or ids & i) for k, i in answered)
+               for kind, ids in asked):
+            continue
+        missed.append(part.model_copy(update={"note": "read as a plain command: the chat model's answer left it out"}))
+    return missed
 
 
 def _apply(plan: SubtaskPlan, edit: PlanEdit, spec: BenchmarkSpec, max_size: int,
