@@ -28,7 +28,7 @@ def _card_shows(page: Page, version: int) -> None:
 
 def test_a_refined_plan_survives_a_reload_and_a_server_restart(page: Page, app_server: AppServer) -> None:
     page.goto(app_server.url + "/")
-    expect(page.get_by_text("openai:fake-model").first).to_be_visible()  # signed in and connected
+    expect(page.get_by_text("openai:fake-model").first).to_be_visible(timeout=30_000)  # signed in and connected
     page.locator("#chat-input").fill(REQUEST)
     page.keyboard.press("Enter")
     page.get_by_role("button", name=CONFIRM_LABELS["spec_ready"]).click()
