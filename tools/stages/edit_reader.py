@@ -27,12 +27,13 @@ _VERBS = ("drop", "remove", "delete", "cut", "scrap", "lose", "eliminate", "rena
           "put", "take", "trim", "expand", "get", "have", "skip", "ignore", "exclude", "omit", "only", "treat")
 
 
-_NEGATION = r"(?:don'?t|do not|dont|never|not|no need to|rather not|instead of|but not|without)"
+_NEGATION = r"(?:don'?t|do not|dont|never|not|no need to|rather not|instead of|rather than|but not|without)"
 
 
 _LEAD = re.compile(r"^(?:please|pls|can you|could you|would you|will you|kindly|let's|lets|let us|now|and|then|also|"
                    r"ok|okay|so|finally|lastly|first|firstly|next|after that|plus|i want to|i'd like to|id like to|"
-                   r"i would like to|we want to|we need to|i need to|you should|go ahead and|just)[,\s]+", re.IGNORECASE)
+                   r"i would like to|we want to|we need to|i need to|you should|go ahead and|just|actually|"
+                   r"on second thought|hmm+|wait|oh|ah|well|never ?mind)(?:[,\s]+|$)", re.IGNORECASE)
 
 
 _PRONOUN = re.compile(r"\b(?:it|that one|this one|that subtask|this subtask|that part)\b", re.IGNORECASE)
@@ -45,7 +46,7 @@ def read_request(text: str, plan: SubtaskPlan) -> list[RequestPart]:
     """Every instruction in `text`, in order, each with its edits or why there are none. "It" after an
     instruction about one subtask means that subtask ("rename Geometry to Areas and make it harder")."""
     parts: list[RequestPart] = []
-    for clause in split_clauses(text):
+    for clause in _unnegated(split_clauses(text)):
         part = _read_clause(clause, plan)
         if part.outcome == "not_understood" or (part.outcome == "done" and not _all_resolve(part.edits, plan)):
             *first, part = _elliptic(clause, plan) or [part]  # one verb for several instructions, when that reads
@@ -56,6 +57,16 @@ def read_request(text: str, plan: SubtaskPlan) -> list[RequestPart]:
             part = part.model_copy(update={"edits": _about(part.edits, previous, clause)})
         parts.append(part)
     return parts
+
+
+def _unnegated(clauses: list[str]) -> list[str]:
+    """ "don't drop Fractions, just Geometry": the negated instruction, then the same verb for what follows."""
+    out: list[str] = []
+    for clause in clauses:
+        m = re.match(rf"^(?P<neg>{_NEGATION}\s+(?P<verb>[a-z]+)\b.*?),?\s+(?:just|only|but|instead)\s+(?P<rest>.+)$", clause,
+                     re.IGNORECASE)
+        out += [m.group("neg"), f"{m.group('verb')} {m.group('rest')}"] if m and _verb(m.group("verb").lower()) else [clause]
+    return out
 
 
 def _elliptic(clause: str, plan: SubtaskPlan) -> list[RequestPart] | None:
@@ -140,7 +151,8 @@ def split_clauses(text: str) -> list[str]:
     text = re.sub(r"(?m)^\s*(?:\(?\d{1,2}[.)]|[-*•])\s+", "", text)  # a list's numbers and bullets
     for sentence in re.split(r"[;\n]+|(?<=[.!?])\s+", text):
         start = 0
-        cut = re.compile(r",\s*(?:and\s+|then\s+|but\s+)*|\s+(?:and|&|then|also|but|plus)\s+(?:then\s+|also\s+)*",
+        cut = re.compile(r",\s*(?:and\s+|then\s+|but\s+)*|\s+(?:and|&|then|also|but|plus)\s+(?:then\s+|also\s+)*|"
+                         r"\s+(?=(?:instead of|rather than)\s)",
                          re.IGNORECASE)
         for match in cut.finditer(sentence):
             if _starts_instruction(sentence[match.end():]):
