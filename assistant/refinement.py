@@ -53,11 +53,13 @@ def describe_parts(parts: list[RequestPart]) -> str:
     """Every instruction of a message and what became of it, one line each."""
     lines = []
     for i, part in enumerate(parts, 1):
+        # The user's words in quotes; a model's edit, described with its subtasks' names quoted, as it is.
+        said = part.text if re.search(r"'[^']+'", part.text) else f"'{part.text}'"
         if part.outcome == "done":
             what = "; ".join(part.changes) or "no difference to the plan"
-            lines.append(f"{i}. '{part.text}': {what}" + (f" ({part.note})" if part.note else ""))
+            lines.append(f"{i}. {said}: {what}" + (f" ({part.note})" if part.note else ""))
         else:
-            lines.append(f"{i}. '{part.text}': {_OUTCOMES[part.outcome]}" + (f": {part.note}" if part.note else ""))
+            lines.append(f"{i}. {said}: {_OUTCOMES[part.outcome]}" + (f": {part.note}" if part.note else ""))
     return "\n".join(lines)
 
 

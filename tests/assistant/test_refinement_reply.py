@@ -60,3 +60,15 @@ async def test_a_single_plain_command_keeps_the_short_reply(deps: AssistantDeps)
     deps.state.last_message = "drop 3"
     reply = await refine_step(deps)
     assert reply.startswith("Plan v2: dropped 'Geometry' (4); 'Fractions': 10 → 12 samples")
+
+
+async def test_with_a_real_model_each_of_its_edits_is_listed_by_the_names_it_changes(deps: AssistantDeps) -> None:
+    script = Script(submit_edit=[{"edits": [{"op": "drop", "subtask": "2"}, {"op": "split", "subtask": "1"}],
+                                  "not_asked": ["don't touch Geometry"]}])
+    deps.models = stage_models(script)  # a real chat model: the message is not one plain command
+    deps.state.last_message = "lose the ratio stuff and cut the first one in two by difficulty, don't touch Geometry"
+    reply = await refine_step(deps)
+    assert script.calls, "the model read the message"
+    assert "1. drop 'Percentages and ratios': dropped 'Percentages and ratios' (6)" in reply
+    assert "2. split 'Fractions': split 'Fractions' into 'Fractions (easy)'" in reply
+    assert "3. 'don't touch Geometry': left as it is: you asked for this not to be done" in reply

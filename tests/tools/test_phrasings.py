@@ -119,3 +119,14 @@ async def test_a_model_answer_that_says_nothing_leaves_the_message_to_the_plain_
     assert revision.plan == _expected(row)
     assert [p.outcome for p in revision.parts] == row["outcomes"]
     assert ("returned no edit" in revision.note) == bool(script.calls), "the reply says how the message was read"
+
+
+async def test_a_model_answer_that_accounts_for_every_instruction_is_not_second_guessed_by_the_reader() -> None:
+    # One edit per instruction: the model's reading stands, even where the reader reads an instruction otherwise.
+    script = Script(submit_edit=[{"edits": [{"op": "split", "subtask": "fractions"},
+                                            {"op": "rename", "subtask": "geometry", "name": "Shapes"}]}])
+    revision = await refine_plan("split Fractions and remove Geometry", PLAN, SPEC, models=stage_models(script),
+                                 max_size=500)
+    assert [s.name for s in revision.plan.subtasks] == ["Fractions (easy)", "Fractions (hard)", "Percentages and ratios",
+                                                        "Shapes"]
+    assert not [p for p in revision.parts if p.note]

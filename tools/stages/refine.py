@@ -146,7 +146,10 @@ def _left_out(read: list[RequestPart], proposal: EditRequest, plan: SubtaskPlan)
     """The instructions the plain-command reader read that the model's answer does not account for: no edit of the
     model's is of the same kind about the same subtasks (or about any, when the instruction names one this message
     makes), and the model did not quote them as not understood or negated. A weak model often returns the first of
-    several instructions only."""
+    several instructions only: so only when its answer accounts for fewer instructions than the reader found is
+    any read here (the reader may misread what a model read right: 'cut Fractions in two' is no drop)."""
+    if len(proposal.edits) + len(proposal.not_understood) + len(proposal.not_asked) >= len(read):
+        return []
     answered = [_about(e, plan) for e in proposal.edits]
     quoted = " ".join([*proposal.not_understood, *proposal.not_asked]).lower()
     missed = []
