@@ -28,7 +28,7 @@ from assistant.model_registry import TOY_MODEL_WARNING, stage_models, uses_toy_m
 from assistant.render import DOWNLOADS  # noqa: F401  (re-exported: the tests name the files by it)
 from assistant.session import ThreadStore
 from assistant.settings import Settings
-from assistant.steps import recover_interrupted
+from assistant.steps import recover_interrupted, stop_build
 from memory.catalog import PriorCatalog
 from memory.store import SampleStore
 from tools.errors import BenchmarkAgentError
@@ -52,6 +52,8 @@ class Runtime(NamedTuple):
     threads: ThreadStore
     active_builds: set[str]
     catalog: PriorCatalog | None = None
+    build_tasks: dict[str, asyncio.Task[Any]] = {}
+    stop_requests: set[str] = set()
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +63,7 @@ def runtime() -> Runtime:
     embedder = memory_embedder()  # one model for the samples memory and the catalog
     return Runtime(settings=settings, models=stage_models(settings), store=open_store(settings, embedder),
                    threads=ThreadStore(settings.data_dir / "threads"), active_builds=set(),
-                   catalog=open_catalog(settings, embedder))
+                   catalog=open_catalog(settings, embedder), build_tasks={}, stop_requests=set())
 
 
 @cl.data_layer
@@ -101,7 +103,7 @@ def _deps(thread_id: str | None = None) -> AssistantDeps:
     settings, models = settings_panel.effective(rt.settings, rt.models, _owner())  # with the user's panel changes
     deps = AssistantDeps(settings=settings, models=models, store=rt.store, state=state,
                          on_event=screen.ProgressView(state), threads=rt.threads, active_builds=rt.active_builds,
-                         catalog=rt.catalog)
+                         catalog=rt.catalog, build_tasks=rt.build_tasks, stop_requests=rt.stop_requests)
     recover_interrupted(deps)
     return deps
 
@@ -191,6 +193,14 @@ async def _say_output_modes(models: StageModels) -> None:
         notes = [f"**Note:** the model endpoint could not be used yet: {server_message(exc)}"]
     if notes:
         await screen.say("\n\n".join(notes))
+
+
+@cl.on_stop
+async def on_stop() -> None:
+    """Chainlit's stop button: this conversation's build stops where it is (what it accepted is kept)."""
+    deps = _deps()
+    if deps.state.thread_id in deps.active_builds:
+        await screen.say(stop_build(deps))
 
 
 @cl.on_chat_resume

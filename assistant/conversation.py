@@ -23,6 +23,7 @@ from assistant.session import ThreadStore
 from tools.errors import BenchmarkAgentError
 
 MAX_MESSAGE_CHARS = 20_000
+STOP_WORDS = re.compile(r"^\s*(?:please\s+)?(?:stop|cancel|halt|abort)\b", re.IGNORECASE)  # while a build runs
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
         return Reply(rejected, _take_notices(deps))
     if state.phase == "building" and state.thread_id in deps.active_builds:
         # Answered at once and without saving: the running build owns the thread's state (and card) until it ends.
+        if STOP_WORDS.match(message):
+            return Reply(steps.stop_build(deps), view="note")
         return Reply(steps.building_status(deps), _take_notices(deps), view="note")
     state.last_message = message
     deps.acted, deps.summary, deps.ran = False, None, None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from assistant.model_registry import resolve_model
 from assistant.session import ThreadState, ThreadStore
@@ -103,6 +105,9 @@ class AssistantDeps:
     threads: ThreadStore | None = None
     # Thread ids whose build runs in this server process right now (shared by all sessions).
     active_builds: set[str] = field(default_factory=set)
+    # The task running each of those builds, and the threads whose user asked to stop theirs (shared like it).
+    build_tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    stop_requests: set[str] = field(default_factory=set)
     # Known benchmarks: the design notes overlaps with them, and a finished build joins them. None = not used.
     catalog: PriorCatalog | None = None
 

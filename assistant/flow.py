@@ -36,6 +36,7 @@ SHORTFALL = "settle_shortfall"
 EVALUATE = "evaluate_models"
 REFRESH = "refresh_benchmark"
 CHECK = "check_benchmark_file"
+STOP = "stop_build"
 # The steps only a button runs.
 ANSWER = "answer_question"
 EDIT = "edit_plan"
@@ -173,6 +174,7 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in (
         Run the quality checks over a benchmark file the user attached (.jsonl, .csv, .parquet), theirs or anyone's:
         schema, answer leakage, duplicates, executed answers, and with a real model an inspector and a re-solve.
         Use it for messages like 'check this benchmark' or 'audit data.csv'.""")),
+    Step(STOP, lambda deps, given: steps.stop_build(deps)),
     Step(ANSWER, lambda deps, given: steps.answer_step(deps, int(given.payload["index"]))),
     Step(EDIT, _edit),
     Step(REVIEW, _review),
@@ -260,7 +262,8 @@ TABLE: Mapping[Phase, Row] = MappingProxyType({
         tools=(REFINE, ANALYZE, DESIGN, PREVIEW, UNDO),
         buttons={"confirm": BUILD, "preview": PREVIEW, "edit": EDIT, "undo": UNDO, "review": REVIEW},
     ),
-    "building": Row(),  # the running build owns the thread: conversation.respond answers with its progress
+    # The running build owns the thread: conversation.respond answers with its progress, or stops it.
+    "building": Row(buttons={"stop": STOP}),
     "built": Row(readers=(material_words,),
                  commands=((_EVALUATE, EVALUATE), (_REFRESH, REFRESH), (audit_chat.WORDS, CHECK),
                            (_SHORTFALL, SHORTFALL)),

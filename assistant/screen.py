@@ -221,6 +221,8 @@ class ProgressView:
         self.subtasks: dict[str, tuple[cl.Task, int]] = {}  # task and quota, by subtask id
         self.accepted = self.total = 0
         self.resumed = False
+        self.stop: cl.Action | None = None
+        self.stop_message: cl.Message | None = None
 
     async def __call__(self, event: BuildEvent) -> None:
         step = self.steps.get(event.stage)
@@ -236,6 +238,19 @@ class ProgressView:
         await step.update()
         await self._task_list(event)
 
+    async def _offer_stop(self) -> None:
+        """A Stop button for as long as the build runs (Chainlit's own stop button does the same)."""
+        self.stop = cl.Action(name="stop", label="Stop the build", payload={"phase": "building"})
+        self.stop_message = cl.Message(content=keep_visible("Building. Stop it whenever you like: every sample it has "
+                                                            "accepted is kept, and building again resumes it."),
+                                       actions=[self.stop])
+        await self.stop_message.send()
+
+    async def _withdraw_stop(self) -> None:
+        if self.stop is not None:
+            await self.stop.remove()
+            self.stop = None
+
     async def _task_list(self, event: BuildEvent) -> None:
         finished = event.stage == "build" and event.kind == "finished"
         if event.stage == "build" and event.kind == "started":
@@ -245,6 +260,7 @@ class ProgressView:
                 task = cl.Task(title=keep_visible(f"{subtask.name} ({subtask.quota})"))  # a title is markdown too
                 self.subtasks[subtask.id] = (task, subtask.quota)
                 await self.tasks.add_task(task)
+            await self._offer_stop()
         elif event.stage == "generate" and event.kind == "started":  # sent once the checkpoints are read
             self.accepted, self.resumed = event.done or 0, bool(event.done)
         elif event.kind == "accepted":
@@ -254,6 +270,7 @@ class ProgressView:
                 task.title = keep_visible(event.message)
                 task.status = cl.TaskStatus.DONE if (event.done or 0) >= quota else cl.TaskStatus.RUNNING
         elif finished:
+            await self._withdraw_stop()
             complete = (event.done or 0) >= (event.total or 0)
             for task, _ in self.subtasks.values():
                 if complete:

@@ -6,6 +6,7 @@ whichever way the user asks for it. What goes back to the LLM is a short summary
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from assistant import material
@@ -183,6 +184,8 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
                                requested=state.plan.total, message="in progress")
     _save(deps)
     deps.active_builds.add(state.thread_id)
+    if (task := asyncio.current_task()) is not None:
+        deps.build_tasks[state.thread_id] = task
     try:
         if previous is not None:
             result = await refresh_build(previous, directory, models=deps.models, store=deps.store,
@@ -200,8 +203,14 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
         state.build = BuildSummary(build_id=build_id, directory=str(directory), status="failed",
                                    accepted=0, requested=state.plan.total, message=str(exc))
         return f"The build failed: {exc}"
+    except asyncio.CancelledError:
+        if state.thread_id not in deps.stop_requests:
+            raise  # the server is shutting down: the thread resumes its build when it opens again
+        return stopped_by_user(deps, directory)
     finally:
         deps.active_builds.discard(state.thread_id)
+        deps.build_tasks.pop(state.thread_id, None)
+        deps.stop_requests.discard(state.thread_id)
         if state.phase == "building":  # cancelled or crashed: leave the thread where a build can start again
             state.phase = "planned"
     report = result.report
@@ -221,6 +230,28 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
                       "versions is in it.")
     return (f"Build {report.build_id} finished: {report.accepted}/{report.requested} samples accepted, "
             f"stored as benchmark.jsonl and benchmark.csv with a report and a dataset card.{shortfall}")
+
+
+def stop_build(deps: AssistantDeps) -> str:
+    """Stop this thread's running build (the Stop button, the chat's stop button, or 'stop'): what it has
+    accepted stays in its folder, and building again resumes it from there."""
+    task = deps.build_tasks.get(deps.state.thread_id)
+    if task is None or task.done():
+        return "No build is running in this conversation."
+    deps.stop_requests.add(deps.state.thread_id)
+    task.cancel()
+    return "Stopping the build: everything it has accepted is kept, and building again resumes it."
+
+
+def stopped_by_user(deps: AssistantDeps, directory: Path) -> str:
+    state = deps.state
+    accepted = sum(1 for _ in read_jsonl(directory / CHECKPOINTS / ACCEPTED))
+    requested = state.plan.total if state.plan else 0
+    state.phase = "planned"
+    state.build = BuildSummary(build_id=build_id_for(directory), directory=str(directory), status="stopped",
+                               accepted=accepted, requested=requested, message="stopped from the chat")
+    return (f"The build was stopped from the chat: {accepted}/{requested} samples are saved. Build again (the "
+            "button, or say build) to resume it without redoing anything.")
 
 
 def building_status(deps: AssistantDeps) -> str:

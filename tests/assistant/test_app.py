@@ -618,3 +618,42 @@ async def test_scores_a_message_gives_for_the_models_are_rank_correlated_with_ou
     no_errors(recorder)
     card = recorder.last_message()["output"]
     assert "their scores on the reference benchmark (openai\\:fake-a 71.5, openai\\:fake-b 60; 2 models)" in card
+
+
+@pytest.mark.parametrize("how", ["button", "words"])
+async def test_a_build_stopped_from_the_chat_keeps_its_samples_and_resumes_where_it_stopped(
+        monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    with FakeLLMServer(port=0, seed=5, latency_ms=150) as slow:
+        use_endpoint(monkeypatch, slow)
+        recorder = open_session()
+        await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+        await app.ON_BUTTON["confirm"](confirm("spec_ready"))
+        thread = cl.context.session.thread_id
+        build = asyncio.create_task(app.ON_BUTTON["confirm"](confirm("planned")))
+        for _ in range(500):  # until the build has accepted something
+            built = app.runtime().threads.load(thread).build
+            if built is not None and (Path(built.directory) / "checkpoints" / "accepted.jsonl").is_file():
+                break
+            await asyncio.sleep(0.02)
+        stops = [b for b in recorder.of("action") if b.get("name") == "stop"]
+        assert stops, "the build offers a Stop button while it runs"
+        if how == "button":
+            await app.ON_BUTTON["stop"](cl.Action(name="stop", payload={"phase": "building"}, id=stops[0]["id"]))
+        else:
+            await app.on_message(cl.Message(content="stop", author="User", type="user_message"))
+        await asyncio.wait_for(build, timeout=60)
+        stopped = state()
+        assert stopped.phase == "planned" and stopped.build is not None and stopped.build.status == "stopped"
+        assert "stopped from the chat" in "\n".join(m["output"] for m in recorder.messages())
+        directory = Path(stopped.build.directory)
+        kept = (directory / "checkpoints" / "accepted.jsonl").read_text().splitlines()
+        assert 0 < len(kept) < 8
+
+        await app.ON_BUTTON["confirm"](confirm("planned"))  # build again: the same build resumes
+    done = state()
+    assert done.phase == "built" and done.build is not None and done.build.status == "complete"
+    assert Path(done.build.directory) == directory, "resumed in its own folder, not started anew"
+    rows = (directory / "benchmark.jsonl").read_text().splitlines()
+    assert len(rows) == 8 and len(set(rows)) == 8
+    accepted = (directory / "checkpoints" / "accepted.jsonl").read_text().splitlines()
+    assert accepted[:len(kept)] == kept, "nothing accepted before the stop was redone"

@@ -71,7 +71,8 @@ def test_every_button_on_the_card_is_one_the_table_offers_in_that_state() -> Non
     for state in _states():
         shown = {name for name, _, _ in card_buttons(state)}
         assert {name for name in shown if flow.button_step(state, name) is None} == set(), state.phase
-    assert {name for state in _states() for name, _, _ in card_buttons(state)} | {"review"} == flow.BUTTONS
+    # Review buttons sit under each preview, and the Stop button under the running build's progress.
+    assert {name for state in _states() for name, _, _ in card_buttons(state)} | {"review", "stop"} == flow.BUTTONS
 
 
 def test_a_step_that_needs_a_condition_is_offered_only_while_it_holds() -> None:
