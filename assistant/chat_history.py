@@ -3,7 +3,8 @@
 With it, Chainlit lists each signed-in user's threads in the sidebar and reopens one after a page
 reload or a server restart (`@cl.on_chat_resume`). One file per thread, replaced atomically on each
 change; a small in-memory index keeps the thread list fast. A thread is served only to its author
-(Chainlit checks `get_thread_author` and the thread's `userIdentifier`).
+(Chainlit checks `get_thread_author` and the thread's `userIdentifier`), and once it has an author, no other
+user's session can take it over, add to it or remove from it, even with its id.
 
 Part of the Chainlit shell, like app.py: nothing outside assistant/app.py uses it.
 """
@@ -17,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chainlit.context import ChainlitContextException, get_context
 from chainlit.data.base import BaseDataLayer
 from chainlit.data.utils import queue_until_user_message
+from chainlit.logger import logger
 from chainlit.types import Feedback, PageInfo, PaginatedResponse, Pagination, ThreadDict, ThreadFilter
 from chainlit.user import PersistedUser, User
 
@@ -33,6 +36,23 @@ def _now() -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _session_user() -> str | None:
+    """The signed-in user of the chat session this call comes from; None outside a session (server-side work)."""
+    try:
+        user = get_context().session.user
+    except ChainlitContextException:
+        return None
+    return user.identifier if user else None
+
+
+def _foreign(thread: dict[str, Any] | None) -> bool:
+    """Whether `thread` has an author and the calling session is another user's."""
+    if not thread or not thread.get("userIdentifier"):
+        return False
+    caller = _session_user()
+    return caller is not None and caller != thread["userIdentifier"]
 
 
 class FileDataLayer(BaseDataLayer):
@@ -115,10 +135,14 @@ class FileDataLayer(BaseDataLayer):
     async def update_thread(self, thread_id: str, name: str | None = None, user_id: str | None = None,
                             metadata: dict[str, Any] | None = None, tags: list[str] | None = None) -> None:
         thread = self._thread(thread_id)
+        identifier = self._identifier_of(user_id) if user_id is not None else None
+        if _foreign(thread) or (thread.get("userId") and user_id is not None and user_id != thread["userId"]):
+            logger.warning("A session of another user tried to change thread %s; refused.", thread_id)
+            return
         if name is not None:
             thread["name"] = name[:200]
         if user_id is not None:
-            thread["userId"], thread["userIdentifier"] = user_id, self._identifier_of(user_id)
+            thread["userId"], thread["userIdentifier"] = user_id, identifier
         if metadata is not None:
             thread["metadata"] = {**(thread.get("metadata") or {}), **metadata}
         if tags is not None:
@@ -179,6 +203,9 @@ class FileDataLayer(BaseDataLayer):
         if not thread_id:
             return
         thread = self._thread(thread_id)
+        if _foreign(thread):
+            logger.warning("A session of another user tried to write into thread %s; refused.", thread_id)
+            return
         steps = thread["steps"]
         at = next((i for i, s in enumerate(steps) if s["id"] == step["id"]), None)
         if at is None:
@@ -192,7 +219,7 @@ class FileDataLayer(BaseDataLayer):
     @queue_until_user_message()
     async def delete_step(self, step_id: str) -> None:
         thread = self._thread_of_step(step_id)
-        if thread is not None:
+        if thread is not None and not _foreign(thread):
             thread["steps"] = [s for s in thread["steps"] if s["id"] != step_id]
             self._step_thread.pop(step_id, None)
             self._save(thread)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assistant.build_slots import BuildSlots
 from assistant.model_registry import resolve_model
 from assistant.session import ThreadState, ThreadStore
 from assistant.settings import EMBEDDED_MODEL, Settings
@@ -99,11 +100,14 @@ class AssistantDeps:
     # Markdown a step shows as it is, before the reply (an audit's table): too long to pass through the chat model.
     documents: list[str] = field(default_factory=list)
     threads: ThreadStore | None = None
-    # Thread ids whose build runs in this server process right now (shared by all sessions).
-    active_builds: set[str] = field(default_factory=set)
+    # The builds running in this server process right now (shared by all sessions), and the limits on them.
+    active_builds: BuildSlots = field(default_factory=BuildSlots)
     # Known benchmarks: the design notes overlaps with them, and a finished build joins them. None = not used.
     catalog: PriorCatalog | None = None
 
     @property
     def builds_dir(self) -> Path:
+        """Where this thread's builds go: in the thread's own folder, so that each belongs to one user and thread."""
+        if self.threads is not None:
+            return self.threads.thread_dir(self.state.thread_id, self.state.owner) / "builds"
         return self.settings.data_dir / "builds"
