@@ -6,8 +6,9 @@ server open stops the start there, with a message naming the setting. Part of th
 from __future__ import annotations
 
 from chainlit.config import config
+from chainlit.server import app as server
 
-from assistant import auth
+from assistant import auth, request_user
 from assistant.settings import Settings
 from tools.errors import ConfigurationError
 
@@ -21,6 +22,7 @@ def prepare(settings: Settings) -> auth.SignIn:
     # In place: `chainlit run` builds its CORS middleware on this very list before it loads the app, and reads
     # it when the first request comes. Same-origin use (the chat's own page) needs no entry.
     config.project.allow_origins[:] = settings.origins()
+    request_user.install(server)  # the chat history checks who sends Chainlit's HTTP requests (feedback)
     uploads = config.features.spontaneous_file_upload
     if uploads is not None:  # Chainlit refuses bigger uploads before the reader would (tools.sources checks again)
         uploads.max_files, uploads.max_size_mb = settings.max_uploads, settings.max_upload_mb

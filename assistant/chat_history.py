@@ -25,6 +25,7 @@ from chainlit.logger import logger
 from chainlit.types import Feedback, PageInfo, PaginatedResponse, Pagination, ThreadDict, ThreadFilter
 from chainlit.user import PersistedUser, User
 
+from assistant.request_user import REQUEST_USER
 from memory.files import write_atomic
 
 _HEADER_KEYS = ("id", "createdAt", "name", "userId", "userIdentifier", "tags")
@@ -39,7 +40,10 @@ def _digest(text: str) -> str:
 
 
 def _session_user() -> str | None:
-    """The signed-in user of the chat session this call comes from; None outside a session (server-side work)."""
+    """The signed-in user of the HTTP request or chat session this call comes from; None for the server's own work."""
+    requested = REQUEST_USER.get()
+    if requested is not None:
+        return requested
     try:
         user = get_context().session.user
     except ChainlitContextException:
@@ -235,6 +239,8 @@ class FileDataLayer(BaseDataLayer):
 
     async def upsert_feedback(self, feedback: Feedback) -> str:
         thread = self._thread_of_step(feedback.forId)
+        if _foreign(thread):
+            raise PermissionError("That message is not in one of your threads.")
         feedback_id = feedback.id or str(uuid.uuid4())
         if thread is not None:
             for step in thread["steps"]:
@@ -247,7 +253,7 @@ class FileDataLayer(BaseDataLayer):
     async def delete_feedback(self, feedback_id: str) -> bool:
         for thread_id in list(self._all_headers()):
             thread = self._load(thread_id)
-            for step in (thread or {}).get("steps", []):
+            for step in (thread or {}).get("steps", []) if not _foreign(thread) else []:
                 if (step.get("feedback") or {}).get("id") == feedback_id:
                     step.pop("feedback")
                     self._save(thread)  # type: ignore[arg-type]

@@ -179,3 +179,20 @@ def test_chainlit_refuses_uploads_over_the_settings_before_the_reader_does(monke
     monkeypatch.setattr(uploads, "max_size_mb", uploads.max_size_mb)
     boot.prepare(Settings(max_uploads=2, max_upload_mb=50))
     assert (uploads.max_files, uploads.max_size_mb) == (2, 50)
+
+
+async def test_feedback_on_another_users_message_is_refused_and_theirs_cannot_be_deleted() -> None:
+    layer = chainlit.data.get_data_layer()
+    assert isinstance(layer, FileDataLayer)
+    await _alice_thread(layer)
+    client = _client()
+    feedback = {"feedback": {"forId": "a1", "value": 0, "comment": "bob's"}, "sessionId": str(uuid.uuid4())}
+    assert client.put("/feedback", headers=_token("bob"), json=feedback).status_code >= 400
+    assert "feedback" not in (await layer.get_thread("alice-thread"))["steps"][0]  # type: ignore[index]
+    given = client.put("/feedback", headers=_token("alice"), json={**feedback, "feedback": {"forId": "a1", "value": 1}})
+    assert given.status_code == 200, given.text
+    feedback_id = given.json()["feedbackId"]
+    client.request("DELETE", "/feedback", headers=_token("bob"), json={"feedbackId": feedback_id})
+    assert (await layer.get_thread("alice-thread"))["steps"][0]["feedback"]["value"] == 1  # type: ignore[index]
+    client.request("DELETE", "/feedback", headers=_token("alice"), json={"feedbackId": feedback_id})
+    assert "feedback" not in (await layer.get_thread("alice-thread"))["steps"][0]  # type: ignore[index]
