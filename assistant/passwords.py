@@ -12,6 +12,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ KEY_BYTES, SALT_BYTES = 32, 16
 NAME = re.compile(r"^[^\s:,#]{1,80}$")
 USERS_FILE_SETTING = "BENCHMARK_AGENT_USERS_FILE"
 AUTH_USERS_SETTING = "BENCHMARK_AGENT_AUTH_USERS"
+logger = logging.getLogger(__name__)
 
 
 def _b64(data: bytes) -> str:
@@ -82,17 +84,48 @@ def _decoy() -> str:
 
 @dataclass
 class Users:
-    """Who may sign in with a password: name -> salted hash."""
+    """Who may sign in with a password: name -> salted hash, from the environment and from the users file, which is
+    read again whenever it changes (a user added with `benchmark-agent user add` can sign in at once)."""
 
-    hashes: dict[str, str] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)  # from BENCHMARK_AGENT_AUTH_USERS
+    file: Path | None = None
+    _from_file: dict[str, str] = field(default_factory=dict)
+    _stamp: tuple[int, int] | None = None
+
+    def refresh(self, *, strict: bool = False) -> None:
+        """Read the users file again if it changed since; `strict` (at start) raises on a bad file, later a bad
+        file is logged and the users it had are kept, so that a half-edited file locks nobody out."""
+        if self.file is None:
+            return
+        stamp = _stamp_of(self.file)
+        if stamp == self._stamp:
+            return
+        try:
+            self._from_file = read_users_file(self.file) if stamp else {}
+        except ConfigurationError as exc:
+            if strict:
+                raise
+            logger.error("The users file changed but was not read again: %s", exc)
+            return
+        self._stamp = stamp
 
     def __bool__(self) -> bool:
-        return bool(self.hashes)
+        self.refresh()
+        return bool(self.hashes or self._from_file)
 
     def check(self, name: str, password: str) -> bool:
-        stored = self.hashes.get(name)
+        self.refresh()
+        stored = self.hashes.get(name) or self._from_file.get(name)
         matched = verify_password(password, stored or _decoy())
         return stored is not None and matched
+
+
+def _stamp_of(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 def read_users_file(path: Path) -> dict[str, str]:
@@ -138,15 +171,13 @@ def parse_env_users(value: str) -> dict[str, str]:
 
 def load_users(env_value: str | None, users_file: Path | None) -> Users:
     """The environment's users and the users file's (when it exists); one name in both stops the start."""
-    users = parse_env_users(env_value) if env_value else {}
-    if users_file is not None and users_file.exists():
-        from_file = read_users_file(users_file)
-        both = sorted(set(users) & set(from_file))
-        if both:
-            raise ConfigurationError(f"{', '.join(both)} is given both in {AUTH_USERS_SETTING} and in the users file "
-                                     f"{users_file}: keep one of the two.")
-        users.update(from_file)
-    return Users(users)
+    users = Users(parse_env_users(env_value) if env_value else {}, users_file)
+    users.refresh(strict=True)
+    both = sorted(set(users.hashes) & set(users._from_file))
+    if both:
+        raise ConfigurationError(f"{', '.join(both)} is given both in {AUTH_USERS_SETTING} and in the users file "
+                                 f"{users_file}: keep one of the two.")
+    return users
 
 
 def set_user(path: Path, name: str, password: str) -> bool:

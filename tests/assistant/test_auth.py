@@ -111,3 +111,16 @@ def test_the_server_refuses_to_start_open_to_the_network_without_sign_in(tmp_pat
                            "--headless"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "did not start" in done.stderr and "0.0.0.0" in done.stderr and "BENCHMARK_AGENT_AUTH_USERS" in done.stderr
+
+
+def test_a_user_added_or_removed_while_the_server_runs_counts_at_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "users.txt"
+    passwords.set_user(path, "alice", "alice-password")
+    signin = auth.sign_in(_settings(tmp_path, users_file=path), "0.0.0.0")
+    passwords.set_user(path, "bob", "bob-password")  # `benchmark-agent user add bob` on the running server
+    assert auth.password_user(signin, "bob", "bob-password") is not None
+    passwords.remove_user(path, "alice")
+    assert auth.password_user(signin, "alice", "alice-password") is None
+    path.write_text(path.read_text() + "carol:plain-password\n")  # a bad edit keeps the users there were
+    assert auth.password_user(signin, "bob", "bob-password") is not None
+    assert "not read again" in caplog.text and "plain-password" not in caplog.text
