@@ -196,3 +196,12 @@ async def test_feedback_on_another_users_message_is_refused_and_theirs_cannot_be
     assert (await layer.get_thread("alice-thread"))["steps"][0]["feedback"]["value"] == 1  # type: ignore[index]
     client.request("DELETE", "/feedback", headers=_token("alice"), json={"feedbackId": feedback_id})
     assert "feedback" not in (await layer.get_thread("alice-thread"))["steps"][0]  # type: ignore[index]
+
+
+def test_the_chat_socket_accepts_the_servers_own_page_and_the_allowed_origins_only() -> None:
+    check = boot.socket_origins(["https://lab.example.org"])
+    own = {"HTTP_HOST": "10.0.0.5:8000"}
+    assert check("http://10.0.0.5:8000", own) and check("https://lab.example.org", own)
+    assert check("https://chat.lab.org", {"HTTP_HOST": "127.0.0.1:8000", "HTTP_X_FORWARDED_HOST": "chat.lab.org"})
+    assert not check("https://evil.example", own) and not check("http://10.0.0.5:8001", own)
+    assert check(None, own), "a client without an Origin header is no browser page of another site"

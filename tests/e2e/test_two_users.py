@@ -39,13 +39,16 @@ def _signed_in(server: AppServer, user: str) -> httpx.Client:
     return client
 
 
-async def _connect(server: AppServer, client: httpx.Client, thread_id: str) -> tuple[socketio.AsyncClient, list[Any]]:
-    """A chat session of the client's user on `thread_id`, as the browser opens one; the messages it receives."""
+async def _connect(server: AppServer, client: httpx.Client, thread_id: str,
+                   origin: str | None = None) -> tuple[socketio.AsyncClient, list[Any]]:
+    """A chat session of the client's user on `thread_id`, as the browser on `origin` (default: the server's own
+    page) opens one; the messages it receives."""
     sio = socketio.AsyncClient(reconnection=False)
     received: list[Any] = []
     sio.on("new_message", received.append)
     cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-    await sio.connect(server.url, socketio_path="/ws/socket.io", transports=["websocket"], headers={"Cookie": cookie},
+    await sio.connect(server.url, socketio_path="/ws/socket.io", transports=["websocket"],
+                      headers={"Cookie": cookie, "Origin": origin or server.url},
                       auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": thread_id,
                             "userEnv": "{}", "chatProfile": None})
     await sio.emit("connection_successful")
@@ -98,3 +101,14 @@ async def test_another_users_thread_is_out_of_reach_by_page_socket_or_list(lab_s
                                auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": thread_id,
                                      "userEnv": "{}", "chatProfile": None})
     assert alice.get(f"/project/thread/{thread_id}").json()["steps"] == mine["steps"], "nothing of bob's got in"
+
+
+async def test_a_page_of_another_site_cannot_open_a_chat_session_with_the_users_cookie(lab_server: AppServer) -> None:
+    alice = _signed_in(lab_server, "alice")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await _connect(lab_server, alice, str(uuid.uuid4()), origin="https://evil.example")
+    preflight = alice.options("/project/threads", headers={"Origin": "https://evil.example",
+                                                           "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in preflight.headers
+    own, _ = await _connect(lab_server, alice, str(uuid.uuid4()))  # the server's own page still connects
+    await own.disconnect()
