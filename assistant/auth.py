@@ -13,10 +13,13 @@ A setting that would leave the server open stops the start with a message naming
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -30,8 +33,36 @@ from tools.errors import ConfigurationError
 Mode = Literal["password", "header", "local"]
 AUTH_SETTING = "BENCHMARK_AGENT_AUTH"
 HEADER_SETTING = "BENCHMARK_AGENT_AUTH_HEADER"
+logger = logging.getLogger(__name__)
 _ADD_USERS = (f"add users with `benchmark-agent user add NAME` (kept hashed in the users file, {USERS_FILE_SETTING}) "
               f"or {AUTH_USERS_SETTING}=name:password")
+
+
+class Throttle:
+    """Password guessing, slowed down: after `free` wrong passwords in a row for one user, each next try waits
+    `base_s`, doubling up to `max_wait_s`; until then even the right password is refused. Kept per known user name
+    only, so that made-up names cannot fill it."""
+
+    def __init__(self, free: int = 5, base_s: float = 1.0, max_wait_s: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.free, self.base_s, self.max_wait_s, self.clock = free, base_s, max_wait_s, clock
+        self._failures: dict[str, tuple[int, float]] = {}  # name -> (wrong passwords in a row, when the last was)
+        self._lock = threading.Lock()  # sign-ins are checked in worker threads
+
+    def wait_s(self, name: str) -> float:
+        count, last = self._failures.get(name, (0, 0.0))
+        if count < self.free:
+            return 0.0
+        wait = min(self.max_wait_s, self.base_s * 2 ** (count - self.free))
+        return max(0.0, last + wait - self.clock())
+
+    def record(self, name: str, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._failures.pop(name, None)
+            else:
+                count, _ = self._failures.get(name, (0, 0.0))
+                self._failures[name] = (count + 1, self.clock())
 
 
 @dataclass(frozen=True)
@@ -40,6 +71,7 @@ class SignIn:
     users: Users
     header: str | None = None
     local_user: str = "researcher"
+    throttle: Throttle = field(default_factory=Throttle, compare=False)
 
 
 def is_loopback(host: str) -> bool:
@@ -92,9 +124,15 @@ def ensure_auth_secret(data_dir: Path) -> None:
 
 
 def password_user(signin: SignIn, username: str, password: str) -> cl.User | None:
-    if signin.mode == "password" and signin.users.check(username, password):
-        return cl.User(identifier=username, metadata={"provider": "credentials"})
-    return None
+    if signin.mode != "password":
+        return None
+    if signin.throttle.wait_s(username) > 0:
+        logger.warning("Sign-in of %r refused unchecked: too many wrong passwords in a row.", username)
+        return None
+    ok = signin.users.check(username, password)
+    if signin.users.known(username):
+        signin.throttle.record(username, ok)
+    return cl.User(identifier=username, metadata={"provider": "credentials"}) if ok else None
 
 
 def header_user(signin: SignIn, headers: Mapping[str, str]) -> cl.User | None:

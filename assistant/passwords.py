@@ -113,6 +113,9 @@ class Users:
         self.refresh()
         return bool(self.hashes or self._from_file)
 
+    def known(self, name: str) -> bool:
+        return name in self.hashes or name in self._from_file
+
     def check(self, name: str, password: str) -> bool:
         self.refresh()
         stored = self.hashes.get(name) or self._from_file.get(name)

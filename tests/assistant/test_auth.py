@@ -124,3 +124,23 @@ def test_a_user_added_or_removed_while_the_server_runs_counts_at_once(tmp_path: 
     path.write_text(path.read_text() + "carol:plain-password\n")  # a bad edit keeps the users there were
     assert auth.password_user(signin, "bob", "bob-password") is not None
     assert "not read again" in caplog.text and "plain-password" not in caplog.text
+
+
+def test_password_guessing_is_slowed_down_per_user_and_a_success_resets_it(tmp_path: Path) -> None:
+    now = [1000.0]
+    signin = auth.sign_in(_settings(tmp_path, auth_users="alice:s3cret,bob:pw-bob"), "0.0.0.0")
+    signin = auth.SignIn("password", signin.users, throttle=auth.Throttle(free=3, base_s=10, clock=lambda: now[0]))
+    for _ in range(3):
+        assert auth.password_user(signin, "alice", "guess") is None
+    assert auth.password_user(signin, "alice", "s3cret") is None, "refused unchecked while it must wait"
+    assert auth.password_user(signin, "bob", "pw-bob") is not None, "other users are not slowed down"
+    now[0] += 10.5
+    assert auth.password_user(signin, "alice", "guess") is None  # the 4th wrong one: now 20 s to wait
+    now[0] += 15
+    assert auth.password_user(signin, "alice", "s3cret") is None
+    now[0] += 6
+    assert auth.password_user(signin, "alice", "s3cret") is not None
+    assert signin.throttle.wait_s("alice") == 0 and auth.password_user(signin, "alice", "guess") is None
+    for name in ("made-up-1", "made-up-2"):
+        auth.password_user(signin, name, "x")
+    assert set(signin.throttle._failures) == {"alice"}, "unknown names are not kept"
