@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,10 +46,15 @@ async def _connect(server: AppServer, client: httpx.Client, thread_id: str,
     received: list[Any] = []
     sio.on("new_message", received.append)
     cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-    await sio.connect(server.url, socketio_path="/ws/socket.io", transports=["websocket"],
-                      headers={"Cookie": cookie, "Origin": origin or server.url},
-                      auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": thread_id,
-                            "userEnv": "{}", "chatProfile": None})
+    try:
+        await sio.connect(server.url, socketio_path="/ws/socket.io", transports=["websocket"],
+                          headers={"Cookie": cookie, "Origin": origin or server.url},
+                          auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": thread_id,
+                                "userEnv": "{}", "chatProfile": None})
+    except socketio.exceptions.ConnectionError:
+        if sio.eio.http is not None and not sio.eio.http.closed:  # a refused client keeps its HTTP session open
+            await sio.eio.http.close()
+        raise
     await sio.emit("connection_successful")
     return sio, received
 
@@ -76,7 +80,7 @@ def test_a_wrong_password_signs_nobody_in(lab_server: AppServer) -> None:
         assert client.post("/project/threads", json={"pagination": {"first": 5}, "filter": {}}).status_code == 401
 
 
-async def test_another_users_thread_is_out_of_reach_by_page_socket_or_list(lab_server: AppServer, tmp_path: Path) -> None:
+async def test_another_users_thread_is_out_of_reach_by_page_socket_or_list(lab_server: AppServer) -> None:
     alice, bob = _signed_in(lab_server, "alice"), _signed_in(lab_server, "bob")
     thread_id = str(uuid.uuid4())
     sio, received = await _connect(lab_server, alice, thread_id)
@@ -93,13 +97,8 @@ async def test_another_users_thread_is_out_of_reach_by_page_socket_or_list(lab_s
     assert taken.status_code == 401 and "Spec" not in taken.text
     listed = bob.post("/project/threads", json={"pagination": {"first": 20}, "filter": {}}).json()["data"]
     assert thread_id not in [t["id"] for t in listed]
-    intruder = socketio.AsyncClient(reconnection=False)
-    cookie = "; ".join(f"{name}={value}" for name, value in bob.cookies.items())
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await intruder.connect(lab_server.url, socketio_path="/ws/socket.io", transports=["websocket"],
-                               headers={"Cookie": cookie},
-                               auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": thread_id,
-                                     "userEnv": "{}", "chatProfile": None})
+        await _connect(lab_server, bob, thread_id)
     assert alice.get(f"/project/thread/{thread_id}").json()["steps"] == mine["steps"], "nothing of bob's got in"
 
 
