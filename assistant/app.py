@@ -81,7 +81,7 @@ def sign_in() -> auth.SignIn:
 
 
 async def password_user(username: str, password: str) -> cl.User | None:
-    # Off the event loop: checking a salted hash takes ~50 ms of CPU by design.
+    # Off the event loop: checking a salted hash takes ~80 ms of CPU by design.
     return await asyncio.to_thread(lambda: auth.password_user(sign_in(), username, password))
 
 
