@@ -205,3 +205,17 @@ def test_the_chat_socket_accepts_the_servers_own_page_and_the_allowed_origins_on
     assert check("https://chat.lab.org", {"HTTP_HOST": "127.0.0.1:8000", "HTTP_X_FORWARDED_HOST": "chat.lab.org"})
     assert not check("https://evil.example", own) and not check("http://10.0.0.5:8001", own)
     assert check(None, own), "a client without an Origin header is no browser page of another site"
+
+
+async def test_a_button_of_another_users_session_cannot_be_pressed_over_http() -> None:
+    session = WebsocketSession(id=str(uuid.uuid4()), socket_id=str(uuid.uuid4()), emit=lambda *a: None,
+                               emit_call=lambda *a: None, user_env={}, client_type="webapp",
+                               user=User(identifier="alice"), thread_id="alice-thread")
+    try:
+        action = {"name": "confirm", "payload": {"phase": "planned"}, "label": "Build it", "id": str(uuid.uuid4())}
+        pressed = _client().post("/project/action", headers=_token("bob"),
+                                 json={"sessionId": session.id, "action": action})
+        assert pressed.status_code == 401
+        assert app.runtime.cache_info().currsize == 0, "no step ran: the runtime was never even started"
+    finally:
+        await session.delete()
