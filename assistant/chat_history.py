@@ -11,6 +11,7 @@ Part of the Chainlit shell, like app.py: nothing outside assistant/app.py uses i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -65,6 +66,7 @@ class FileDataLayer(BaseDataLayer):
         self._threads: dict[str, dict[str, Any]] = {}
         self._headers: dict[str, dict[str, Any]] | None = None
         self._step_thread: dict[str, str] = {}
+        self._writing: dict[str, asyncio.Lock] = {}
 
     # --- files ------------------------------------------------------------------------------
 
@@ -84,10 +86,14 @@ class FileDataLayer(BaseDataLayer):
             self._step_thread.update({step["id"]: thread_id for step in thread["steps"]})
         return self._threads[thread_id]
 
-    def _save(self, thread: dict[str, Any]) -> None:
-        write_atomic(self._thread_path(thread["id"]), json.dumps(thread, default=str, ensure_ascii=False))
+    async def _save(self, thread: dict[str, Any]) -> None:
+        """Write the thread as it is now. The file is written and fsync'd off the event loop (a long thread's file is
+        hundreds of KB, rewritten on every step update), one write at a time per thread, in the order asked."""
+        text = json.dumps(thread, default=str, ensure_ascii=False)  # now: the thread changes while the write waits
         if self._headers is not None:
             self._headers[thread["id"]] = {k: thread.get(k) for k in _HEADER_KEYS}
+        async with self._writing.setdefault(thread["id"], asyncio.Lock()):  # FIFO: the last asked is the last written
+            await asyncio.to_thread(write_atomic, self._thread_path(thread["id"]), text)
 
     def _thread(self, thread_id: str) -> dict[str, Any]:
         thread = self._load(thread_id)
@@ -151,7 +157,7 @@ class FileDataLayer(BaseDataLayer):
             thread["metadata"] = {**(thread.get("metadata") or {}), **metadata}
         if tags is not None:
             thread["tags"] = tags
-        self._save(thread)
+        await self._save(thread)
 
     async def get_thread_author(self, thread_id: str) -> str:
         thread = self._load(thread_id)
@@ -170,9 +176,10 @@ class FileDataLayer(BaseDataLayer):
         for step in thread["steps"] if thread else []:
             self._step_thread.pop(step["id"], None)
         self._threads.pop(thread_id, None)
-        self._thread_path(thread_id).unlink(missing_ok=True)
         if self._headers is not None:
             self._headers.pop(thread_id, None)
+        async with self._writing.setdefault(thread_id, asyncio.Lock()):  # after the writes already asked for
+            self._thread_path(thread_id).unlink(missing_ok=True)
 
     async def list_threads(self, pagination: Pagination, filters: ThreadFilter) -> PaginatedResponse[ThreadDict]:
         headers = [h for h in self._all_headers().values() if h.get("userId") and h["userId"] == filters.userId]
@@ -218,7 +225,7 @@ class FileDataLayer(BaseDataLayer):
             kept = {k: v for k, v in step.items() if v is not None or k not in ("createdAt", "start", "end", "parentId")}
             steps[at] = {**steps[at], **kept}
         self._step_thread[step["id"]] = thread_id
-        self._save(thread)
+        await self._save(thread)
 
     @queue_until_user_message()
     async def delete_step(self, step_id: str) -> None:
@@ -226,7 +233,7 @@ class FileDataLayer(BaseDataLayer):
         if thread is not None and not _foreign(thread):
             thread["steps"] = [s for s in thread["steps"] if s["id"] != step_id]
             self._step_thread.pop(step_id, None)
-            self._save(thread)
+            await self._save(thread)
 
     def _thread_of_step(self, step_id: str) -> dict[str, Any] | None:
         if step_id not in self._step_thread:
@@ -247,7 +254,7 @@ class FileDataLayer(BaseDataLayer):
                 if step["id"] == feedback.forId:
                     step["feedback"] = {"id": feedback_id, "forId": feedback.forId, "value": feedback.value,
                                         "comment": feedback.comment}
-            self._save(thread)
+            await self._save(thread)
         return feedback_id
 
     async def delete_feedback(self, feedback_id: str) -> bool:
@@ -256,7 +263,7 @@ class FileDataLayer(BaseDataLayer):
             for step in (thread or {}).get("steps", []) if not _foreign(thread) else []:
                 if (step.get("feedback") or {}).get("id") == feedback_id:
                     step.pop("feedback")
-                    self._save(thread)  # type: ignore[arg-type]
+                    await self._save(thread)  # type: ignore[arg-type]
                     return True
         return False
 
