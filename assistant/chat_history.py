@@ -286,7 +286,10 @@ class FileDataLayer(BaseDataLayer):
         return ""
 
     async def close(self) -> None:
-        return None
+        """Wait for every write asked for so far: Chainlit ends the process right after closing the data layer."""
+        for lock in list(self._writing.values()):
+            async with lock:  # FIFO: once it is ours, the writes queued before are done
+                pass
 
     async def get_favorite_steps(self, user_id: str) -> list[Any]:
         return []

@@ -95,6 +95,12 @@ async def test_feedback_and_deletion(tmp_path: Path) -> None:
     liked = await layer.list_threads(Pagination(first=10), ThreadFilter(userId=alice, feedback=1))
     assert [t["id"] for t in liked.data] == ["t1"]
     assert await layer.delete_feedback(feedback_id)
+    pending = [asyncio.create_task(layer.update_step(_step("t1", "t1-1", "2025-01-01T00:00:01", f"w{i}")))
+               for i in range(3)]
+    await asyncio.sleep(0)
+    await layer.close()  # at shutdown: Chainlit ends the process right after
+    assert (await FileDataLayer(tmp_path).get_thread("t1"))["steps"][0]["output"] == "w2"  # type: ignore[index]
+    await asyncio.gather(*pending)
     await layer.delete_thread("t1")
     assert await FileDataLayer(tmp_path).get_thread("t1") is None
     assert (await layer.list_threads(Pagination(first=10), ThreadFilter(userId=alice))).data == []
@@ -124,5 +130,11 @@ async def test_writes_leave_the_event_loop_free_and_land_in_the_order_asked(
     assert ticks > 50, f"the event loop served other work while the files were written ({ticks} ticks in 250 ms)"
     thread = await FileDataLayer(tmp_path).get_thread("t1")
     assert thread is not None and thread["steps"][0]["output"] == "v4", "the last update is the one on disk"
+    pending = [asyncio.create_task(layer.update_step(_step("t1", "t1-1", "2025-01-01T00:00:01", f"w{i}")))
+               for i in range(3)]
+    await asyncio.sleep(0)
+    await layer.close()  # at shutdown: Chainlit ends the process right after
+    assert (await FileDataLayer(tmp_path).get_thread("t1"))["steps"][0]["output"] == "w2"  # type: ignore[index]
+    await asyncio.gather(*pending)
     await layer.delete_thread("t1")
     assert await FileDataLayer(tmp_path).get_thread("t1") is None
