@@ -15,10 +15,12 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import chainlit as cl
+from chainlit.config import config as chainlit_config
 from chainlit.types import ThreadDict
 from pydantic_ai.exceptions import ModelAPIError
 
-from assistant import auth, screen, settings_panel
+from assistant import auth, boot, screen, settings_panel
+from assistant.build_slots import BuildSlots
 from assistant.chat_history import FileDataLayer
 from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply, attach, press, respond
@@ -38,9 +40,10 @@ from tools.llm.stage import StageModels
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-# Read at import, because Chainlit needs the secret and the sign-in method before it serves.
+# Read at import, because Chainlit needs the sign-in method, its secret, the allowed origins and the upload limits
+# before it serves; a setting that would leave the server open stops the start here (assistant/boot.py).
 _BOOT = Settings()
-auth.ensure_auth_secret(_BOOT.data_dir)
+SIGN_IN = boot.prepare(_BOOT)
 
 
 # Not a dataclass: `chainlit run` executes this file without registering it in sys.modules, and
@@ -50,7 +53,7 @@ class Runtime(NamedTuple):
     models: StageModels
     store: SampleStore
     threads: ThreadStore
-    active_builds: set[str]
+    active_builds: BuildSlots
     catalog: PriorCatalog | None = None
     build_tasks: dict[str, asyncio.Task[Any]] = {}
     stop_requests: set[str] = set()
@@ -62,7 +65,8 @@ def runtime() -> Runtime:
     settings = Settings()
     embedder = memory_embedder()  # one model for the samples memory and the catalog
     return Runtime(settings=settings, models=stage_models(settings), store=open_store(settings, embedder),
-                   threads=ThreadStore(settings.data_dir / "threads"), active_builds=set(),
+                   threads=ThreadStore(settings.data_dir / "threads"),
+                   active_builds=BuildSlots(per_user=settings.max_builds_per_user, total=settings.max_builds),
                    catalog=open_catalog(settings, embedder), build_tasks={}, stop_requests=set())
 
 
@@ -74,19 +78,20 @@ def chat_history() -> FileDataLayer:
 # Sign-in needs only the settings: not runtime(), whose first call loads the embedding model, which would hold
 # the sign-in request up for seconds (long enough for the page to fall back to the login form).
 @lru_cache(maxsize=1)
-def auth_settings() -> Settings:
-    return Settings()
+def sign_in() -> auth.SignIn:
+    return auth.sign_in(Settings(), chainlit_config.run.host)
 
 
 async def password_user(username: str, password: str) -> cl.User | None:
-    return auth.password_user(auth_settings(), username, password)
+    # Off the event loop: checking a salted hash takes ~80 ms of CPU by design.
+    return await asyncio.to_thread(lambda: auth.password_user(sign_in(), username, password))
 
 
 async def header_user(headers: Any) -> cl.User | None:
-    return auth.header_user(auth_settings(), headers)
+    return auth.header_user(sign_in(), headers)
 
 
-if _BOOT.users():
+if SIGN_IN.mode == "password":
     cl.password_auth_callback(password_user)
 else:
     cl.header_auth_callback(header_user)

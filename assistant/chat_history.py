@@ -3,13 +3,15 @@
 With it, Chainlit lists each signed-in user's threads in the sidebar and reopens one after a page
 reload or a server restart (`@cl.on_chat_resume`). One file per thread, replaced atomically on each
 change; a small in-memory index keeps the thread list fast. A thread is served only to its author
-(Chainlit checks `get_thread_author` and the thread's `userIdentifier`).
+(Chainlit checks `get_thread_author` and the thread's `userIdentifier`), and once it has an author, no other
+user's session can take it over, add to it or remove from it, even with its id.
 
 Part of the Chainlit shell, like app.py: nothing outside assistant/app.py uses it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -17,11 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chainlit.context import ChainlitContextException, get_context
 from chainlit.data.base import BaseDataLayer
 from chainlit.data.utils import queue_until_user_message
+from chainlit.logger import logger
 from chainlit.types import Feedback, PageInfo, PaginatedResponse, Pagination, ThreadDict, ThreadFilter
 from chainlit.user import PersistedUser, User
 
+from assistant.request_user import REQUEST_USER
 from memory.files import write_atomic
 
 _HEADER_KEYS = ("id", "createdAt", "name", "userId", "userIdentifier", "tags")
@@ -35,12 +40,33 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _session_user() -> str | None:
+    """The signed-in user of the HTTP request or chat session this call comes from; None for the server's own work."""
+    requested = REQUEST_USER.get()
+    if requested is not None:
+        return requested
+    try:
+        user = get_context().session.user
+    except ChainlitContextException:
+        return None
+    return user.identifier if user else None
+
+
+def _foreign(thread: dict[str, Any] | None) -> bool:
+    """Whether `thread` has an author and the calling session is another user's."""
+    if not thread or not thread.get("userIdentifier"):
+        return False
+    caller = _session_user()
+    return caller is not None and caller != thread["userIdentifier"]
+
+
 class FileDataLayer(BaseDataLayer):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._threads: dict[str, dict[str, Any]] = {}
         self._headers: dict[str, dict[str, Any]] | None = None
         self._step_thread: dict[str, str] = {}
+        self._writing: dict[str, asyncio.Lock] = {}
 
     # --- files ------------------------------------------------------------------------------
 
@@ -60,10 +86,14 @@ class FileDataLayer(BaseDataLayer):
             self._step_thread.update({step["id"]: thread_id for step in thread["steps"]})
         return self._threads[thread_id]
 
-    def _save(self, thread: dict[str, Any]) -> None:
-        write_atomic(self._thread_path(thread["id"]), json.dumps(thread, default=str, ensure_ascii=False))
+    async def _save(self, thread: dict[str, Any]) -> None:
+        """Write the thread as it is now. The file is written and fsync'd off the event loop (a long thread's file is
+        hundreds of KB, rewritten on every step update), one write at a time per thread, in the order asked."""
+        text = json.dumps(thread, default=str, ensure_ascii=False)  # now: the thread changes while the write waits
         if self._headers is not None:
             self._headers[thread["id"]] = {k: thread.get(k) for k in _HEADER_KEYS}
+        async with self._writing.setdefault(thread["id"], asyncio.Lock()):  # FIFO: the last asked is the last written
+            await asyncio.to_thread(write_atomic, self._thread_path(thread["id"]), text)
 
     def _thread(self, thread_id: str) -> dict[str, Any]:
         thread = self._load(thread_id)
@@ -115,15 +145,19 @@ class FileDataLayer(BaseDataLayer):
     async def update_thread(self, thread_id: str, name: str | None = None, user_id: str | None = None,
                             metadata: dict[str, Any] | None = None, tags: list[str] | None = None) -> None:
         thread = self._thread(thread_id)
+        identifier = self._identifier_of(user_id) if user_id is not None else None
+        if _foreign(thread) or (thread.get("userId") and user_id is not None and user_id != thread["userId"]):
+            logger.warning("A session of another user tried to change thread %s; refused.", thread_id)
+            return
         if name is not None:
             thread["name"] = name[:200]
         if user_id is not None:
-            thread["userId"], thread["userIdentifier"] = user_id, self._identifier_of(user_id)
+            thread["userId"], thread["userIdentifier"] = user_id, identifier
         if metadata is not None:
             thread["metadata"] = {**(thread.get("metadata") or {}), **metadata}
         if tags is not None:
             thread["tags"] = tags
-        self._save(thread)
+        await self._save(thread)
 
     async def get_thread_author(self, thread_id: str) -> str:
         thread = self._load(thread_id)
@@ -142,9 +176,10 @@ class FileDataLayer(BaseDataLayer):
         for step in thread["steps"] if thread else []:
             self._step_thread.pop(step["id"], None)
         self._threads.pop(thread_id, None)
-        self._thread_path(thread_id).unlink(missing_ok=True)
         if self._headers is not None:
             self._headers.pop(thread_id, None)
+        async with self._writing.setdefault(thread_id, asyncio.Lock()):  # after the writes already asked for
+            self._thread_path(thread_id).unlink(missing_ok=True)
 
     async def list_threads(self, pagination: Pagination, filters: ThreadFilter) -> PaginatedResponse[ThreadDict]:
         headers = [h for h in self._all_headers().values() if h.get("userId") and h["userId"] == filters.userId]
@@ -179,6 +214,9 @@ class FileDataLayer(BaseDataLayer):
         if not thread_id:
             return
         thread = self._thread(thread_id)
+        if _foreign(thread):
+            logger.warning("A session of another user tried to write into thread %s; refused.", thread_id)
+            return
         steps = thread["steps"]
         at = next((i for i, s in enumerate(steps) if s["id"] == step["id"]), None)
         if at is None:
@@ -187,15 +225,15 @@ class FileDataLayer(BaseDataLayer):
             kept = {k: v for k, v in step.items() if v is not None or k not in ("createdAt", "start", "end", "parentId")}
             steps[at] = {**steps[at], **kept}
         self._step_thread[step["id"]] = thread_id
-        self._save(thread)
+        await self._save(thread)
 
     @queue_until_user_message()
     async def delete_step(self, step_id: str) -> None:
         thread = self._thread_of_step(step_id)
-        if thread is not None:
+        if thread is not None and not _foreign(thread):
             thread["steps"] = [s for s in thread["steps"] if s["id"] != step_id]
             self._step_thread.pop(step_id, None)
-            self._save(thread)
+            await self._save(thread)
 
     def _thread_of_step(self, step_id: str) -> dict[str, Any] | None:
         if step_id not in self._step_thread:
@@ -208,22 +246,24 @@ class FileDataLayer(BaseDataLayer):
 
     async def upsert_feedback(self, feedback: Feedback) -> str:
         thread = self._thread_of_step(feedback.forId)
+        if _foreign(thread):
+            raise PermissionError("That message is not in one of your threads.")
         feedback_id = feedback.id or str(uuid.uuid4())
         if thread is not None:
             for step in thread["steps"]:
                 if step["id"] == feedback.forId:
                     step["feedback"] = {"id": feedback_id, "forId": feedback.forId, "value": feedback.value,
                                         "comment": feedback.comment}
-            self._save(thread)
+            await self._save(thread)
         return feedback_id
 
     async def delete_feedback(self, feedback_id: str) -> bool:
         for thread_id in list(self._all_headers()):
             thread = self._load(thread_id)
-            for step in (thread or {}).get("steps", []):
+            for step in (thread or {}).get("steps", []) if not _foreign(thread) else []:
                 if (step.get("feedback") or {}).get("id") == feedback_id:
                     step.pop("feedback")
-                    self._save(thread)  # type: ignore[arg-type]
+                    await self._save(thread)  # type: ignore[arg-type]
                     return True
         return False
 
@@ -246,7 +286,10 @@ class FileDataLayer(BaseDataLayer):
         return ""
 
     async def close(self) -> None:
-        return None
+        """Wait for every write asked for so far: Chainlit ends the process right after closing the data layer."""
+        for lock in list(self._writing.values()):
+            async with lock:  # FIFO: once it is ours, the writes queued before are done
+                pass
 
     async def get_favorite_steps(self, user_id: str) -> list[Any]:
         return []

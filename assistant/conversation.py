@@ -22,7 +22,6 @@ from assistant.model_registry import uses_toy_model
 from assistant.session import ThreadStore
 from tools.errors import BenchmarkAgentError
 
-MAX_MESSAGE_CHARS = 20_000
 STOP_WORDS = re.compile(r"^\s*(?:please\s+)?(?:stop|cancel|halt|abort)\b", re.IGNORECASE)  # while a build runs
 
 
@@ -53,22 +52,22 @@ async def attach(deps: AssistantDeps, threads: ThreadStore, elements: Sequence[A
     return Reply(text, _take_notices(deps))
 
 
-def check_message(message: str) -> str | None:
+def check_message(message: str, max_chars: int) -> str | None:
     """A reply for a message that cannot be a request, or None when it can go to the agent."""
+    if len(message) > max_chars:
+        return (f"That message has {len(message):,} characters, more than this server reads in one message "
+                f"({max_chars:,}, the setting BENCHMARK_AGENT_MAX_MESSAGE_CHARS). Describe the benchmark in a few "
+                "sentences, or attach long material as a file; nothing of your current spec was changed.")
     if not re.search(r"[^\W_]", message):
         return ("I did not find a request in that message. Tell me what the benchmark should test, for example "
                 "'40 multiple-choice questions on European geography' or '60 arithmetic word problems harder than GSM8K'.")
-    if len(message) > MAX_MESSAGE_CHARS:
-        return (f"That message is {len(message) // 1000} KB, too long to read as a request (limit "
-                f"{MAX_MESSAGE_CHARS // 1000} KB). Describe the benchmark in a few sentences; nothing of your "
-                "current spec was changed.")
     return None
 
 
 async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Reply:
     """Answer one user message; the thread's state is saved whatever happens."""
     state = deps.state
-    rejected = check_message(message)
+    rejected = check_message(message, deps.settings.max_message_chars)
     if rejected is not None:
         return Reply(rejected, _take_notices(deps))
     if state.phase == "building" and state.thread_id in deps.active_builds:

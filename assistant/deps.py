@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.build_slots import BuildSlots
 from assistant.model_registry import resolve_model
 from assistant.session import ThreadState, ThreadStore
 from assistant.settings import EMBEDDED_MODEL, Settings
@@ -103,8 +104,8 @@ class AssistantDeps:
     # Markdown a step shows as it is, before the reply (an audit's table): too long to pass through the chat model.
     documents: list[str] = field(default_factory=list)
     threads: ThreadStore | None = None
-    # Thread ids whose build runs in this server process right now (shared by all sessions).
-    active_builds: set[str] = field(default_factory=set)
+    # The builds running in this server process right now (shared by all sessions), and the limits on them.
+    active_builds: BuildSlots = field(default_factory=BuildSlots)
     # The task running each of those builds, and the threads whose user asked to stop theirs (shared like it).
     build_tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     stop_requests: set[str] = field(default_factory=set)
@@ -113,4 +114,7 @@ class AssistantDeps:
 
     @property
     def builds_dir(self) -> Path:
+        """Where this thread's builds go: in the thread's own folder, so that each belongs to one user and thread."""
+        if self.threads is not None:
+            return self.threads.thread_dir(self.state.thread_id, self.state.owner) / "builds"
         return self.settings.data_dir / "builds"

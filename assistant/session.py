@@ -141,7 +141,8 @@ class ThreadState(Strict):
 
 
 class ThreadStore:
-    """One JSON file per thread, under a folder per signed-in user, replaced atomically on every save.
+    """One JSON file per thread, under a folder per signed-in user, replaced atomically on every save; the
+    thread's material and builds in a folder beside it.
 
     A thread is found only with its owner: one user can never load another's thread, even by its id.
     """
@@ -155,10 +156,14 @@ class ThreadStore:
             return self.directory / f"{safe}.json"
         return self.directory / "users" / hashlib.sha256(owner.encode()).hexdigest()[:24] / f"{safe}.json"
 
+    def thread_dir(self, thread_id: str, owner: str | None = None) -> Path:
+        """The thread's own folder, beside its state file: its material and its builds, which only its owner's
+        thread ever finds."""
+        return self._path(thread_id, owner).with_suffix("")
+
     def material_dir(self, thread_id: str, owner: str | None = None) -> Path:
-        """Where the thread's attached files are read into: a folder beside its state file, so only its owner's
-        thread ever finds it."""
-        return self._path(thread_id, owner).with_suffix("") / "material"
+        """Where the thread's attached files are read into."""
+        return self.thread_dir(thread_id, owner) / "material"
 
     def load(self, thread_id: str, owner: str | None = None) -> ThreadState:
         path = self._path(thread_id, owner)

@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     endpoint_down_timeout_s: float = Field(
         default=300.0, gt=0, description="How long an endpoint may keep failing before a build stops (saving its work)."
     )
-    max_tokens: int | None = Field(default=None, ge=1, description="Token budget of one build; it stops cleanly when spent.")
+    # ~6x the estimate for a build of max_size (500) samples with every check on: a runaway build stops, a big one does not.
+    max_tokens: int | None = Field(default=5_000_000, ge=1, description="Token budget of one build; it stops cleanly when spent.")
     max_cost: float | None = Field(default=None, gt=0, description="Dollar budget of one build.")
     prices: str | None = Field(
         default=None, description="Prices of models without a published one: MODEL=IN/OUT dollars per million tokens, comma-separated."
@@ -104,12 +105,21 @@ class Settings(BaseSettings):
     max_source_pages: int = Field(default=500, ge=1, description="PDF pages, or document sections, read per file.")
     max_records: int = Field(default=10_000, ge=1, description="Records read per data file.")
 
-    # Who may use the chat. With `auth_users` set ("alice:pw1,bob:pw2") people sign in with a password;
-    # with `auth_header` set, a trusted proxy names the user in that header; with neither, everyone is
-    # `local_user` (a single-user install). Each user sees only their own threads.
+    # Who may use the chat (assistant/auth.py). `auto`: a password form when any user is configured (in the
+    # users file, hashed, or in `auth_users`), else the one `local_user`, allowed only on a loopback address.
+    # `header`: a trusted proxy names the user in `auth_header`, only when turned on here.
+    auth: Literal["auto", "password", "header", "local"] = "auto"
     auth_users: SecretStr | None = None
+    users_file: Path | None = Field(default=None, description="name:hash lines; unset, DATA_DIR/users.txt.")
     auth_header: str | None = None
     local_user: str = Field(default="researcher", min_length=1, max_length=80)
+    allowed_origins: str = Field(
+        default="", description="Comma-separated origins other sites may call the server from (CORS); none by default.")
+
+    # What one user may ask of a shared server.
+    max_message_chars: int = Field(default=20_000, ge=100, description="Longest chat message read, in characters.")
+    max_builds_per_user: int = Field(default=2, ge=1, description="Builds one user may run at once.")
+    max_builds: int = Field(default=8, ge=1, description="Builds the server runs at once, all users together.")
 
     def band(self) -> tuple[float, float] | None:
         """The target accuracy band as fractions, from '0.2-0.6' or '20-60'."""
@@ -146,7 +156,8 @@ class Settings(BaseSettings):
         key = own or self.openai_api_key
         return key.get_secret_value() if key else None
 
-    def users(self) -> dict[str, str]:
-        """The password users, name -> password, from `auth_users`."""
-        pairs = [item.partition(":") for item in (self.auth_users.get_secret_value() if self.auth_users else "").split(",")]
-        return {name.strip(): password for name, sep, password in pairs if sep and name.strip() and password}
+    def users_path(self) -> Path:
+        return self.users_file or self.data_dir / "users.txt"
+
+    def origins(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.allowed_origins.split(",") if origin.strip()]

@@ -171,6 +171,9 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
         return "A build for this conversation is already running; its progress is shown above."
     if fresh and (state.build is None or state.phase != "built" or not Path(state.build.directory).exists()):
         return "There is no finished benchmark to make a fresh version of yet: build one first."
+    refused = deps.active_builds.refusal(state.owner) or _over_budget(deps)
+    if refused is not None:
+        return refused
     reusable = ("stopped", "short") if continue_short else ("stopped",)
     resuming = (not fresh and state.build is not None and state.build.status in reusable
                 and Path(state.build.directory).exists())
@@ -183,7 +186,7 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
     state.build = BuildSummary(build_id=build_id, directory=str(directory), status="stopped", accepted=0,
                                requested=state.plan.total, message="in progress")
     _save(deps)
-    deps.active_builds.add(state.thread_id)
+    deps.active_builds.add(state.thread_id, state.owner)
     if (task := asyncio.current_task()) is not None:
         deps.build_tasks[state.thread_id] = task
     try:
@@ -220,8 +223,9 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
                                message="; ".join(report.warnings[-3:]),
                                shortfalls=[o for o in report.subtasks if o.short] if report.status == "short" else [])
     if report.status == "stopped":
-        return (f"The build stopped early: {report.stop_reason}. {report.accepted}/{report.requested} samples are "
-                "saved; building again resumes it without redoing anything.")
+        return (f"The build stopped early: {report.stop_reason}{_budget_setting(report.stop_reason)}. "
+                f"{report.accepted}/{report.requested} samples are saved; building again resumes it without redoing "
+                "anything.")
     shortfall = "" if report.status == "complete" else (
         f" It fell short: {'; '.join(report.warnings[-2:])}. To finish it, keep what a short subtask has (its quota "
         "shrinks to that) or drop it (the others get its samples): say so, or use the buttons under the build.")
@@ -252,6 +256,34 @@ def stopped_by_user(deps: AssistantDeps, directory: Path) -> str:
                                accepted=accepted, requested=requested, message="stopped from the chat")
     return (f"The build was stopped from the chat: {accepted}/{requested} samples are saved. Build again (the "
             "button, or say build) to resume it without redoing anything.")
+
+
+_BUDGETS = {"token budget": "BENCHMARK_AGENT_MAX_TOKENS", "cost budget": "BENCHMARK_AGENT_MAX_COST"}
+
+
+def _budget_setting(reason: str | None) -> str:
+    """The setting behind a budget stop, for the user to raise (tools.engine.budget words the reason)."""
+    setting = next((name for words, name in _BUDGETS.items() if (reason or "").startswith(words)), None)
+    return f" (the setting {setting}; each build run gets it anew)" if setting else ""
+
+
+def _over_budget(deps: AssistantDeps) -> str | None:
+    """Refuse, before spending anything, a plan whose estimate is already over the budget of one build."""
+    settings = deps.settings
+    if deps.state.spec is None or deps.state.plan is None or (settings.max_tokens is None and settings.max_cost is None):
+        return None
+    estimate = estimate_for(deps.state.plan, deps.state.spec, deps.models, build_options(settings),
+                            settings.quality_sample_size)
+    tokens = estimate.input_tokens + estimate.output_tokens
+    if settings.max_tokens is not None and tokens > settings.max_tokens:
+        return (f"This plan is estimated at {tokens:,} tokens, over the budget of one build on this server "
+                f"({settings.max_tokens:,} tokens, the setting BENCHMARK_AGENT_MAX_TOKENS). Make the plan smaller "
+                "(e.g. 'make it 40 samples') or ask for a larger budget; the plan is kept as it is.")
+    if settings.max_cost is not None and estimate.cost is not None and estimate.cost > settings.max_cost:
+        return (f"This plan is estimated at ${estimate.cost:.2f}, over the budget of one build on this server "
+                f"(${settings.max_cost:.2f}, the setting BENCHMARK_AGENT_MAX_COST). Make the plan smaller or ask for "
+                "a larger budget; the plan is kept as it is.")
+    return None
 
 
 def building_status(deps: AssistantDeps) -> str:

@@ -104,7 +104,7 @@ def _runtime(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("BENCHMARK_AGENT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(app, "memory_embedder", HashEmbedder)  # for the samples memory and the catalog
     app.runtime.cache_clear()
-    app.auth_settings.cache_clear()
+    app.sign_in.cache_clear()
     monkeypatch.setattr(chainlit.data, "_data_layer", None)  # the chat history of this test's data dir
     monkeypatch.setattr(chainlit.data, "_data_layer_initialized", False)
     yield
@@ -154,7 +154,8 @@ def task_lists(recorder: Recorder) -> list[dict[str, Any]]:
 
 
 def state() -> Any:
-    return app.runtime().threads.load(cl.context.session.thread_id)
+    user = cl.context.session.user
+    return app.runtime().threads.load(cl.context.session.thread_id, owner=user.identifier if user else None)
 
 
 async def test_welcome_names_the_configured_model(fake_models: FakeLLMServer) -> None:
@@ -469,11 +470,13 @@ async def test_sign_in_without_configured_users_is_the_local_user_and_with_them_
     user = await app.header_user({})
     assert user is not None and user.identifier == "researcher"
     monkeypatch.setenv("BENCHMARK_AGENT_AUTH_USERS", "alice:s3cret,bob:pw")
-    app.auth_settings.cache_clear()
+    app.sign_in.cache_clear()
     assert (await app.password_user("alice", "s3cret")).identifier == "alice"  # type: ignore[union-attr]
     assert await app.password_user("alice", "pw") is None and await app.password_user("eve", "x") is None
+    assert await app.header_user({}) is None, "with password users, nobody is signed in without a password"
+    monkeypatch.setenv("BENCHMARK_AGENT_AUTH", "header")
     monkeypatch.setenv("BENCHMARK_AGENT_AUTH_HEADER", "X-Forwarded-User")
-    app.auth_settings.cache_clear()
+    app.sign_in.cache_clear()
     assert (await app.header_user({"X-Forwarded-User": "carol"})).identifier == "carol"  # type: ignore[union-attr]
     assert await app.header_user({}) is None
 
@@ -657,3 +660,60 @@ async def test_a_build_stopped_from_the_chat_keeps_its_samples_and_resumes_where
     assert len(rows) == 8 and len(set(rows)) == 8
     accepted = (directory / "checkpoints" / "accepted.jsonl").read_text().splitlines()
     assert accepted[:len(kept)] == kept, "nothing accepted before the stop was redone"
+
+
+# --- limits of a shared server ----------------------------------------------------------------
+
+
+async def test_a_message_over_the_length_limit_is_refused_naming_the_setting(
+        fake_models: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENCHMARK_AGENT_MAX_MESSAGE_CHARS", "500")
+    recorder = open_session()
+    requests = fake_models.stats.requests
+    await app.on_message(cl.Message(content=REQUEST + " and more" * 100, author="User", type="user_message"))
+    no_errors(recorder)
+    said = recorder.last_message()["output"]
+    assert "BENCHMARK_AGENT_MAX_MESSAGE_CHARS" in said and "500" in said
+    assert fake_models.stats.requests == requests and state().phase == "gathering"
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    assert state().phase == "spec_ready", "the next message is read as usual"
+
+
+@pytest.mark.parametrize(("setting", "running"), [
+    ("BENCHMARK_AGENT_MAX_BUILDS_PER_USER", [("alice-other-thread", "alice")]),
+    ("BENCHMARK_AGENT_MAX_BUILDS", [("bob-thread", "bob"), ("carol-thread", "carol")]),
+])
+async def test_a_build_over_the_concurrency_limits_is_refused_naming_the_setting_and_the_plan_stays(
+        fake_models: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, setting: str,
+        running: list[tuple[str, str]]) -> None:
+    monkeypatch.setenv("BENCHMARK_AGENT_MAX_BUILDS_PER_USER", "1")
+    monkeypatch.setenv("BENCHMARK_AGENT_MAX_BUILDS", "2")
+    recorder = open_session(user="alice")
+    planned = await _planned(recorder)
+    for thread_id, owner in running:  # builds of the same user, or of others, under way in this server
+        app.runtime().active_builds.add(thread_id, owner)
+    requests = fake_models.stats.requests
+
+    await app.ON_BUTTON["confirm"](confirm("planned"))
+
+    no_errors(recorder)
+    said = "\n".join(m["output"] for m in recorder.messages())
+    assert setting in said, said
+    assert state().phase == "planned" and state().build is None and state().plan == planned.plan
+    assert fake_models.stats.requests == requests, "nothing was spent"
+    for thread_id, _ in running:
+        app.runtime().active_builds.discard(thread_id)
+    await app.ON_BUTTON["confirm"](confirm("planned"))
+    assert state().phase == "built", "with a slot free, the same button builds"
+
+
+async def test_a_plan_estimated_over_the_build_budget_is_refused_before_spending_anything(
+        fake_models: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENCHMARK_AGENT_MAX_TOKENS", "1000")
+    recorder = open_session()
+    await _planned(recorder)
+    requests = fake_models.stats.requests
+    await app.ON_BUTTON["confirm"](confirm("planned"))
+    said = "\n".join(m["output"] for m in recorder.messages())
+    assert "BENCHMARK_AGENT_MAX_TOKENS" in said and "1,000 tokens" in said, said
+    assert state().phase == "planned" and state().build is None and fake_models.stats.requests == requests

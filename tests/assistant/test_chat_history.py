@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -13,13 +15,16 @@ if "CHAINLIT_APP_ROOT" not in os.environ:  # importing chainlit writes .chainlit
     os.environ["CHAINLIT_APP_ROOT"] = tempfile.mkdtemp(prefix="chainlit-app-root-")
     atexit.register(shutil.rmtree, os.environ["CHAINLIT_APP_ROOT"], ignore_errors=True)
 
+import pytest  # noqa: E402
 from chainlit.context import ChainlitContext, context_var  # noqa: E402
 from chainlit.emitter import BaseChainlitEmitter  # noqa: E402
 from chainlit.session import HTTPSession  # noqa: E402
 from chainlit.types import Feedback, Pagination, ThreadFilter  # noqa: E402
 from chainlit.user import User  # noqa: E402
 
+from assistant import chat_history  # noqa: E402
 from assistant.chat_history import FileDataLayer  # noqa: E402
+from memory.files import write_atomic  # noqa: E402
 
 
 def _open(directory: Path) -> FileDataLayer:
@@ -90,6 +95,46 @@ async def test_feedback_and_deletion(tmp_path: Path) -> None:
     liked = await layer.list_threads(Pagination(first=10), ThreadFilter(userId=alice, feedback=1))
     assert [t["id"] for t in liked.data] == ["t1"]
     assert await layer.delete_feedback(feedback_id)
+    pending = [asyncio.create_task(layer.update_step(_step("t1", "t1-1", "2025-01-01T00:00:01", f"w{i}")))
+               for i in range(3)]
+    await asyncio.sleep(0)
+    await layer.close()  # at shutdown: Chainlit ends the process right after
+    assert (await FileDataLayer(tmp_path).get_thread("t1"))["steps"][0]["output"] == "w2"  # type: ignore[index]
+    await asyncio.gather(*pending)
     await layer.delete_thread("t1")
     assert await FileDataLayer(tmp_path).get_thread("t1") is None
     assert (await layer.list_threads(Pagination(first=10), ThreadFilter(userId=alice))).data == []
+
+
+async def test_writes_leave_the_event_loop_free_and_land_in_the_order_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    layer = _open(tmp_path)
+    await _thread(layer, "alice", "t1", "n")
+
+    def slow_write(path: Path, text: str) -> None:  # a slow disk: each write takes 50 ms
+        time.sleep(0.05)
+        write_atomic(path, text)
+
+    monkeypatch.setattr(chat_history, "write_atomic", slow_write)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    beat = asyncio.create_task(ticker())
+    await asyncio.gather(*(layer.update_step(_step("t1", "t1-1", "2025-01-01T00:00:01", f"v{i}")) for i in range(5)))
+    beat.cancel()
+    assert ticks > 50, f"the event loop served other work while the files were written ({ticks} ticks in 250 ms)"
+    thread = await FileDataLayer(tmp_path).get_thread("t1")
+    assert thread is not None and thread["steps"][0]["output"] == "v4", "the last update is the one on disk"
+    pending = [asyncio.create_task(layer.update_step(_step("t1", "t1-1", "2025-01-01T00:00:01", f"w{i}")))
+               for i in range(3)]
+    await asyncio.sleep(0)
+    await layer.close()  # at shutdown: Chainlit ends the process right after
+    assert (await FileDataLayer(tmp_path).get_thread("t1"))["steps"][0]["output"] == "w2"  # type: ignore[index]
+    await asyncio.gather(*pending)
+    await layer.delete_thread("t1")
+    assert await FileDataLayer(tmp_path).get_thread("t1") is None
