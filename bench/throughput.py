@@ -1,19 +1,27 @@
 """Build throughput against the fake OpenAI-compatible server, compared with what the endpoint allows.
 
     python bench/throughput.py [--samples 200] [--latency-ms 300] [--concurrency 8] [--fault-rate 0]
+                               [--profile build.prof]
 
 The bound is what a perfect client would reach: `concurrency / latency` calls per second, divided
 by the calls one accepted sample takes. An 8-sample build runs first, untimed, so that models and
 libraries are loaded as in a running server. The last line printed is one JSON object; besides the
 figures above it says where the time went: `build_s` (the generation loop; the rest is finishing and
 export), `server_busy_share` (the share of the slots the server spent answering: close to `ratio`
-means the client kept the endpoint busy), `client_cpu_s`, and the calls by tool and the counts per stage.
+means the client kept the endpoint busy), `client_cpu_s` and `client_cpu_ms_per_sample` (this process, all its
+threads, embedding included; `loop_cpu_s` is the event loop's thread alone), `max_loop_stall_ms` (the longest the event loop was held up: what a request or a
+chat message waited for the loop at worst), and the calls by tool and the counts per stage. The fake endpoint's
+own figures say whether it was the limit: `server_latency_ms` (mean time per completion, against `--latency-ms`)
+and `server_cpu_share` (its CPU time over the wall time; 1.0 is one core busy). The memory is the one the product
+ships (the int8 ONNX MiniLM, assistant.deps.open_store). `--profile` writes a cProfile of the timed build (the
+event loop's thread only) and prints its top entries to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import resource
@@ -21,8 +29,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import types
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,12 +41,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+import pstats  # noqa: E402
+
 import pydantic_ai.models  # noqa: E402
 
-from assistant.deps import build_options, finish_options, memory_embedder  # noqa: E402
+from assistant.deps import build_options, finish_options, memory_embedder, open_store  # noqa: E402
 from assistant.model_registry import stage_models  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from memory.store import SampleStore  # noqa: E402
 from tools.contracts import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan  # noqa: E402
 from tools.pipeline import build_and_export  # noqa: E402
 from tools.stages.design import allocate  # noqa: E402
@@ -61,6 +73,75 @@ def _progress(event: BuildEvent) -> None:
         _MARKS["built"] = time.perf_counter()
     if event.stage in ("build", "generate") or (event.kind == "accepted" and (event.done or 0) % 20 == 0):
         print(f"  {event.stage} {event.kind}: {event.message}", file=sys.stderr, flush=True)
+
+
+class LoopWatch:
+    """The event loop's stalls: a task that sleeps `tick_s` at a time notes how late it wakes, and a watchdog
+    thread notes where the loop's thread was while a stall lasted (the innermost frames of this project and
+    the frame it was in), so that a stall is named, not just measured."""
+
+    def __init__(self, phase: Callable[[], str], tick_s: float = 0.005, report_from_s: float = 0.05) -> None:
+        self.phase, self.tick_s, self.report_from_s = phase, tick_s, report_from_s
+        self.longest: dict[str, float] = {}  # by phase
+        self.busiest: dict[str, float] = {}  # the most CPU the loop's thread spent between two ticks, by phase
+        self.stalls: list[tuple[float, float, str, str]] = []  # (seconds, its CPU seconds, phase, where), from report_from_s
+        self._last_tick = time.perf_counter()
+        self._seen: str | None = None
+        self._stop = threading.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(target=self._watchdog, name="loop-watchdog", daemon=True)
+        self._loop_thread = threading.get_ident()
+
+    async def _watch(self) -> None:
+        while True:
+            before, cpu_before = time.perf_counter(), time.thread_time()
+            self._last_tick = before
+            await asyncio.sleep(self.tick_s)
+            stall, phase = time.perf_counter() - before - self.tick_s, self.phase()
+            busy = time.thread_time() - cpu_before  # the loop thread's own CPU: the rest is waiting for a core or the GIL
+            self.longest[phase] = max(self.longest.get(phase, 0.0), stall)
+            self.busiest[phase] = max(self.busiest.get(phase, 0.0), busy)
+            if stall >= self.report_from_s:
+                self.stalls.append((stall, busy, phase, self._seen or "?"))
+            self._seen = None
+
+    def _watchdog(self) -> None:
+        while not self._stop.wait(0.01):
+            if self._seen is None and time.perf_counter() - self._last_tick > self.tick_s + 0.02:
+                frame = sys._current_frames().get(self._loop_thread)
+                self._seen = _where(frame) if frame is not None else None
+
+    def top(self, n: int = 5) -> list[dict[str, object]]:
+        return [{"ms": round(s * 1000, 1), "cpu_ms": round(c * 1000, 1), "phase": p, "where": w}
+                for s, c, p, w in sorted(self.stalls, reverse=True)[:n]]
+
+    def __enter__(self) -> LoopWatch:
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        self._stop.set()
+
+
+def _where(frame: types.FrameType) -> str:
+    """The innermost three frames of this project's own code and the frame running, e.g. 'a.py:f <- b.py:g | json'."""
+    ours, leaf = [], f"{Path(frame.f_code.co_filename).name}:{frame.f_code.co_name}"
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(str(ROOT)) and "site-packages" not in name:
+            ours.append(f"{Path(name).relative_to(ROOT)}:{frame.f_code.co_name}")
+        frame = frame.f_back  # type: ignore[assignment]
+    return " <- ".join(ours[:3]) + f" | {leaf}"
+
+
+def _print_profile(profile: cProfile.Profile, path: str) -> None:
+    profile.dump_stats(path)
+    for order in ("tottime", "cumulative"):
+        print(f"--- profile of the timed build, by {order} (event-loop thread; {path}) ---", file=sys.stderr)
+        pstats.Stats(path, stream=sys.stderr).strip_dirs().sort_stats(order).print_stats(30)
 
 
 class _ServerProcess:
@@ -97,7 +178,7 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
                             data_dir=work, concurrency=args.concurrency, batch_size=args.batch_size,
                             request_timeout_s=max(2.0, 4 * args.latency_ms / 1000))
         models = stage_models(settings)
-        with SampleStore(work / "chroma", embedder=embedder) as store:
+        with open_store(settings, embedder) as store:
             # A small build first, untimed: a running server has its models and libraries loaded.
             warm_spec, warm_plan = _plan(8)
             await build_and_export(warm_spec, warm_plan, models=models, store=store, directory=work / "warm",
@@ -105,20 +186,32 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
             before = server.stats()
             calls_before = int(before["completions"])  # type: ignore[call-overload]
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+            loop_cpu_before = time.thread_time()
+            profile = cProfile.Profile() if args.profile else None
             started = time.perf_counter()
-            result = await build_and_export(spec, plan, models=models, store=store, directory=work / "out",
-                                            options=build_options(settings), on_event=_progress,
-                                            finishing=finish_options(settings))
+            with LoopWatch(phase=lambda: "finish" if "built" in _MARKS else "build") as watch:
+                if profile is not None:
+                    profile.enable()
+                result = await build_and_export(spec, plan, models=models, store=store, directory=work / "out",
+                                                options=build_options(settings), on_event=_progress,
+                                                finishing=finish_options(settings))
+                if profile is not None:
+                    profile.disable()
             seconds = time.perf_counter() - started
+            loop_cpu = time.thread_time() - loop_cpu_before
             cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         stats = server.stats()
         calls = int(stats["completions"]) - calls_before  # type: ignore[call-overload]
+    if profile is not None:
+        _print_profile(profile, args.profile)
     report = result.report
     accepted = max(report.accepted, 1)
     tokens = sum(u.input_tokens + u.output_tokens for u in report.usage.values())
     calls_per_sample = calls / accepted
     bound = args.concurrency / (args.latency_ms / 1000) / calls_per_sample * 60
     per_min = report.accepted / seconds * 60
+    cpu = cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
+    busy = float(stats["busy_s"]) - float(before["busy_s"])  # type: ignore[arg-type]
     return {
         "samples": report.accepted, "status": report.status, "seconds": round(seconds, 2),
         "accepted_per_min": round(per_min, 1), "bound_per_min": round(bound, 1), "ratio": round(per_min / bound, 3),
@@ -126,10 +219,16 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
         "retries": report.retries, "faults": stats["faults"],
         "stages": {c.stage: [c.attempted, c.dropped] for c in report.stages},
         "by_tool": {k: v - before["by_tool"].get(k, 0) for k, v in stats["by_tool"].items()},
-        "client_cpu_s": round(cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime, 2),
+        "client_cpu_s": round(cpu, 2), "client_cpu_ms_per_sample": round(cpu / accepted * 1000, 1),
+        "loop_cpu_s": round(loop_cpu, 2),
+        "max_loop_stall_ms": round(watch.longest.get("build", 0.0) * 1000, 1),
+        "max_loop_busy_ms": round(watch.busiest.get("build", 0.0) * 1000, 1),
+        "max_loop_stall_finish_ms": round(watch.longest.get("finish", 0.0) * 1000, 1),
+        "loop_stalls": watch.top(),
         "build_s": round(_MARKS.get("built", started) - started, 2),
-        "server_busy_share": round((float(stats["busy_s"]) - float(before["busy_s"]))  # type: ignore[arg-type]
-                                   / (seconds * args.concurrency), 3),
+        "server_busy_share": round(busy / (seconds * args.concurrency), 3),
+        "server_latency_ms": round(busy / max(calls, 1) * 1000, 1),
+        "server_cpu_share": round((float(stats["cpu_s"]) - float(before["cpu_s"])) / seconds, 3),  # type: ignore[arg-type]
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -141,6 +240,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--profile", metavar="PATH", help="write a cProfile of the timed build here")
     args = parser.parse_args()
     pydantic_ai.models.ALLOW_MODEL_REQUESTS = True
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as work:

@@ -194,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
             stats = self.server.fake.stats
             self._send_json(200, {"requests": stats.requests, "completions": stats.completions,
                                   "by_tool": dict(stats.by_tool), "faults": dict(stats.faults),
-                                  "busy_s": stats.busy_s, "mistakes": self.server.fake.mistakes})
+                                  "busy_s": stats.busy_s, "mistakes": self.server.fake.mistakes,
+                                  "cpu_s": time.process_time()})
         else:
             self._send_error(404, f"no route for GET {self.path}", "not_found")
 
