@@ -45,6 +45,7 @@ OPTIONS_THRESHOLD = 0.55  # the same options and the same answer: question simil
 UNSURE_THRESHOLD = 0.9  # answers the text cannot compare (code written otherwise): needs questions this alike
 REPLACED_SIMILARITY = 0.5  # a replaced question word less similar than this to its counterpart changes the question
 NEIGHBOURS = 10
+EXACT_NEIGHBOURS = 2048  # up to this many items, neighbours within a batch are found by brute force (exact)
 BUCKET_LIMIT = 50  # buckets larger than this ("Yes", "True") are left to the embedding neighbours
 
 TieBreak = Callable[[str, str], Awaitable[bool]]
@@ -319,6 +320,14 @@ class Deduplicator:
         store.add_vector(item.id, vector, item.as_text(), build_id=build_id, subtask_id=subtask_id,
                          metadata={**(metadata or {}), **item.metadata()})
 
+    def remember_all(self, items: Sequence[DedupItem], store: SampleStore, *, build_id: str, subtask_id: str) -> None:
+        """`remember` for many items of one build and subtask: one embedding call, one write."""
+        if not items:
+            return
+        vectors = self.vectors(items)
+        store.add_vectors([(item.id, vector, item.as_text(), item.metadata()) for item, vector in zip(items, vectors, strict=True)],
+                          build_id=build_id, subtask_id=subtask_id)
+
     async def _first_duplicate(self, item: DedupItem, candidates: Iterable[tuple[DedupItem, float]]) -> Duplicate | None:
         for other, score in candidates:
             verdict = await self.decide(other, item, score)
@@ -340,8 +349,19 @@ class Deduplicator:
 
 
 def _neighbours(vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    if len(vectors) <= EXACT_NEIGHBOURS:
+        return _exact_neighbours(vectors, k + 1)
     with Neighbours(vectors) as index:
         return index.query(vectors, k=k + 1)
+
+
+def _exact_neighbours(vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    """Each row's `k` most similar rows (itself included), best first, by brute force: for a build's batch this is
+    microseconds, where an index costs a Chroma client and a collection."""
+    scores = vectors @ vectors.T
+    k = min(k, len(vectors))
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return [[(int(j), float(scores[i, j])) for j in row] for i, row in enumerate(top)]
 
 
 def items_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[DedupItem]:

@@ -123,6 +123,10 @@ class OnnxMiniLMEmbedder:
             from tokenizers import Tokenizer
 
             options = ort.SessionOptions()
+            # Idle worker threads sleep instead of spinning: a build embeds a few questions at a time between model
+            # calls, and spinning threads took more CPU than the embedding itself (measured: 33 vs 14 ms per 4 texts).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
             if self._threads:
                 options.intra_op_num_threads = self._threads
             session = ort.InferenceSession(str(self.onnx_file()), options, providers=["CPUExecutionProvider"])

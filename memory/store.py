@@ -182,6 +182,23 @@ class SampleStore(ClosesOnExit):
         self._collection.upsert(ids=[sample_id], embeddings=embedding, documents=[document],
                                 metadatas=[_tags(metadata, build_id, subtask_id)])
 
+    def add_vectors(self, entries: Sequence[tuple[str, np.ndarray, str, dict[str, Any]]], *, build_id: str,
+                    subtask_id: str) -> None:
+        """`add_vector` for many samples in one write: (id, vector, document, metadata) each."""
+        if not entries:
+            return
+        self._collection.upsert(ids=[e[0] for e in entries], embeddings=cast(Any, np.asarray([e[1] for e in entries], dtype=np.float32)),
+                                documents=[e[2] for e in entries],
+                                metadatas=[_tags(e[3], build_id, subtask_id) for e in entries])
+
+    def build_ids(self, build_id: str) -> set[str]:
+        """The ids stored for build `build_id`."""
+        return set(self._collection.get(where=_build_filter(build_id), include=[])["ids"])
+
+    def remove(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._collection.delete(ids=list(ids))
+
     def remove_build(self, build_id: str) -> None:
         self._collection.delete(where=_build_filter(build_id))
 

@@ -294,3 +294,20 @@ def test_the_int8_model_agrees_with_the_packaged_one_and_embeds_each_text_once(i
     before = int8.cached
     int8.embed_array(texts)
     assert int8.cached == before  # all five (four distinct) were cached the first time
+
+
+def test_small_batches_find_the_same_neighbours_by_brute_force_as_the_index() -> None:
+    import numpy as np
+
+    from memory.dedup import _exact_neighbours
+    from memory.neighbours import Neighbours
+
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(60, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact = _exact_neighbours(vectors, 5)
+    with Neighbours(vectors) as index:
+        indexed = index.query(vectors, k=5)
+    assert [[i for i, _ in row] for row in exact] == [[i for i, _ in row] for row in indexed]
+    assert all(row[0][0] == n and abs(row[0][1] - 1.0) < 1e-5 for n, row in enumerate(exact))
+    assert all(abs(a[1] - b[1]) < 1e-4 for ra, rb in zip(exact, indexed, strict=True) for a, b in zip(ra, rb, strict=True))

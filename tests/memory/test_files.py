@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from memory.files import append_jsonl, read_jsonl, write_atomic, write_json
+from memory import files
+from memory.files import Journal, append_jsonl, read_jsonl, write_atomic, write_json
 
 
 def test_atomic_write_replaces_content_and_leaves_no_temp_file(tmp_path: Path) -> None:
@@ -57,3 +62,66 @@ def test_read_jsonl_skips_a_torn_last_line(tmp_path: Path) -> None:
 
 def test_read_jsonl_of_missing_file_is_empty(tmp_path: Path) -> None:
     assert list(read_jsonl(tmp_path / "absent.jsonl")) == []
+
+
+async def test_journal_appends_in_order_and_says_when_each_append_is_on_disk(tmp_path: Path) -> None:
+    journal = Journal()
+    target = tmp_path / "log" / "records.jsonl"
+    tickets = [journal.append(target, [{"i": i}]) for i in range(50)]
+    await journal.durable(tickets[-1])
+    assert list(read_jsonl(target)) == [{"i": i} for i in range(50)]
+    journal.append(target, [{"i": 50}, {"i": 51}])
+    await journal.drain()
+    assert [r["i"] for r in read_jsonl(target)] == list(range(52))
+
+
+def test_journal_makes_lower_ranks_durable_before_writing_higher_ones(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    real_fsync = os.fsync
+    opened = Path.open
+
+    def fsync(fd: int) -> None:
+        events.append(f"fsync {os.readlink(f'/proc/self/fd/{fd}').rsplit('/', 1)[-1]}")
+        real_fsync(fd)
+
+    def open_for(self: Path, *args: object, **kwargs: object) -> object:
+        events.append(f"open {self.name}")
+        return opened(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("memory.files.os.fsync", fsync)
+    monkeypatch.setattr(Path, "open", open_for)
+    journal = Journal()
+    gate = threading.Event()
+    # Hold the writer on its first group so that the next appends form one group, the higher rank first.
+    monkeypatch.setattr("memory.files._write_group", _held(gate, files._write_group))
+    journal.append(tmp_path / "first.jsonl", [{"n": 0}])
+    journal.append(tmp_path / "done.jsonl", [{"done": 1}], rank=2)
+    journal.append(tmp_path / "samples.jsonl", [{"sample": 1}], rank=1)
+    journal.append(tmp_path / "calls.jsonl", [{"call": 1}], rank=0)
+    gate.set()
+    journal.flush()
+    group = events[events.index("fsync first.jsonl") + 1:]
+    assert group == ["open calls.jsonl", "fsync calls.jsonl", "open samples.jsonl", "fsync samples.jsonl",
+                     "open done.jsonl", "fsync done.jsonl"]
+
+
+def _held(gate: threading.Event, write: Callable[[Any], None]) -> Callable[[Any], None]:
+    def held(group: Any) -> None:
+        write(group)
+        gate.wait(5)
+    return held
+
+
+async def test_a_failed_journal_write_is_raised_to_whoever_waits_and_to_later_appends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("memory.files.os.fsync", full)
+    journal = Journal()
+    ticket = journal.append(tmp_path / "records.jsonl", [{"i": 1}])
+    with pytest.raises(OSError, match="No space left"):
+        await journal.durable(ticket)
+    with pytest.raises(OSError, match="No space left"):
+        journal.append(tmp_path / "records.jsonl", [{"i": 2}])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from memory.embeddings import HashEmbedder
 from memory.files import read_jsonl
 from memory.store import SampleStore
 from tests.scripted import Script, stage_models
@@ -102,6 +103,38 @@ async def test_rerun_over_the_same_directory_keeps_what_was_accepted(tmp_path: P
     assert generator.calls == {}
     assert len(list(read_jsonl(tmp_path / "out" / "checkpoints" / "accepted.jsonl"))) == 6
     assert json.loads((tmp_path / "out" / "checkpoints" / "plan.json").read_text())["subtasks"][0]["quota"] == 4
+
+
+async def test_a_resumed_build_keeps_its_remembered_samples_without_embedding_them_again(
+        tmp_path: Path, store: SampleStore) -> None:
+    await _build(tmp_path, store, Script(submit_samples=[batch_for], submit_verdict=[ACCEPT]))
+    # An entry of a batch that was never decided (a build killed after remembering, before its done marker).
+    store.add("stray", "Question: undecided", build_id="b1", subtask_id="adding")
+    embedder = store.embedder
+    assert isinstance(embedder, HashEmbedder)
+    embedded = embedder.calls
+    await _build(tmp_path, store, Script(submit_samples=[batch_for], submit_verdict=[ACCEPT]))
+    assert embedder.calls == embedded, "the decided samples are in the memory already"
+    assert store.count("b1") == 6 and "stray" not in store.build_ids("b1")
+
+
+async def test_no_checkpoint_write_waits_on_the_disk_in_the_event_loop(tmp_path: Path, store: SampleStore,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import threading
+
+    on_loop: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if threading.current_thread() is threading.main_thread():
+            on_loop.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr("memory.files.os.fsync", fsync)
+    samples, report, _ = await _build(tmp_path, store, Script(submit_samples=[batch_for], submit_verdict=[ACCEPT]))
+    assert report.accepted == 6 and len(list(read_jsonl(tmp_path / "out" / "checkpoints" / "accepted.jsonl"))) == 6
+    assert on_loop == []
 
 
 async def test_without_the_inspector_the_gate_is_followed_by_one_judge_verdict(tmp_path: Path, store: SampleStore) -> None:

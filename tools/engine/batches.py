@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator, Duplicate, TieBreak
+from memory.files import Journal
 from memory.store import SampleStore
 from tools.contracts import (
     BenchmarkSpec,
@@ -101,7 +102,9 @@ class Build:
         self.store, self.options, self.on_event = store, options, on_event
         # The concurrency limit holds only requests on the wire, not the work between them.
         self.models = models = models.limited(options.concurrency)
-        self.ledger, self.progress = Ledger(directory), Progress(directory)
+        # One writer for the checkpoints and the call cache, so a decision never reaches the disk before its answers.
+        self.journal = models.cache.journal if models.cache is not None else Journal()
+        self.ledger, self.progress = Ledger(directory, self.journal), Progress(directory, self.journal)
         self.subtasks = {s.id: s for s in plan.subtasks}
         self.stop_reason: str | None = None
         # Checked before every model call, also those inside a quality gate already under way; the build's
@@ -342,8 +345,7 @@ class Build:
         return found
 
     def _remember(self, items: list[DedupItem], subtask_id: str) -> None:
-        for item in items:
-            self.dedup.remember(item, self.store, build_id=self.build_id, subtask_id=subtask_id)
+        self.dedup.remember_all(items, self.store, build_id=self.build_id, subtask_id=subtask_id)
 
     async def _accept_unless_duplicate(self, batch: _Batch, candidate: _Candidate, duplicates: dict[str, Duplicate],
                                        accepted: list[DedupItem]) -> list[str]:
@@ -387,11 +389,21 @@ class Build:
         self.progress.load()
         self.ledger.load(set(self.progress.done))
         self.close_dropped()
-        await asyncio.to_thread(self.store.remove_build, self.build_id)  # drop entries of undecided batches
-        for sample in self.ledger.accepted:
-            if sample.subtask_id in self.subtasks:
-                await asyncio.to_thread(self.dedup.remember, dedup_item(sample), self.store, build_id=self.build_id,
-                                        subtask_id=sample.subtask_id)
+        await asyncio.to_thread(self._restore_memory, [s for s in self.ledger.accepted if s.subtask_id in self.subtasks])
+
+    def _restore_memory(self, kept: list[Sample]) -> None:
+        """Make this build's entries in the memory exactly `kept`: entries of undecided batches (or of subtasks no
+        longer in the plan) go, decided samples the memory lacks are added; those already there stay as they are
+        (an id is a hash of the subtask, question and answer), so a large build resumes without re-embedding."""
+        stored = self.store.build_ids(self.build_id)
+        wanted = {s.id for s in kept}
+        self.store.remove(sorted(stored - wanted))
+        missing: dict[str, list[DedupItem]] = {}
+        for sample in kept:
+            if sample.id not in stored:
+                missing.setdefault(sample.subtask_id, []).append(dedup_item(sample))
+        for subtask_id, items in missing.items():
+            self.dedup.remember_all(items, self.store, build_id=self.build_id, subtask_id=subtask_id)
 
 
 def _failed_call(candidates: list[_Candidate]) -> bool:

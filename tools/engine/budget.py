@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -49,6 +50,13 @@ def price_for(model: str, configured: dict[str, Price]) -> Price | None:
     """A configured price, else the published one when the model is a known hosted model, else None."""
     if model in configured:
         return configured[model]
+    return _published_price(model)
+
+
+@functools.lru_cache(maxsize=256)
+def _published_price(model: str) -> Price | None:
+    # Looked up once per model: genai_prices scans its whole table on every call, and the build asks before each
+    # request (the budget guard) and with each progress event.
     provider, _, name = model.partition(":")
     if not name or provider in ("embedded", "test", "function"):
         return Price(0.0, 0.0) if provider == "embedded" else None

@@ -7,13 +7,14 @@ decided (duplicate or not, accept or not) strictly in order, candidate by candid
 over the same responses always accepts the same samples, however the calls interleave, and the
 endpoint is kept busy without waiting for the slowest call of a round.
 
-Every decision is appended to the checkpoint files at once, and a batch counts as decided when its
-`done` marker is written. A re-run over the same directory keeps the decided batches, redoes the
+Every decision is appended to the checkpoint files as it is made (by a writer thread, `memory.files.Journal`,
+never on the event loop), and a batch counts as decided when its `done` marker is written. A re-run over the same directory keeps the decided batches, redoes the
 others from the call cache (no answered call is made twice) and goes on from there.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,22 +59,26 @@ async def run_build(
     into `directory/images/` for the exports."""
     started = datetime.now(UTC)
     checkpoints = directory / CHECKPOINTS
-    write_json(checkpoints / "spec.json", spec.model_dump(mode="json"))
-    write_json(checkpoints / "plan.json", plan.model_dump(mode="json"))
+    await asyncio.to_thread(write_json, checkpoints / "spec.json", spec.model_dump(mode="json"))
+    await asyncio.to_thread(write_json, checkpoints / "plan.json", plan.model_dump(mode="json"))
     build = Build(spec, plan, build_id=build_id, models=models, store=store, directory=checkpoints,
                    options=options, on_event=on_event, material=material)
     await build.emit(stage="build", kind="started", total=plan.total,
                      message=f"Building {plan.total} samples in {len(plan.subtasks)} subtasks")
-    await build.restore()
-    await build.emit(stage="generate", kind="started", done=len(build.ledger.accepted), total=plan.total,
-                     message=f"Generating in batches of {options.batch_size}, up to {2 * options.concurrency} at a time")
-    await build.run_batches()
-    while build.stop_reason is None and build.close_dropped():  # it stopped at a batch of a dropped subtask
+    try:
+        await build.restore()
+        await build.emit(stage="generate", kind="started", done=len(build.ledger.accepted), total=plan.total,
+                         message=f"Generating in batches of {options.batch_size}, up to {2 * options.concurrency} at a time")
         await build.run_batches()
+        while build.stop_reason is None and build.close_dropped():  # it stopped at a batch of a dropped subtask
+            await build.run_batches()
+        await build.journal.drain()  # every decision on disk before the build reports it
+    finally:
+        build.journal.flush()  # also when stopped by an error or cancelled: what was decided is kept
     samples = [s for sub in plan.subtasks for s in build.ledger.for_subtask(sub.id)]
     report = _report(build, samples, started=started, warnings=warnings or [], estimate=estimate)
     if material is not None:
-        copy_images(samples, material, directory)
+        await asyncio.to_thread(copy_images, samples, material, directory)
         dropped = sum(d.check == "evidence" for d in build.ledger.drops)
         report = report.model_copy(update={"material": material_usage(plan, material, samples, dropped)})
     await build.emit(stage="build", kind="finished", done=report.accepted, total=report.requested,

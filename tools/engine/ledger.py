@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memory.dedup import DedupItem
-from memory.files import append_jsonl, read_jsonl
+from memory.files import Journal, read_jsonl
 from tools.contracts import CheckRecord, Drop, Sample, StageCount, SubtaskOutcome, SubtaskPlan
 
 ACCEPTED = "accepted.jsonl"
 DROPS = "drops.jsonl"
 CHECKS = "checks.jsonl"
 PROGRESS = "progress.jsonl"
+# Journal ranks (memory.files.Journal): model answers (0, the call cache) reach the disk before the samples,
+# drops and checks decided on them, and those before the batch's `done` marker.
+LEDGER_RANK, PROGRESS_RANK = 1, 2
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Progress:
     """
 
     directory: Path
+    journal: Journal = field(default_factory=Journal)
     batches: list[dict[str, object]] = field(default_factory=list)
     done: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -37,11 +41,11 @@ class Progress:
                 self.done[str(record["done"])] = dict(record["counts"])
 
     def plan(self, batch: dict[str, object]) -> None:
-        append_jsonl(self.directory / PROGRESS, [{"batch": batch}])
+        self.journal.append(self.directory / PROGRESS, [{"batch": batch}], rank=PROGRESS_RANK)
         self.batches.append(batch)
 
     def finish_batch(self, label: str, counts: Counter[str]) -> None:
-        append_jsonl(self.directory / PROGRESS, [{"done": label, "counts": dict(counts)}])
+        self.journal.append(self.directory / PROGRESS, [{"done": label, "counts": dict(counts)}], rank=PROGRESS_RANK)
         self.done[label] = dict(counts)
 
     def decided(self) -> int:
@@ -57,21 +61,23 @@ class Progress:
 @dataclass
 class Ledger:
     directory: Path
+    journal: Journal = field(default_factory=Journal)
     accepted: list[Sample] = field(default_factory=list)
     drops: list[Drop] = field(default_factory=list)
     checks: list[CheckRecord] = field(default_factory=list)
 
     def accept(self, sample: Sample) -> None:
-        append_jsonl(self.directory / ACCEPTED, [sample.model_dump(mode="json")])
+        self.journal.append(self.directory / ACCEPTED, [sample.model_dump(mode="json")], rank=LEDGER_RANK)
         self.accepted.append(sample)
 
     def record_checks(self, batch: str, records: list[CheckRecord]) -> None:
         """Every quality check of a candidate, kept for the quality report."""
-        append_jsonl(self.directory / CHECKS, [{"batch": batch, **r.model_dump(mode="json")} for r in records])
+        self.journal.append(self.directory / CHECKS, [{"batch": batch, **r.model_dump(mode="json")} for r in records],
+                            rank=LEDGER_RANK)
         self.checks.extend(records)
 
     def drop(self, drop: Drop) -> None:
-        append_jsonl(self.directory / DROPS, [drop.model_dump(mode="json")])
+        self.journal.append(self.directory / DROPS, [drop.model_dump(mode="json")], rank=LEDGER_RANK)
         self.drops.append(drop)
 
     def load(self, decided: set[str]) -> None:

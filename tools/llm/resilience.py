@@ -35,7 +35,7 @@ from pydantic_ai.models import ModelRequestParameters
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
 
-from memory.files import append_jsonl, read_jsonl
+from memory.files import Journal, read_jsonl
 
 _RETRYABLE_STATUS = {408, 409, 425, 429}
 _DETERMINISTIC_WORDS = ("unsupported", "not supported", "does not support", "not found", "not implemented")
@@ -200,13 +200,20 @@ def call_key(model_id: str, messages: list[ModelMessage], model_settings: ModelS
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class CallCache:
-    """Responses by call key, appended to a JSON-lines file as they arrive (fsync'd)."""
+CALLS_RANK = 0  # in a journal group, model answers reach the disk before the decisions taken on them
 
-    def __init__(self, path: Path) -> None:
+
+class CallCache:
+    """Responses by call key, appended to a JSON-lines file as they arrive (fsync'd, in groups, by `journal`).
+
+    A build's ledger appends through the same journal, so a decision never reaches the disk before the answer
+    it was taken on."""
+
+    def __init__(self, path: Path, journal: Journal | None = None) -> None:
         self.path = path
         self.hits = 0
-        self._lock = threading.Lock()  # puts come from worker threads; a long line must not interleave
+        self.journal = journal or Journal()
+        self._lock = threading.Lock()
         self._responses: dict[str, str] = {r["key"]: r["response"] for r in read_jsonl(path)}
 
     def get(self, key: str) -> ModelResponse | None:
@@ -216,11 +223,16 @@ class CallCache:
         self.hits += 1
         return ModelMessagesTypeAdapter.validate_json(raw)[0]  # type: ignore[return-value]
 
-    def put(self, key: str, response: ModelResponse) -> None:
+    def put(self, key: str, response: ModelResponse) -> int:
+        """Keep `response`; returns the journal ticket that says when it is on disk."""
         raw = ModelMessagesTypeAdapter.dump_json([response]).decode()
         with self._lock:
             self._responses[key] = raw
-            append_jsonl(self.path, [{"key": key, "response": raw}])
+        return self.journal.append(self.path, [{"key": key, "response": raw}], rank=CALLS_RANK)
+
+    def flush(self) -> None:
+        """Block until every response kept so far is on disk."""
+        self.journal.flush()
 
     def __len__(self) -> int:
         return len(self._responses)
@@ -325,5 +337,6 @@ class CachedModel(WrapperModel):
         if cached is not None:
             return cached
         response = await self.wrapped.request(messages, model_settings, model_request_parameters)
-        await asyncio.to_thread(self.cache.put, key, response)  # fsync off the event loop
+        # Answered means kept: the response is used once it is on disk (a group fsync, off the event loop).
+        await self.cache.journal.durable(self.cache.put(key, response))
         return response
