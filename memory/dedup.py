@@ -328,6 +328,19 @@ class Deduplicator:
         store.add_vectors([(item.id, vector, item.as_text(), item.metadata()) for item, vector in zip(items, vectors, strict=True)],
                           build_id=build_id, subtask_id=subtask_id)
 
+    def keep_only(self, items: Sequence[tuple[str, DedupItem]], store: SampleStore, *, build_id: str) -> None:
+        """Make build `build_id`'s entries in `store` exactly `items` ((subtask id, item) each): other entries of the
+        build go, missing items are remembered, and those already stored stay as they are (an id names the subtask,
+        question and answer), so a large build resumes without embedding its samples again."""
+        stored = store.build_ids(build_id)
+        store.remove(sorted(stored - {item.id for _, item in items}))
+        missing: dict[str, list[DedupItem]] = {}
+        for subtask_id, item in items:
+            if item.id not in stored:
+                missing.setdefault(subtask_id, []).append(item)
+        for subtask_id, group in missing.items():
+            self.remember_all(group, store, build_id=build_id, subtask_id=subtask_id)
+
     async def _first_duplicate(self, item: DedupItem, candidates: Iterable[tuple[DedupItem, float]]) -> Duplicate | None:
         for other, score in candidates:
             verdict = await self.decide(other, item, score)

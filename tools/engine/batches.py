@@ -123,10 +123,10 @@ class Build:
     # -- planning -------------------------------------------------------------------------------
 
     def planned(self, subtask_id: str) -> list[dict[str, object]]:
-        return [b for b in self.progress.batches if b["subtask"] == subtask_id]
+        return self.progress.planned(subtask_id)
 
     def requested(self, subtask_id: str) -> int:
-        return sum(int(b["count"]) for b in self.planned(subtask_id))  # type: ignore[call-overload]
+        return self.progress.requested(subtask_id)
 
     def allowed_candidates(self, subtask: Subtask) -> int:
         """Candidates a subtask may ask for in all: its quota times the attempts allowed per sample."""
@@ -134,8 +134,7 @@ class Build:
 
     def yield_rate(self, subtask_id: str) -> float:
         """Share of this subtask's decided candidates that were accepted so far (0.9 before any is decided)."""
-        accepted = len(self.ledger.for_subtask(subtask_id))
-        dropped = sum(1 for d in self.ledger.drops if d.subtask_id == subtask_id)
+        accepted, dropped = self.ledger.count(subtask_id), self.ledger.dropped(subtask_id)
         return accepted / (accepted + dropped) if accepted + dropped else 0.9
 
     def plan_next(self, decided: int) -> _Batch | None:
@@ -150,8 +149,8 @@ class Build:
         use = UnitUse.of(self.progress.batches, self.progress.done, self.ledger.accepted) if self.material else None
         attempts = max(1, math.ceil(self.options.max_rounds_per_sample))  # candidates one record may be tried for
         for subtask in self.plan.subtasks:
-            missing = subtask.quota - len(self.ledger.for_subtask(subtask.id))
-            out = sum(int(b["count"]) for b in self.planned(subtask.id)[self._decided_of(subtask.id):])  # type: ignore[call-overload]
+            missing = subtask.quota - self.ledger.count(subtask.id)
+            out = sum(int(b["count"]) for b in self.planned(subtask.id)[self.progress.decided_of(subtask.id):])  # type: ignore[call-overload]
             wanted = min(math.ceil(missing / max(self.yield_rate(subtask.id), 0.25)), 2 * missing) - out
             count = min(wanted, self.options.batch_size, self.allowed_candidates(subtask) - self.requested(subtask.id))
             if use is not None and subtask.material is not None:  # no more items than units left to write them from
@@ -168,9 +167,6 @@ class Build:
         entry: dict[str, object] = {"subtask": subtask.id, "label": batch.label, "count": count, "basis": decided}
         self.progress.plan({**entry, "units": units} if units else entry)
         return batch
-
-    def _decided_of(self, subtask_id: str) -> int:
-        return sum(1 for b in self.planned(subtask_id) if b["label"] in self.progress.done)
 
     def undecided(self) -> list[_Batch]:
         """Planned batches without a `done` marker (an interrupted run's), in plan order; those of a subtask no
@@ -351,7 +347,7 @@ class Build:
                                        accepted: list[DedupItem]) -> list[str]:
         subtask, sample = batch.subtask, candidate.sample
         assert sample is not None
-        if len(self.ledger.for_subtask(subtask.id)) >= subtask.quota:
+        if self.ledger.count(subtask.id) >= subtask.quota:
             return ["surplus:attempted"]  # the quota filled up earlier
         if sample.id in self.ledger.ids():
             await self._drop(batch, candidate, "duplicate", "same question and answer as an accepted sample",
@@ -366,7 +362,7 @@ class Build:
             return ["duplicate:attempted", "duplicate:dropped"]
         self.ledger.accept(sample)
         accepted.append(dedup_item(sample))
-        done = len(self.ledger.for_subtask(subtask.id))
+        done = self.ledger.count(subtask.id)
         await self.emit(stage="verify", kind="accepted", subtask_id=subtask.id, done=done, total=subtask.quota,
                         message=f"{subtask.name}: {done}/{subtask.quota} accepted")
         return ["duplicate:attempted", "duplicate:passed"]
@@ -392,18 +388,8 @@ class Build:
         await asyncio.to_thread(self._restore_memory, [s for s in self.ledger.accepted if s.subtask_id in self.subtasks])
 
     def _restore_memory(self, kept: list[Sample]) -> None:
-        """Make this build's entries in the memory exactly `kept`: entries of undecided batches (or of subtasks no
-        longer in the plan) go, decided samples the memory lacks are added; those already there stay as they are
-        (an id is a hash of the subtask, question and answer), so a large build resumes without re-embedding."""
-        stored = self.store.build_ids(self.build_id)
-        wanted = {s.id for s in kept}
-        self.store.remove(sorted(stored - wanted))
-        missing: dict[str, list[DedupItem]] = {}
-        for sample in kept:
-            if sample.id not in stored:
-                missing.setdefault(sample.subtask_id, []).append(dedup_item(sample))
-        for subtask_id, items in missing.items():
-            self.dedup.remember_all(items, self.store, build_id=self.build_id, subtask_id=subtask_id)
+        items = [(s.subtask_id, dedup_item(s)) for s in kept]
+        self.dedup.keep_only(items, self.store, build_id=self.build_id)
 
 
 def _failed_call(candidates: list[_Candidate]) -> bool:
