@@ -221,7 +221,10 @@ class Deduplicator:
 
     async def decide(self, a: DedupItem, b: DedupItem, score: float) -> Verdict:
         """`verdict`, with the uncertain band settled by the tie-break (without one: not a duplicate)."""
-        verdict = self.verdict(a, b, score)
+        if a.exact_key != b.exact_key and score >= self.threshold - self.band:
+            verdict = await asyncio.to_thread(self.verdict, a, b, score)  # it may embed the answers: not on the loop
+        else:
+            verdict = self.verdict(a, b, score)
         if verdict.duplicate is not None:
             return verdict
         if self.tie_break is not None and await self.tie_break(a.as_text(), b.as_text()):
@@ -232,6 +235,12 @@ class Deduplicator:
 
     def vectors(self, items: Sequence[DedupItem]) -> np.ndarray:
         return embed_array(self.embedder, [item.key_text for item in items])
+
+    def _prepared(self, items: Sequence[DedupItem]) -> np.ndarray:
+        """`vectors`, with each item's text features worked out too (in the same worker thread, off the loop)."""
+        for item in items:
+            _ = item.features
+        return self.vectors(items)
 
     async def within(self, items: Sequence[DedupItem], *, skip: Iterable[str] = ()) -> list[Duplicate]:
         """Each later item that duplicates an earlier kept one, in order; items whose id is in `skip` are
@@ -249,7 +258,7 @@ class Deduplicator:
             else:
                 unique.append(index)
         if len(unique) >= 2:
-            vectors = await asyncio.to_thread(self.vectors, [items[i] for i in unique])
+            vectors = await asyncio.to_thread(self._prepared, [items[i] for i in unique])
             candidates = await asyncio.to_thread(self._candidates, [items[i] for i in unique], vectors)
             kept: set[int] = set()
             for position, index in enumerate(unique):
@@ -286,9 +295,9 @@ class Deduplicator:
     async def against(self, items: Sequence[DedupItem], store: SampleStore, *,
                       build_id: str | None = None) -> list[Duplicate]:
         """Items that duplicate something stored in memory (all builds, or only `build_id`'s)."""
-        if not items or store.count() == 0:
+        if not items or await asyncio.to_thread(store.count) == 0:  # Chroma may wait on a write in another thread
             return []
-        vectors = await asyncio.to_thread(self.vectors, items)
+        vectors = await asyncio.to_thread(self._prepared, items)
         matches = await asyncio.to_thread(store.query_vectors, vectors, k=self.k, build_id=build_id)
         # Word problems with numbers: also the stored items of the same bucket, which look-alikes with other
         # numbers can crowd out of the neighbours (buckets with numbers in them stay small).

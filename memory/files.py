@@ -58,6 +58,9 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+WRITER_IDLE_S = 2.0  # a journal's writer thread ends after this long with nothing to write
+
+
 class Journal:
     """Appends JSON lines from one writer thread, fsync'd in groups, so no caller waits on the disk.
 
@@ -69,7 +72,7 @@ class Journal:
     one append; `drain()`/`flush()` for all so far. A failed write is raised by every later call.
 
     The records must not be changed after `append`: they are serialised in the writer thread. The thread
-    runs only while there is something to write.
+    ends when nothing was appended for `WRITER_IDLE_S`, and starts again with the next append.
     """
 
     def __init__(self) -> None:
@@ -87,6 +90,7 @@ class Journal:
             self._raise()
             self._submitted += 1
             self._pending.append((rank, path, list(records)))
+            self._cond.notify_all()
             if self._writer is None:
                 self._writer = threading.Thread(target=self._run, name="journal-writer", daemon=True)
                 self._writer.start()
@@ -124,6 +128,8 @@ class Journal:
     def _run(self) -> None:
         while True:
             with self._cond:
+                if not self._pending and self._error is None:
+                    self._cond.wait(WRITER_IDLE_S)  # starting a thread costs the caller milliseconds: stay a while
                 group, self._pending = self._pending, []
                 if not group or self._error is not None:
                     self._writer = None
