@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic_ai import Agent, ToolOutput
 from pydantic_ai.exceptions import ModelConnectionError, ModelHTTPError
-from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from tools.contracts import JudgeVerdict
@@ -201,3 +201,23 @@ async def test_a_retry_gives_its_slot_away_while_it_waits_unless_told_to_slow_do
     await asyncio.sleep(0)  # the first request takes the only slot
     await asyncio.gather(first, run("second"))
     assert done[0] == first_done and endpoint.retries == 1
+
+
+def _response(text: str) -> ModelResponse:
+    return ModelResponse(parts=[TextPart(content=text)])
+
+
+def test_the_call_cache_answers_from_its_file_what_it_no_longer_holds_in_memory(tmp_path: Path) -> None:
+    cache = CallCache(tmp_path / "calls.jsonl", recent=2)
+    for n in range(5):
+        cache.put(f"key-{n}", _response(f"answer {n}"))
+    got = cache.get("key-0")  # put in this run, out of the recent ones: read back from the file
+    assert isinstance(got, ModelResponse) and got.parts[0].content == "answer 0"  # type: ignore[union-attr]
+    assert cache.get("missing") is None and len(cache) == 5
+    cache.flush()
+    with (tmp_path / "calls.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"key": "torn", "resp')  # a crash mid-write
+    reopened = CallCache(tmp_path / "calls.jsonl")
+    assert len(reopened) == 5 and reopened.get("torn") is None
+    assert [reopened.get(f"key-{n}").parts[0].content for n in range(5)] == [f"answer {n}" for n in range(5)]  # type: ignore[union-attr]
+    assert reopened.hits == 5

@@ -116,16 +116,17 @@ class Ledger:
 
     def record_checks(self, batch: str, records: list[CheckRecord]) -> None:
         """Every quality check of a candidate, kept for the quality report."""
+        # Kept on disk only (the quality report reads them back, `decided_checks`): a large build's memory stays flat.
         self.journal.append(self.directory / CHECKS, [{"batch": batch, **r.model_dump(mode="json")} for r in records],
                             rank=LEDGER_RANK)
-        self.checks.extend(records)
 
     def drop(self, drop: Drop) -> None:
         self.journal.append(self.directory / DROPS, [drop.model_dump(mode="json")], rank=LEDGER_RANK)
         self._add_drop(drop)
 
-    def load(self, decided: set[str]) -> None:
-        """Read what earlier runs decided, keeping only batches marked done; a sample recorded twice counts once."""
+    def load(self, decided: set[str], *, checks: bool = False) -> None:
+        """Read what earlier runs decided, keeping only batches marked done; a sample recorded twice counts once.
+        The quality-check records are read only with `checks` (a build does not need them in memory)."""
         seen: dict[str, Sample] = {}
         for record in read_jsonl(self.directory / ACCEPTED):
             sample = Sample.model_validate(record)
@@ -139,7 +140,7 @@ class Ledger:
             if drop.batch in decided:
                 self._add_drop(drop)
         self.checks = [CheckRecord.model_validate({k: v for k, v in r.items() if k != "batch"})
-                       for r in read_jsonl(self.directory / CHECKS) if r.get("batch") in decided]
+                       for r in read_jsonl(self.directory / CHECKS) if r.get("batch") in decided] if checks else []
 
     def for_subtask(self, subtask_id: str, before_batch: int | None = None) -> list[Sample]:
         found = self._accepted_of.get(subtask_id, [])
@@ -192,7 +193,7 @@ def decided_checks(directory: Path) -> list[CheckRecord]:
     progress = Progress(directory)
     progress.load()
     ledger = Ledger(directory)
-    ledger.load(set(progress.done))
+    ledger.load(set(progress.done), checks=True)
     return ledger.checks
 
 

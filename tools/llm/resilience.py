@@ -22,7 +22,7 @@ import json
 import random
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -35,7 +35,7 @@ from pydantic_ai.models import ModelRequestParameters
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
 
-from memory.files import Journal, read_jsonl
+from memory.files import Journal
 
 _RETRYABLE_STATUS = {408, 409, 425, 429}
 _DETERMINISTIC_WORDS = ("unsupported", "not supported", "does not support", "not found", "not implemented")
@@ -207,17 +207,46 @@ class CallCache:
     """Responses by call key, appended to a JSON-lines file as they arrive (fsync'd, in groups, by `journal`).
 
     A build's ledger appends through the same journal, so a decision never reaches the disk before the answer
-    it was taken on."""
+    it was taken on. Memory stays flat however long the build: responses on disk are kept as their line's offset
+    (read again on a hit), only the last `recent` responses of this run as text."""
 
-    def __init__(self, path: Path, journal: Journal | None = None) -> None:
+    def __init__(self, path: Path, journal: Journal | None = None, *, recent: int = 1024) -> None:
         self.path = path
         self.hits = 0
         self.journal = journal or Journal()
         self._lock = threading.Lock()
-        self._responses: dict[str, str] = {r["key"]: r["response"] for r in read_jsonl(path)}
+        self._recent: OrderedDict[str, str] = OrderedDict()  # this run's responses, newest last
+        self._recent_size = recent
+        self._unindexed: set[str] = set()  # this run's, out of `_recent`, whose offset is not read yet
+        self._offsets: dict[str, int] = {}
+        self._indexed_to = 0  # bytes of the file read into `_offsets`
+        self._index()
+
+    def _index(self) -> None:
+        """Read the offsets of the file's complete lines from `_indexed_to` on (a torn last line is not one)."""
+        if not self.path.exists():
+            return
+        with self.path.open("rb") as handle:
+            handle.seek(self._indexed_to)
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break
+                if line.strip():
+                    self._offsets[_key_of(line)] = self._indexed_to
+                self._indexed_to += len(line)
+        self._unindexed -= self._offsets.keys()
 
     def get(self, key: str) -> ModelResponse | None:
-        raw = self._responses.get(key)
+        with self._lock:
+            raw = self._recent.get(key)
+            if raw is None and key in self._unindexed:
+                self.journal.flush()  # put earlier in this run: once on disk, its offset can be read
+                self._index()
+            offset = self._offsets.get(key) if raw is None else None
+        if raw is None and offset is not None:
+            with self.path.open("rb") as handle:
+                handle.seek(offset)
+                raw = json.loads(handle.readline())["response"]
         if raw is None:
             return None
         self.hits += 1
@@ -227,7 +256,9 @@ class CallCache:
         """Keep `response`; returns the journal ticket that says when it is on disk."""
         raw = ModelMessagesTypeAdapter.dump_json([response]).decode()
         with self._lock:
-            self._responses[key] = raw
+            self._recent[key] = raw
+            while len(self._recent) > self._recent_size:
+                self._unindexed.add(self._recent.popitem(last=False)[0])
         return self.journal.append(self.path, [{"key": key, "response": raw}], rank=CALLS_RANK)
 
     def flush(self) -> None:
@@ -235,7 +266,19 @@ class CallCache:
         self.journal.flush()
 
     def __len__(self) -> int:
-        return len(self._responses)
+        with self._lock:
+            return len(self._offsets.keys() | self._recent.keys() | self._unindexed)
+
+
+_KEY_PREFIX = b'{"key": "'
+
+
+def _key_of(line: bytes) -> str:
+    """A cache line's key, without parsing its (large) response: lines are written with the key first."""
+    end = len(_KEY_PREFIX) + 64
+    if line.startswith(_KEY_PREFIX) and line[end:end + 1] == b'"':
+        return line[len(_KEY_PREFIX):end].decode()
+    return str(json.loads(line)["key"])
 
 
 # The order in which waiting requests get a slot: lower first (a build sets its batch's position in the plan).
