@@ -133,8 +133,9 @@ class ResilientModel(WrapperModel):
         attempt = 0
         previous: str | None = None
         while True:
-            if self.limiter is not None:
-                await self.limiter.acquire(estimate_tokens(messages))
+            if self.limiter is not None and (self.limiter.rpm is not None or self.limiter.tpm is not None):
+                # Counting tokens serialises every message: only when a token limit is set.
+                await self.limiter.acquire(estimate_tokens(messages) if self.limiter.tpm is not None else 0)
             try:
                 response = await self.wrapped.request(messages, model_settings, model_request_parameters)
             except Exception as exc:
