@@ -58,7 +58,8 @@ def _peak_mb() -> float:
 def _settings(args: argparse.Namespace, base_url: str, work: Path) -> Settings:
     return Settings(model="openai:fake-model", openai_base_url=base_url, openai_api_key="bench", data_dir=work,
                     concurrency=args.concurrency, batch_size=args.batch_size,
-                    request_timeout_s=max(5.0, 8 * args.latency_ms / 1000))
+                    request_timeout_s=max(5.0, 8 * args.latency_ms / 1000),
+                    max_tokens=None)  # no token budget: a 10,000-sample build spends ~19M tokens, past the default
 
 
 class _Interrupt(Exception):

@@ -176,7 +176,8 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
     with _ServerProcess(args) as server:
         settings = Settings(model="openai:fake-model", openai_base_url=server.base_url, openai_api_key="bench",
                             data_dir=work, concurrency=args.concurrency, batch_size=args.batch_size,
-                            request_timeout_s=max(2.0, 4 * args.latency_ms / 1000))
+                            request_timeout_s=max(2.0, 4 * args.latency_ms / 1000),
+                            max_tokens=None)  # no token budget: a large --samples would stop at the default
         models = stage_models(settings)
         with open_store(settings, embedder) as store:
             # A small build first, untimed: a running server has its models and libraries loaded.
