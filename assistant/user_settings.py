@@ -86,6 +86,11 @@ def changes_from(base: Settings, values: dict[str, Any]) -> dict[str, Any]:
             differs = value != getattr(base, name)
         if differs:
             changes[name] = value
+    for name, setting in (("max_tokens", "BENCHMARK_AGENT_MAX_TOKENS"), ("max_cost", "BENCHMARK_AGENT_MAX_COST")):
+        ceiling = getattr(base, name)
+        if name in changes and ceiling is not None and (changes[name] is None or changes[name] > ceiling):
+            raise ConfigurationError(f"{FIELDS[name]}: at most {ceiling:g}, this server's limit ({setting}); "
+                                     "a budget of your own can only be smaller.")
     try:
         stage_models(applied(base, changes))
     except BenchmarkAgentError as exc:

@@ -44,9 +44,17 @@ def test_a_value_the_panel_cannot_take_is_refused_with_its_field_named(values: d
         user_settings.changes_from(base, values)
 
 
+def test_a_budget_above_the_servers_own_limit_is_refused_naming_the_setting() -> None:
+    assert BASE.max_tokens is not None
+    for value in ("", str(BASE.max_tokens + 1)):
+        with pytest.raises(ConfigurationError, match="this server's limit .BENCHMARK_AGENT_MAX_TOKENS."):
+            user_settings.changes_from(BASE, {"max_tokens": value})
+    assert user_settings.changes_from(BASE, {"max_tokens": "1000"}) == {"max_tokens": 1000}
+
+
 def test_only_what_differs_from_the_installation_is_kept() -> None:
-    values = {"chat_model": "openai:fake-model", "judge_model": "openai:other", "concurrency": "8", "max_tokens": "",
-              "max_cost": "2.5", "target_band": "20-60"}
+    values = {"chat_model": "openai:fake-model", "judge_model": "openai:other", "concurrency": "8",
+              "max_tokens": str(BASE.max_tokens or ""), "max_cost": "2.5", "target_band": "20-60"}
     assert user_settings.changes_from(BASE, values) == {"judge_model": "openai:other", "max_cost": 2.5,
                                                         "target_band": "20-60"}
 
@@ -58,7 +66,7 @@ async def test_the_welcome_sends_the_panel_with_what_is_in_force(endpoint: FakeL
     shown = {w["id"]: w["initial"] for w in widgets}
     assert shown == {"chat_model": "openai:fake-model", "generator_model": "openai:fake-model",
                      "judge_model": "openai:fake-model", "solver_model": "openai:fake-model", "concurrency": "8",
-                     "max_tokens": "", "max_cost": "", "target_band": ""}
+                     "max_tokens": "5000000", "max_cost": "", "target_band": ""}
     assert "settings panel" in recorder.messages()[0]["output"]
 
 
