@@ -209,6 +209,8 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
     except asyncio.CancelledError:
         if state.thread_id not in deps.stop_requests:
             raise  # the server is shutting down: the thread resumes its build when it opens again
+        if (current := asyncio.current_task()) is not None:
+            current.uncancel()  # the user's stop is handled here: the turn goes on to show where the build stands
         return stopped_by_user(deps, directory)
     finally:
         deps.active_builds.discard(state.thread_id)
