@@ -58,8 +58,9 @@ def test_a_model_changed_in_the_settings_panel_is_used_from_the_next_step(page: 
     page.locator("#chat-input").fill("8 multiple-choice arithmetic word problems")
     page.keyboard.press("Enter")
     page.get_by_role("button", name=CONFIRM_LABELS["spec_ready"]).click(timeout=WAIT)
+    # On the plan card (the last of them: the "Settings saved" note says the same once the card is out)
     expect(page.get_by_text(re.compile(r"In force \(settings panel\):.*judge openai:fake-judge.*3 calls in flight"))
-           ).to_be_visible(timeout=WAIT)
+           .last).to_be_visible(timeout=WAIT)
     page.reload()  # kept for the user: a new page shows the panel with the change
     expect(page.get_by_text("openai:fake-model").first).to_be_visible(timeout=WAIT)
     page.locator("#chat-settings-open-modal").click()
