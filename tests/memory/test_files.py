@@ -94,8 +94,10 @@ def test_journal_makes_lower_ranks_durable_before_writing_higher_ones(tmp_path: 
     journal = Journal()
     gate = threading.Event()
     # Hold the writer on its first group so that the next appends form one group, the higher rank first.
-    monkeypatch.setattr("memory.files._write_group", _held(gate, files._write_group))
+    entered = threading.Event()
+    monkeypatch.setattr("memory.files._write_group", _held(gate, files._write_group, entered))
     journal.append(tmp_path / "first.jsonl", [{"n": 0}])
+    assert entered.wait(5), "the writer took the first group on its own"  # before the next appends arrive
     journal.append(tmp_path / "done.jsonl", [{"done": 1}], rank=2)
     journal.append(tmp_path / "samples.jsonl", [{"sample": 1}], rank=1)
     journal.append(tmp_path / "calls.jsonl", [{"call": 1}], rank=0)
@@ -106,9 +108,12 @@ def test_journal_makes_lower_ranks_durable_before_writing_higher_ones(tmp_path: 
                      "open done.jsonl", "fsync done.jsonl"]
 
 
-def _held(gate: threading.Event, write: Callable[[Any], None]) -> Callable[[Any], None]:
+def _held(gate: threading.Event, write: Callable[[Any], None],
+          entered: threading.Event | None = None) -> Callable[[Any], None]:
     def held(group: Any) -> None:
         write(group)
+        if entered is not None:
+            entered.set()
         gate.wait(5)
     return held
 
