@@ -623,7 +623,7 @@ async def test_scores_a_message_gives_for_the_models_are_rank_correlated_with_ou
     assert "their scores on the reference benchmark (openai\\:fake-a 71.5, openai\\:fake-b 60; 2 models)" in card
 
 
-@pytest.mark.parametrize("how", ["button", "words"])
+@pytest.mark.parametrize("how", ["button", "words", "chainlit stop"])
 async def test_a_build_stopped_from_the_chat_keeps_its_samples_and_resumes_where_it_stopped(
         monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     with FakeLLMServer(port=0, seed=5, latency_ms=150) as slow:
@@ -642,6 +642,8 @@ async def test_a_build_stopped_from_the_chat_keeps_its_samples_and_resumes_where
         assert stops, "the build offers a Stop button while it runs"
         if how == "button":
             await app.ON_BUTTON["stop"](cl.Action(name="stop", payload={"phase": "building"}, id=stops[0]["id"]))
+        elif how == "chainlit stop":  # the stop button Chainlit shows while a step runs
+            await app.on_stop()
         else:
             await app.on_message(cl.Message(content="stop", author="User", type="user_message"))
         await asyncio.wait_for(build, timeout=60)
