@@ -19,7 +19,7 @@ from chainlit.config import config as chainlit_config
 from chainlit.types import ThreadDict
 from pydantic_ai.exceptions import ModelAPIError
 
-from assistant import auth, boot, screen, settings_panel
+from assistant import auth, boot, file_requests, screen, settings_panel
 from assistant.build_slots import BuildSlots
 from assistant.chat_history import FileDataLayer
 from assistant.chat_markdown import keep_visible
@@ -154,19 +154,26 @@ def _busy(handler: Callable[[cl.Action], Awaitable[None]]) -> Callable[[cl.Actio
 # --- chat events --------------------------------------------------------------------------
 
 
-# The welcome screen's starters: requests of the kinds the product builds today (text, math, code, a vague one).
+# The welcome screen's starters: requests of the kinds the product builds (text, math, code, a vague one, and
+# questions on the user's own document or images: Chainlit sends a starter as text only, so that request asks for
+# the files and waits for them, assistant/file_requests.py). Label, request, icon under public/starters/.
 STARTERS = (
-    ("Harder than GSM8K", "60 arithmetic word problems harder than GSM8K, numeric answers"),
-    ("Geography quiz", "30 multiple-choice questions on European geography, medium difficulty"),
-    ("Logic with yes/no", "40 yes/no questions that test logical reasoning about schedules"),
-    ("Python functions", "20 short Python coding tasks, each a function with unit tests"),
-    ("Something vague", "a hard reasoning benchmark"),
+    ("Harder than GSM8K", "60 arithmetic word problems harder than GSM8K, numeric answers", "math"),
+    ("Geography quiz", "30 multiple-choice questions on European geography, medium difficulty", "geography"),
+    ("Logic with yes/no", "40 yes/no questions that test logical reasoning about schedules", "logic"),
+    ("Python functions", "20 short Python coding tasks, each a function with unit tests", "code"),
+    ("Questions on a document", "12 short-answer questions on the attached document that cannot be answered without "
+     "reading the document", "document"),
+    ("Questions about images", "8 multiple-choice questions about the attached images that cannot be answered "
+     "without seeing the image", "images"),
+    ("Something vague", "a hard reasoning benchmark", "vague"),
 )
 
 
 @cl.set_starters
 async def starters(user: cl.User | None = None, language: str | None = None) -> list[cl.Starter]:
-    return [cl.Starter(label=label, message=message) for label, message in STARTERS]
+    return [cl.Starter(label=label, message=message, icon=f"/public/starters/{icon}.svg")
+            for label, message, icon in STARTERS]
 
 
 @cl.on_chat_start
@@ -179,8 +186,9 @@ async def start() -> None:
     await settings_panel.send(settings)
     if uses_toy_model(in_use):
         lines.append(f"**Note:** {TOY_MODEL_WARNING}")
-    lines.append("Describe the benchmark you want, e.g. *30 multiple-choice questions on European geography*.")
-    await screen.say("\n\n".join(lines))
+    lines.append("Describe the benchmark you want, e.g. *30 multiple-choice questions on European geography*, or "
+                 "start from one of the requests below.")
+    await screen.note_before_the_chat("\n\n".join(lines))
     # Then a probe at first contact finds how each endpoint gives structured output (once per endpoint). It runs
     # beside the chat: while a handler runs, Chainlit holds the user's input, and a slow server takes seconds.
     task = asyncio.create_task(_say_output_modes(in_use))
@@ -197,7 +205,7 @@ async def _say_output_modes(models: StageModels) -> None:
     except (BenchmarkAgentError, ModelAPIError) as exc:  # said here; the first step says it again with its fix
         notes = [f"**Note:** the model endpoint could not be used yet: {server_message(exc)}"]
     if notes:
-        await screen.say("\n\n".join(notes))
+        await screen.note_before_the_chat("\n\n".join(notes))
 
 
 @cl.on_stop
@@ -243,15 +251,18 @@ async def on_settings(values: dict[str, Any]) -> None:
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
     """Attached files are read first (each named in a reply); then the text, if any, goes through the flow with
-    the material known."""
+    the material known, after the request that waited for these files, if one did."""
     deps, threads = _deps(), runtime().threads
+    text = message.content
     if message.elements:
         reply = await _read_attached(deps, message.elements)
-        if not message.content.strip():
+        text = file_requests.continued(deps, message.content)  # a request that waited for these files goes on
+        if not text.strip():
             await screen.show(reply, deps, threads)
             return
-        await screen.say(reply.text)
-    await screen.show(await respond(deps, message.content, threads), deps, threads)
+        going_on = f"\n\nGoing on with your request: _{text}_" if text != message.content else ""
+        await screen.say(reply.text + going_on)
+    await screen.show(await respond(deps, text, threads), deps, threads)
 
 
 async def _read_attached(deps: AssistantDeps, elements: list[Any]) -> Reply:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from assistant import audit_chat, evaluation, material, previews, refinement, shortfall, steps
+from assistant import audit_chat, evaluation, file_requests, material, previews, refinement, shortfall, steps
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask, describe, next_ask, to_edit, with_typed_value
 from assistant.session import PendingInput, Phase, ThreadState
@@ -211,6 +211,11 @@ def review_words(deps: AssistantDeps, message: str, pending: PendingInput | None
     return previews.review_command(deps, message)
 
 
+def files_wanted(deps: AssistantDeps, message: str, pending: PendingInput | None) -> str | None:
+    """A request about files none of which is attached yet: ask for them and keep the request."""
+    return file_requests.ask_for_files(deps, message)
+
+
 def material_words(deps: AssistantDeps, message: str, pending: PendingInput | None) -> str | None:
     """Before there is a plan to edit: 'the gold answer is in label', 'use only chapter 3' (with the plan, these
     are plan edits: refine_plan reads them)."""
@@ -250,10 +255,10 @@ _REDESIGN = re.compile(r"\b(redesign|new plan|different subtasks|design (it )?ag
 # --- the table ---------------------------------------------------------------------------------
 
 TABLE: Mapping[Phase, Row] = MappingProxyType({
-    "gathering": Row(readers=(material_words,), commands=((audit_chat.WORDS, CHECK),), tools=(ANALYZE, CHECK)),
-    "clarifying": Row(confirm=DESIGN, readers=(material_words,), commands=((audit_chat.WORDS, CHECK),),
+    "gathering": Row(readers=(files_wanted, material_words), commands=((audit_chat.WORDS, CHECK),), tools=(ANALYZE, CHECK)),
+    "clarifying": Row(confirm=DESIGN, readers=(files_wanted, material_words), commands=((audit_chat.WORDS, CHECK),),
                       tools=(ANALYZE, CHECK), buttons={"answer": ANSWER, "confirm": DESIGN}),
-    "spec_ready": Row(confirm=DESIGN, readers=(material_words,), commands=((audit_chat.WORDS, CHECK),),
+    "spec_ready": Row(confirm=DESIGN, readers=(files_wanted, material_words), commands=((audit_chat.WORDS, CHECK),),
                       tools=(ANALYZE, CHECK), buttons={"confirm": DESIGN}),
     "planned": Row(
         confirm=BUILD,
@@ -264,7 +269,7 @@ TABLE: Mapping[Phase, Row] = MappingProxyType({
     ),
     # The running build owns the thread: conversation.respond answers with its progress, or stops it.
     "building": Row(buttons={"stop": STOP}),
-    "built": Row(readers=(material_words,),
+    "built": Row(readers=(files_wanted, material_words),
                  commands=((_EVALUATE, EVALUATE), (_REFRESH, REFRESH), (audit_chat.WORDS, CHECK),
                            (_SHORTFALL, SHORTFALL)),
                  tools=(ANALYZE, SHORTFALL, EVALUATE, REFRESH, CHECK),

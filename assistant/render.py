@@ -8,7 +8,9 @@ from typing import Any
 
 from assistant.session import ThreadState
 from assistant.shortfall import short_subtasks
-from tools.contracts import BenchmarkSpec, PreviewItem, QualityReport, SubtaskPlan
+from tools.contracts import BenchmarkSpec, BuildReport, PreviewItem, QualityReport, Sample, SubtaskPlan
+from tools.errors import BenchmarkAgentError
+from tools.export.rows import samples_from_rows
 
 # The zip first: every format (Hugging Face, lm-eval, Inspect, pydantic_evals) in one download; then the single files.
 DOWNLOADS = ("benchmark.zip", "benchmark.jsonl", "benchmark.csv", "report.json", "README.md", "quality.json")
@@ -111,22 +113,39 @@ def card_buttons(state: ThreadState) -> list[tuple[str, str, dict[str, Any]]]:
     return buttons
 
 
+LETTERS = "ABCDEFGHIJ"
+_VERDICT_MARKS = {"passed": "✅", "repaired": "🛠️", "dropped": "❌"}  # a check record's outcome (CheckRecord)
+
+
 def preview_view(item: PreviewItem, number: int, subtask: str) -> str:
+    """One preview as the question a model will be asked: its context, the question, each option lettered, then the
+    gold answer, the rationale, and each quality-check verdict on a line of its own."""
     status = {"pending": "", "accepted": " · accepted", "rejected": " · rejected", "edited": " · corrected"}[item.status]
-    lines = [f"**Preview {number}** · {subtask}{status}", ""]
+    lines = [f"**Preview {number}** · {subtask} · {item.answer_format.replace('_', ' ')}{status}", ""]
     if item.context:
-        lines += [f"> {item.context}", ""]
-    lines.append(item.question)
-    if item.choices:
-        lines += [""] + [f"{'ABCDEF'[i]}. {c}" for i, c in enumerate(item.choices)]
-    lines += ["", f"**Answer:** {item.answer}"]
+        lines += [f"> {line}" if line.strip() else ">" for line in item.context.splitlines()] + [""]
+    lines += [f"**Q{number}.** {item.question}"]
+    answer = item.answer
+    if item.choices:  # a list, so that the renderer keeps one option a line
+        lines += [""] + [f"- **{LETTERS[i]}.** {c}" for i, c in enumerate(item.choices)]
+        letter = next((LETTERS[i] for i, c in enumerate(item.choices) if c.strip() == item.answer.strip()), None)
+        answer = f"{letter}. {item.answer}" if letter else item.answer
+    lines += ["", f"**Answer:** {answer}"]
+    if item.rationale:
+        lines += ["", f"**Why:** {item.rationale}"]
     if item.evidence:  # an item written from the user's material: what it cites, checked against the files
         lines += ["", "Evidence: " + "; ".join(item.evidence)]
     if item.checks:  # the quality gate's verdicts, as the build's samples get them
-        lines += ["", "Checks: " + "; ".join(item.checks)]
+        lines += ["", "**Checks**", "", *(f"- {verdict_mark(line)} {line}" for line in item.checks)]
     if item.status == "rejected" and item.reason:
-        lines.append(f"_Rejected: {item.reason}_")
+        lines += ["", f"_Rejected: {item.reason}_"]
     return "\n".join(lines)
+
+
+def verdict_mark(line: str) -> str:
+    """The mark of one verdict line ('executed: passed (...)', tools.engine.preview.verdict_line)."""
+    outcome = line.partition(": ")[2].split(" ", 1)[0]
+    return _VERDICT_MARKS.get(outcome, "•")
 
 
 def state_view(state: ThreadState, estimate: str | None = None, material: list[str] | None = None) -> str:
@@ -174,4 +193,17 @@ def built_quality(state: ThreadState) -> QualityReport | None:
     try:
         return QualityReport.model_validate_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return None
+
+
+def built_report(state: ThreadState) -> tuple[BuildReport, list[Sample]] | None:
+    """The finished build's report (report.json) and its items (benchmark.jsonl), when it wrote both."""
+    if state.phase != "built" or state.build is None:
+        return None
+    directory = Path(state.build.directory)
+    try:
+        report = BuildReport.model_validate_json((directory / "report.json").read_text(encoding="utf-8"))
+        rows = directory / "benchmark.jsonl"
+        return report, samples_from_rows(rows.read_text(encoding="utf-8"), source=str(rows))
+    except (OSError, ValueError, BenchmarkAgentError):
         return None

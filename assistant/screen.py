@@ -14,12 +14,12 @@ from typing import Any
 
 import chainlit as cl
 
-from assistant import material, previews, steps
+from assistant import charts, material, previews, steps
 from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask
-from assistant.render import DOWNLOADS, built_quality, card_buttons, preview_view, state_view
+from assistant.render import DOWNLOADS, built_quality, built_report, card_buttons, preview_view, state_view
 from assistant.session import Button, ThreadState, ThreadStore
 from assistant.user_settings import in_force
 from tools.contracts import BuildEvent, Leaderboard
@@ -33,6 +33,15 @@ ButtonSpec = tuple[str, str, dict[str, Any]]
 
 async def say(content: str) -> cl.Message:
     message = cl.Message(content=keep_visible(content))
+    await message.send()
+    return message
+
+
+async def note_before_the_chat(content: str) -> cl.Message:
+    """A message of the welcome (the models in use, how each endpoint gives structured output). Sent as a system
+    message: Chainlit's welcome screen, with the starters, shows until the thread holds a user or assistant message
+    (frontend `hasMessage`), so these must not count as one."""
+    message = cl.Message(content=keep_visible(content), type="system_message")
     await message.send()
     return message
 
@@ -103,12 +112,26 @@ async def render_card(deps: AssistantDeps) -> None:
         content += "\n\n" + quality_section(quality)
         elements.append(cl.Image(name="quality.svg", content=quality_chart_svg(quality).encode(), mime="image/svg+xml",
                                  display="inline"))
+    elements += report_charts(deps)
     board = built_leaderboard(deps)
     if board is not None:  # the latest evaluation of models on it, with the chart
         content += "\n\n**Leaderboard**\n\n" + describe(board)
         elements.append(cl.Plotly(name="leaderboard", figure=leaderboard_figure(board), display="inline"))
     if content:
         state.card_message_id = await send(deps, content, card_buttons(state), elements)
+
+
+def report_charts(deps: AssistantDeps) -> list[cl.Plotly]:
+    """The finished build's charts: where its candidates went, and (multiple choice) where the answers sit."""
+    built = built_report(deps.state)
+    if built is None:
+        return []
+    report, samples = built
+    shown = [cl.Plotly(name="candidates", figure=charts.build_funnel(report), display="inline")]
+    positions = charts.answer_positions(samples)
+    if positions is not None:
+        shown.append(cl.Plotly(name="answer positions", figure=positions, display="inline"))
+    return shown
 
 
 def built_leaderboard(deps: AssistantDeps) -> Leaderboard | None:

@@ -49,12 +49,14 @@ class PlanVersion(Strict):
 
 
 class PendingInput(Strict):
-    """A value the assistant asked for (after a button), to be read from the user's next message without a model."""
+    """A value the assistant asked for (after a button), to be read from the user's next message without a model;
+    or ("files") the files a request is about, which the next message that carries them goes on with."""
 
-    kind: Literal["edit", "reject_reason", "edit_sample"]
+    kind: Literal["edit", "reject_reason", "edit_sample", "files"]
     edit: dict[str, Any] = Field(default_factory=dict, description="The edit chosen so far with buttons.")
     item_id: str | None = None
     prompt: str = ""
+    request: str = Field(default="", description="With 'files': the request kept until its files are attached.")
 
 
 class Button(Strict):

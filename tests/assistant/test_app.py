@@ -42,6 +42,9 @@ from assistant.render import CONFIRM_LABELS  # noqa: E402
 from assistant.settings import EMBEDDED_MODEL  # noqa: E402
 from memory.embeddings import HashEmbedder  # noqa: E402
 from tests.fake_llm import FakeLLMServer  # noqa: E402
+from tests.tools.sources.fixtures import write_image  # noqa: E402
+from tools.sources import SUPPORTED  # noqa: E402
+from tools.stages.file_words import files_named  # noqa: E402
 
 if _previous_root is None:
     del os.environ["CHAINLIT_APP_ROOT"]
@@ -80,7 +83,8 @@ class Recorder(BaseChainlitEmitter):
         return [data for event, data in self.events if event == kind]
 
     def messages(self) -> list[dict[str, Any]]:
-        return [s for s in self.of("send_step") if s["type"] == "assistant_message"]
+        # The welcome's notes go as system messages (so that Chainlit keeps its welcome screen and starters).
+        return [s for s in self.of("send_step") if s["type"] in ("assistant_message", "system_message")]
 
     def last_message(self) -> dict[str, Any]:
         return self.messages()[-1]
@@ -164,7 +168,9 @@ async def test_welcome_names_the_configured_model(fake_models: FakeLLMServer) ->
     assert "Structured output" not in recorder.last_message()["output"], "the welcome does not wait for the probe"
     await asyncio.gather(*app.PROBES)
     welcome, probed = (m["output"] for m in recorder.messages()[-2:])
-    assert "openai:fake-model" in welcome
+    assert [m["type"] for m in recorder.messages()[-2:]] == ["system_message"] * 2, \
+        "not a user or assistant message, which would hide the welcome screen and its starters"
+    assert "openai:fake-model" in welcome and "settings panel" in welcome
     assert TOY_MODEL_WARNING not in welcome and "toy" not in welcome.lower()
     assert "Structured output for 'fake-model'" in probed and "tool (found by probing at first contact)" in probed
 
@@ -182,9 +188,51 @@ async def test_welcome_without_a_model_names_the_embedded_one_and_warns_in_plain
 
 async def test_the_welcome_screen_offers_starters_that_are_requests_the_product_builds() -> None:
     offered = await app.starters(None)
-    assert [s.message for s in offered] == [message for _, message in app.STARTERS] and len(offered) >= 4
+    assert [s.message for s in offered] == [message for _, message, _ in app.STARTERS] and len(offered) >= 6
     assert chainlit.config.config.code.set_starters is not None
-    assert not any(word in s.message.lower() for s in offered for word in ("pdf", "image", "document", "chart"))
+    public = Path(__file__).resolve().parents[2] / "public"
+    for starter in offered:  # each icon is a file Chainlit serves under /public
+        assert starter.icon and starter.icon.startswith("/public/")
+        assert (public / starter.icon.removeprefix("/public/")).read_text().startswith("<svg")
+    wants = {files_named(s.message) for s in offered}
+    assert {"document", "image"} <= wants, "one starter asks questions on a document, one about images"
+
+
+async def test_a_request_about_a_document_asks_for_it_and_goes_on_once_it_is_attached(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    [request] = [message for label, message, _ in app.STARTERS if label == "Questions on a document"]
+    await app.on_message(cl.Message(content=request, author="User", type="user_message"))
+    no_errors(recorder)
+    asked = recorder.last_message()["output"]
+    assert "Attach the document" in asked and "kept your request" in asked
+    assert all(suffix in asked for suffix in SUPPORTED), "every file type it reads is named"
+    kept = state()
+    assert kept.phase == "gathering" and kept.spec is None, "nothing is planned before the file is read"
+    assert kept.pending is not None and kept.pending.kind == "files" and kept.pending.request == request
+
+    recorder.forget()
+    notes = cl.File(name="harbours.md", content=b"# Harbours\n\nThe old harbour of Tarn was dredged in 1871 to take "
+                    b"steamers. Its lighthouse, built in 1880, stands on the north mole.\n")
+    await app.on_message(cl.Message(content="", author="User", type="user_message", elements=[notes]))
+    no_errors(recorder)
+    said = [m["output"] for m in recorder.messages()]
+    assert any("harbours.md" in text and "Going on with your request" in text for text in said)
+    assert "**Spec**" in recorder.last_message()["output"]
+    after = state()
+    assert after.phase in ("spec_ready", "clarifying") and after.spec is not None and after.spec.needs_material
+    assert after.pending is None and after.material_dir is not None
+
+
+async def test_a_request_about_images_with_the_images_attached_is_not_asked_for_them(fake_models: FakeLLMServer,
+                                                                                    tmp_path: Path) -> None:
+    recorder = open_session()
+    image = write_image(tmp_path / "chart1.png", "PNG", text="Chart 1: 40 units")
+    [request] = [message for label, message, _ in app.STARTERS if label == "Questions about images"]
+    await app.on_message(cl.Message(content=request, author="User", type="user_message",
+                                    elements=[cl.Image(name="chart1.png", path=str(image))]))
+    no_errors(recorder)
+    assert not [m for m in recorder.messages() if "Attach the images" in m["output"]]
+    assert state().spec is not None and state().pending is None
 
 
 async def test_attached_files_are_each_named_and_the_text_is_still_answered(fake_models: FakeLLMServer) -> None:
@@ -249,6 +297,8 @@ async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLL
     # The quality report comes with the result: a table in the card and a chart.
     assert "## Quality" in reply["output"]
     assert [e["name"] for e in elements if e["type"] == "image"] == ["quality.svg"]
+    # and the charts beside the tables: where the candidates went, and where the (multiple-choice) answers sit
+    assert sorted(e["name"] for e in elements if e["type"] == "plotly") == ["answer positions", "candidates"]
     elements = files_shown
     build_dir = Path(built.build.directory)
     files = cl.context.session.files
@@ -290,7 +340,8 @@ async def test_a_finished_benchmark_is_evaluated_on_the_models_a_message_names(f
     assert "| openai\\:fake-b |" in said and "Agreement with the expected order" in said
     card = recorder.last_message()
     assert "**Leaderboard**" in card["output"] and "openai\\:fake-a" in card["output"]
-    assert [e["name"] for e in recorder.for_message("element", card) if e["type"] == "plotly"] == ["leaderboard"]
+    assert [e["name"] for e in recorder.for_message("element", card) if e["type"] == "plotly"] == [
+        "candidates", "answer positions", "leaderboard"]
     built = state()
     assert built.build is not None and (Path(built.build.directory) / "leaderboard.json").is_file()
 
@@ -443,7 +494,8 @@ async def test_preview_buttons_accept_and_reject_with_a_reason(fake_models: Fake
     assert reviewed.version.number == 2, "the rejection's instruction made a new plan version"
     edit = [b for b in reviewed.buttons if b.for_id == reviewed.card_message_id and b.name == "edit"]
     assert [b.payload for b in edit] == [{"version": 2}], "the card's buttons follow the new version"
-    assert "Checks: " in shown[0]["output"], "each preview shows its check verdicts"
+    assert "**Checks**\n\n- ✅ " in shown[0]["output"], "each preview shows its check verdicts, one a line"
+    assert "**Answer:** " in shown[0]["output"] and "**Q1.** " in shown[0]["output"]
 
 
 async def test_a_reopened_thread_gets_its_buttons_and_current_card_back(fake_models: FakeLLMServer) -> None:
