@@ -102,5 +102,6 @@ def answer_positions(samples: list[Sample]) -> go.Figure | None:
                                 line={"dash": "dash", "color": "#f9a825"}))
     figure.update_layout(title=f"Answer positions over {sum(shape.counts)} multiple-choice items",
                          xaxis={"title": "correct option"}, yaxis={"title": "items", "rangemode": "tozero"},
-                         height=320, margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend={"orientation": "h"})
+                         height=360, margin={"l": 10, "r": 10, "t": 50, "b": 40},
+                         legend={"orientation": "h", "x": 0, "y": -0.3, "yanchor": "top"})
     return figure

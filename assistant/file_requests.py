@@ -12,10 +12,10 @@ from assistant import material
 from assistant.deps import AssistantDeps
 from assistant.session import PendingInput
 from tools.contracts import SourceKind
-from tools.sources import SUPPORTED, supported_list
+from tools.sources import supported_list
 from tools.stages.file_words import files_named
 
-_WHAT = {"image": "the images", "document": "the document", "records": "the data file"}
+_WHAT: dict[SourceKind, str] = {"image": "the images", "document": "the document", "records": "the data file"}
 
 
 def ask_for_files(deps: AssistantDeps, message: str) -> str | None:
@@ -28,13 +28,7 @@ def ask_for_files(deps: AssistantDeps, message: str) -> str | None:
     return (f"Your request is about {_WHAT[kind]}, and none is attached to this conversation yet. Attach "
             f"{_WHAT[kind]} (one file or several) to your next message, with the paperclip by the message box or by "
             f"dropping them on the chat; I have kept your request and go on with it once they are read. "
-            f"{_types(kind)} Everything I read: {supported_list()}.")
-
-
-def _types(kind: SourceKind) -> str:
-    suffixes = " ".join(s for s, k in SUPPORTED.items() if k == kind)
-    label = {"image": "Images", "document": "Documents", "records": "Data files"}[kind]
-    return f"{label} I read: {suffixes}."
+            f"Files I read: {supported_list()}.")
 
 
 def continued(deps: AssistantDeps, typed: str) -> str:

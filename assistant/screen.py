@@ -127,10 +127,10 @@ def report_charts(deps: AssistantDeps) -> list[cl.Plotly]:
     if built is None:
         return []
     report, samples = built
-    shown = [cl.Plotly(name="candidates", figure=charts.build_funnel(report), display="inline")]
+    shown = [cl.Plotly(name="candidates", figure=charts.build_funnel(report), display="inline", size="large")]
     positions = charts.answer_positions(samples)
     if positions is not None:
-        shown.append(cl.Plotly(name="answer positions", figure=positions, display="inline"))
+        shown.append(cl.Plotly(name="answer positions", figure=positions, display="inline", size="large"))
     return shown
 
 
