@@ -223,6 +223,20 @@ async def test_a_request_about_a_document_asks_for_it_and_goes_on_once_it_is_att
     assert after.pending is None and after.material_dir is not None
 
 
+async def test_a_file_that_cannot_be_read_leaves_the_request_waiting_for_one_that_can(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    request = "10 yes/no questions on the attached document"
+    await app.on_message(cl.Message(content=request, author="User", type="user_message"))
+    recorder.forget()
+    broken = cl.File(name="notes.pdf", content=b"%PDF-1.4")  # no pages: read as nothing
+    await app.on_message(cl.Message(content="", author="User", type="user_message", elements=[broken]))
+    no_errors(recorder)
+    said = "\n".join(m["output"] for m in recorder.messages())
+    assert "notes.pdf" in said and "Going on with your request" not in said
+    waiting = state()
+    assert waiting.spec is None and waiting.pending is not None and waiting.pending.request == request
+
+
 async def test_a_request_about_images_with_the_images_attached_is_not_asked_for_them(fake_models: FakeLLMServer,
                                                                                     tmp_path: Path) -> None:
     recorder = open_session()
