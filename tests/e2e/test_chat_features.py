@@ -15,6 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from assistant.render import CONFIRM_LABELS  # not assistant.app: importing chainlit here writes .files/
 from tests.e2e.conftest import REPO, AppServer
+from tests.tools.sources.fixtures import write_image
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,24 @@ def test_a_document_starter_asks_for_the_document_and_goes_on_once_it_is_attache
     expect(page.get_by_text(re.compile(r"Going on with your request")).first).to_be_visible(timeout=WAIT)
     expect(page.get_by_text("Spec", exact=True).first).to_be_visible(timeout=WAIT)
     expect(page.get_by_role("cell", name="Needs the material", exact=True)).to_be_visible()
+
+
+def test_an_images_starter_asks_for_the_images_and_goes_on_with_them_and_the_words_sent_with_them(
+        page: Page, app_server: AppServer, tmp_path: Path) -> None:
+    page.goto(app_server.url + "/")
+    expect(page.get_by_text("openai:fake-model").first).to_be_visible(timeout=WAIT)
+    _starter(page, "Questions about images").click()
+    expect(page.get_by_text(re.compile(r"Attach the images .*images \.png \.jpg \.jpeg \.webp")).first).to_be_visible(
+        timeout=WAIT)
+    charts = [write_image(tmp_path / f"chart{n}.png", "PNG", text=f"Chart {n}: {n * 40} units") for n in (1, 2)]
+    page.locator('input[type="file"]').first.set_input_files([str(c) for c in charts])
+    page.locator("#chat-input").fill("make them hard")
+    expect(page.locator("#chat-submit")).to_be_enabled(timeout=WAIT)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(r"Going on with your request: 8 multiple-choice questions about the attached "
+                                       r"images .* make them hard")).first).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text(re.compile(r"chart1\.png.*chart2\.png|chart2\.png.*chart1\.png")).first).to_be_visible()
+    expect(page.get_by_role("cell", name="Needs the material", exact=True)).to_be_visible(timeout=WAIT)
 
 
 def _screenshot(page: Page, target: Locator, name: str, tmp_path: Path, start: Locator | None = None) -> None:
