@@ -6,7 +6,7 @@ themselves (agent.py registers one tool per step listed here with a `doc`). A we
 derail the flow: in each phase it is offered only the row's steps, and a message that plainly asks
 for one step ("go", "undo", "preview", "drop 2", or after a short build "keep what Fractions has")
 narrows its choice to that step. Buttons, and the typed messages a row reads itself (a value the
-assistant asked for, "accept all"), never reach the model.
+assistant asked for, "accept all", a request about files not attached yet), never reach the model.
 """
 
 from __future__ import annotations
