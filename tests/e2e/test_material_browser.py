@@ -32,6 +32,7 @@ def test_an_attached_file_is_named_used_by_the_plan_and_cited_by_every_item(
     page.locator('input[type="file"]').first.set_input_files(str(notes))
     expect(page.get_by_text("harbour-notes.md").first).to_be_visible()  # the attachment chip under the input
     page.locator("#chat-input").fill("6 short-answer questions on these notes")
+    expect(page.locator("#chat-submit")).to_be_enabled()  # the upload finished: Enter sends nothing before that
     page.keyboard.press("Enter")
 
     # The reply names the file with what was read of it, then the spec follows.
