@@ -72,8 +72,9 @@ async def run(args: argparse.Namespace) -> int:
     # Open answers that are not the gold word for word are graded by the judge model, unless it is the toy one.
     judged = stage_models(settings, roles=("judge",))
     usage = StageModels(models={}, names={}) if uses_toy_model(judged) else judged
-    grading = f"open answers graded by the judge {usage.names['judge']}" if "judge" in usage.names else (
-        "open answers by exact match (set BENCHMARK_AGENT_JUDGE_MODEL or BENCHMARK_AGENT_MODEL for a graded score)")
+    grading = (f"open answers graded by the judge {usage.names['judge']}, whose calls count in the budget"
+               if "judge" in usage.names else "open answers by exact match (set BENCHMARK_AGENT_JUDGE_MODEL or "
+               "BENCHMARK_AGENT_MODEL for a graded score)")
     print(f"Evaluating {len(names)} models on {len(samples)} items; {grading}...", file=sys.stderr)
     board = await evaluate_models(samples, models, build_id=report.build_id, usage=usage,
                                   concurrency=args.concurrency or settings.concurrency,

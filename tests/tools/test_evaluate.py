@@ -180,3 +180,43 @@ def test_reference_scores_are_read_as_model_equals_score_and_a_bad_entry_is_name
     assert reference_scores("openai:a=71.2, openai:llama3.1:8b=64") == {"openai:a": 71.2, "openai:llama3.1:8b": 64.0}
     with pytest.raises(InvalidRequest, match="'openai:b' is not MODEL=SCORE"):
         reference_scores("openai:a=71.2,openai:b")
+
+
+async def test_a_dollar_budget_with_an_unpriced_judge_is_refused_before_any_call() -> None:
+    from tools.engine.budget import Budget, Price
+
+    seen: list[str] = []
+    model, calls = counting(set())
+    judge = StageModels(models={"judge": grading(True, seen)}, names={"judge": "openai:my-judge"})
+    with pytest.raises(InvalidRequest, match="price of openai:my-judge is unknown"):
+        await evaluate_models([OPEN], {"openai:a": model}, build_id="b1", usage=judge, budget=Budget(max_cost=1.0),
+                              prices={"openai:a": Price(1.0, 1.0)})
+    assert not calls and not seen
+
+
+async def _answer_tokens(samples: list[Sample], models: dict[str, FunctionModel]) -> int:
+    """What answering alone costs (no judge)."""
+    usage = StageModels(models={}, names={})
+    await evaluate_models(samples, models, build_id="b1", usage=usage)
+    return sum(u.input_tokens + u.output_tokens for u in usage.usage.values())
+
+
+async def test_grading_stopped_by_the_budget_leaves_its_items_out_and_names_them() -> None:
+    from tools.engine.budget import Budget
+    from tools.errors import BudgetReached
+
+    seen: list[str] = []
+    judge = StageModels(models={"judge": grading(True, seen)}, names={"judge": "function:judge"})
+    models = {"worded": replying("CO2, taken in through the stomata")}
+    items = [OPEN, *SAMPLES[:1]]
+    board = await evaluate_models(items, models, build_id="b1", usage=judge, concurrency=1,
+                                  budget=Budget(max_tokens=await _answer_tokens(items, models)))  # no room to grade
+    assert not seen and board.ungraded == {"worded": [OPEN.id]} and board.items == 1
+    assert board.scores[0].correct == 0 and board.scores[0].items == 1, "the open item is out, not wrong"
+    assert "1 item is left out of every score (not counted wrong)" in describe(board) and OPEN.id in describe(board)
+    with pytest.raises(BudgetReached, match="before any item was graded for every model"):
+        await evaluate_models([OPEN], models, build_id="b1", usage=judge,
+                              budget=Budget(max_tokens=await _answer_tokens([OPEN], models)))
+    board = await evaluate_models(items, models, build_id="b1", usage=judge, budget=Budget(max_tokens=10**6))
+    assert len(seen) == 1 and board.ungraded == {} and board.scores[0].correct == 1
+    assert judge.usage["judge"].requests == 1, "the grading call is booked as the judge's spend"

@@ -40,3 +40,6 @@ class Leaderboard(Strict):
     unsolved: list[str] = Field(default_factory=list, description="Ids of the items every model got wrong.")
     consistency: Consistency | None = None
     previous_at: datetime | None = Field(default=None, description="When this benchmark was last evaluated.")
+    ungraded: dict[str, list[str]] = Field(
+        default_factory=dict, description="Model -> ids of items whose answer the judge did not grade (the budget "
+        "ran out): those items are left out of every score rather than counted wrong.")

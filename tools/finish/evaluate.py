@@ -3,7 +3,8 @@
 Each model answers every item with the solver agent (never seeing the gold answer), under the given
 concurrency, the endpoints' own retries and a token or dollar budget; every answer is kept as it arrives,
 so a stopped evaluation run again asks only what is missing; a model that gives no valid answer scores the
-item wrong.
+item wrong. The judge's grading of open answers is paid from the same budget and kept the same way; when the
+budget runs out while it grades, the items it left ungraded are named and left out of every score.
 Scoring is the quality gate's: the option letter or text for multiple choice, numbers compared to the gold's
 precision, yes/no, normalised text. The leaderboard has each model's accuracy with its 95 % Wilson interval
 and per-subtask accuracy, difficulty and separability (AutoBencher's definitions), the items every model
@@ -22,7 +23,7 @@ from pydantic_ai.models import Model
 from scipy import stats
 
 from memory.files import write_atomic
-from tools.contracts import Consistency, Leaderboard, ModelScore, Sample, TokenUsage
+from tools.contracts import Consistency, Leaderboard, ModelScore, Role, Sample, TokenUsage
 from tools.engine.budget import Budget, Price, cost_of, price_for
 from tools.errors import BudgetReached, InvalidRequest
 from tools.finish.panel import difficulty_report, panel_accuracy
@@ -67,11 +68,22 @@ def _check_order(expected: list[str], names: list[str]) -> None:
                              f"name only evaluated models: {', '.join(names)}.")
 
 
-def evaluation_guard(budget: Budget, prices: dict[str, Price]) -> Callable[[dict[str, TokenUsage]], str | None]:
-    """Why an evaluation must stop now (its token or dollar budget is spent), or None; sees usage by panel key."""
+def evaluation_guard(budget: Budget, prices: dict[str, Price],
+                     names: dict[Role, str] | None = None) -> Callable[[dict[str, TokenUsage]], str | None]:
+    """Why an evaluation must stop now (its token or dollar budget is spent), or None; sees the evaluated models'
+    usage by panel key and the judge's grading by its role (`names` says which model that is, for its price)."""
     def check(usage: dict[str, TokenUsage]) -> str | None:
-        return budget.exceeded(usage, cost_of(usage, {}, prices))
+        return budget.exceeded(usage, cost_of(usage, names or {}, prices))
     return check
+
+
+def grader(usage: StageModels | None, cache: CallCache | None) -> StageModels | None:
+    """The judge that grades open answers, on a meter of its own (booked into `usage` at the end), answering
+    from the evaluation's kept calls first; None when `usage` has no judge (exact match only)."""
+    if usage is None or "judge" not in usage.models:
+        return None
+    judge = StageModels(models={"judge": usage.models["judge"]}, names={"judge": usage.name("judge")})
+    return judge.with_cache(cache) if cache is not None else judge
 
 
 def unpriced(models: list[str], budget: Budget, prices: dict[str, Price]) -> None:
@@ -98,15 +110,41 @@ async def evaluate_models(samples: list[Sample], models: dict[str, Model], *, bu
         raise InvalidRequest("An evaluation needs a benchmark with samples and at least one model (--models).")
     _check_order(expected_order or list(reference or {}), list(models))  # before any model is called
     budget, prices = budget or Budget(), prices or {}
-    unpriced(list(models), budget, prices)
     cache = CallCache(directory / EVALUATIONS / CALLS) if directory is not None else None
+    judge = grader(usage, cache)
+    unpriced([*models, *(judge.names.values() if judge else [])], budget, prices)  # grading is paid from it too
+    ungraded: list[tuple[str, str]] = []
+    kept = " The answers and grades made are kept: raise the budget and evaluate again to finish." if cache is not None else ""
     try:
         accuracy = await panel_accuracy(samples, models, models=usage, concurrency=concurrency, cache=cache,
-                                        guard=evaluation_guard(budget, prices), judge=usage)
+                                        guard=evaluation_guard(budget, prices, judge.names if judge else None),
+                                        judge=judge, ungraded=ungraded)
     except BudgetReached as exc:
-        kept = " The answers made are kept: raise the budget and evaluate again to finish." if cache else ""
         raise BudgetReached(f"The evaluation stopped: {exc}.{kept}") from exc
-    names = list(models)
+    finally:
+        if judge is not None and usage is not None:  # the grading calls are the evaluation's spend too
+            usage.usage.setdefault("judge", TokenUsage()).add(_total(judge))
+    left_out = {sid for sid, _ in ungraded}  # not graded for some model: out of every score, not counted wrong
+    scored_samples = [s for s in samples if s.id not in left_out]
+    if not scored_samples:
+        raise BudgetReached(f"The evaluation stopped: the budget ran out while the judge graded, before any item "
+                            f"was graded for every model.{kept}")
+    by_model = {name: [sid for sid, who in ungraded if who == name] for name in models}
+    board = _leaderboard(scored_samples, accuracy, list(models), build_id=build_id, previous=previous)
+    return board.model_copy(update={
+        "consistency": _consistency(expected_order, reference, {s.model: s.accuracy for s in board.scores}),
+        "ungraded": {name: ids for name, ids in by_model.items() if ids}})
+
+
+def _total(models: StageModels) -> TokenUsage:
+    total = TokenUsage()
+    for used in models.usage.values():
+        total.add(used)
+    return total
+
+
+def _leaderboard(samples: list[Sample], accuracy: dict[str, dict[str, float]], names: list[str], *, build_id: str,
+                 previous: Leaderboard | None) -> Leaderboard:
     panel = difficulty_report(samples, accuracy, names=names)
     before = {s.model: s.accuracy for s in previous.scores} if previous else {}
     scores = []
@@ -121,7 +159,6 @@ async def evaluate_models(samples: list[Sample], models: dict[str, Model], *, bu
         build_id=build_id, created_at=datetime.now(UTC), items=len(samples), scores=scores,
         difficulty=panel.overall.difficulty, separability=panel.overall.separability,
         unsolved=[i.sample_id for i in panel.items if max(i.accuracy.values()) == 0],
-        consistency=_consistency(expected_order, reference, {s.model: s.accuracy for s in scores}),
         previous_at=previous.created_at if previous else None,
     )
 
@@ -155,6 +192,12 @@ def describe(board: Leaderboard) -> str:
                      f"| {change} |")
     lines.append(f"\nDifficulty {board.difficulty:.2f}, separability {board.separability:.2f}; "
                  f"{len(board.unsolved)} items no model solved.")
+    if board.ungraded:
+        items = len({sid for ids in board.ungraded.values() for sid in ids})
+        lines.append(f"The budget ran out while the judge graded: {items} {'item is' if items == 1 else 'items are'} "
+                     "left out of every score (not counted wrong), since these answers were not graded: "
+                     + "; ".join(f"{model}: {', '.join(ids)}" for model, ids in board.ungraded.items())
+                     + ". Evaluate again with a larger budget to grade them (the answers and grades made are kept).")
     if board.consistency is not None:
         c = board.consistency
         shown = "undefined" if c.spearman is None else f"Spearman {c.spearman:.2f}, Kendall {c.kendall:.2f}"

@@ -57,13 +57,17 @@ hardener_agent: Agent[None, SampleBatch] = Agent(
 async def panel_accuracy(samples: list[Sample], panel: dict[str, Model], *, models: StageModels | None = None,
                          attempts: int = 1, concurrency: int = 4, cache: CallCache | None = None,
                          guard: Callable[[dict[str, TokenUsage]], str | None] | None = None,
-                         judge: StageModels | None = None) -> Accuracy:
+                         judge: StageModels | None = None, ungraded: list[tuple[str, str]] | None = None) -> Accuracy:
     """Each panel model answers each sample `attempts` times; a model giving no valid answer scores it wrong.
 
     With a `cache`, answers are kept as they come and a second run asks only what the first did not. `guard`
-    sees the panel's usage so far (by `panel_key`) before every call; once it gives a reason, no more calls
-    are made and `BudgetReached` is raised with how many answers were made (all kept in the cache). A code
-    item is scored by its tests in the sandbox; with a `judge`, an open answer is graded (tools.finish.scoring)."""
+    sees the usage so far (the panel's by `panel_key`, the judge's grading by its role) before every call; once
+    it gives a reason, no more calls are made and `BudgetReached` is raised with how many answers were made (all
+    kept in the cache). A code item is scored by its tests in the sandbox; with a `judge`, an open answer is
+    graded (tools.finish.scoring), once every answer is in. When the guard stops the judge (grading is paid from
+    the same budget), each answer it did not grade is put in `ungraded` as (sample id, model) and not counted
+    correct: the caller leaves it out rather than score it wrong. Without `ungraded`, that stop raises
+    `BudgetReached` too."""
     members = {name: StageModels(models={"solver": model}, names={"solver": name}) for name, model in panel.items()}
     if cache is not None:
         members = {name: member.with_cache(cache) for name, member in members.items()}
@@ -74,41 +78,66 @@ async def panel_accuracy(samples: list[Sample], panel: dict[str, Model], *, mode
             totals[panel_key(name)] = total = TokenUsage()
             for used in member.usage.values():
                 total.add(used)
+        for role, used in (judge.spent() if judge is not None else {}).items():  # the grading calls, by role
+            totals.setdefault(role, TokenUsage()).add(used)
         return totals
 
     for member in members.values():
         member.guard = (lambda: guard(spent())) if guard is not None else None
+    if judge is not None and guard is not None:
+        judge.guard = lambda: guard(spent())
     gate = asyncio.Semaphore(concurrency)
     stopped: list[str] = []
 
-    async def correct(sample: Sample, name: str) -> bool | None:
+    async def answer_of(sample: Sample, name: str) -> str | None:
         async with gate:
             try:
-                answer = await solve_sample(sample, models=members[name])
+                return (await solve_sample(sample, models=members[name])).answer
             except StageFailed:
-                return False
+                return None  # no valid answer: scored wrong
             except BudgetReached as exc:
                 stopped.append(str(exc))
                 return None
+
+    async def correct(sample: Sample, name: str, answer: str | None) -> bool | None:
+        if answer is None:
+            return False
+        async with gate:
             try:
-                return await scored(sample, answer.answer, judge=judge)
+                return await scored(sample, answer, judge=judge)
             except StageFailed:
                 return False  # the judge gave no grade: not counted as solved
+            except BudgetReached as exc:
+                if ungraded is None:
+                    stopped.append(str(exc))
+                return None
 
-    jobs = [(s.id, name) for s in samples for name in panel for _ in range(attempts)]
-    results = await asyncio.gather(*(correct(s, name) for s in samples for name in panel for _ in range(attempts)))
+    jobs = [(s, name) for s in samples for name in panel for _ in range(attempts)]
+    answers = await asyncio.gather(*(answer_of(s, name) for s, name in jobs))
     if stopped:
-        made = sum(1 for r in results if r is not None)
-        raise BudgetReached(f"{stopped[0]} after {made} of {len(results)} answers")
+        made = sum(1 for a in answers if a is not None)
+        raise BudgetReached(f"{stopped[0]} after {made} of {len(answers)} answers")
+    results = await asyncio.gather(*(correct(s, name, a) for (s, name), a in zip(jobs, answers, strict=True)))
+    if stopped:
+        raise BudgetReached(f"{stopped[0]} while grading, after {sum(r is not None for r in results)} of "
+                            f"{len(results)} answers were scored")
+    _book(members, models)
     hits: dict[str, dict[str, int]] = {s.id: dict.fromkeys(panel, 0) for s in samples}
-    for (sid, name), ok in zip(jobs, results, strict=True):
-        hits[sid][name] += bool(ok)
-    if models is not None:  # each panel model's tokens under its own key, so the report prices them
-        for name, member in members.items():
-            meter = models.usage.setdefault(panel_key(name), TokenUsage())
-            for used in member.usage.values():
-                meter.add(used)
+    for (sample, name), ok in zip(jobs, results, strict=True):
+        hits[sample.id][name] += bool(ok)
+        if ok is None and ungraded is not None and (sample.id, name) not in ungraded:
+            ungraded.append((sample.id, name))
     return {sid: {name: n / attempts for name, n in per.items()} for sid, per in hits.items()}
+
+
+def _book(members: dict[str, StageModels], models: StageModels | None) -> None:
+    """Each panel model's tokens under its own key, so the report prices them."""
+    if models is None:
+        return
+    for name, member in members.items():
+        meter = models.usage.setdefault(panel_key(name), TokenUsage())
+        for used in member.usage.values():
+            meter.add(used)
 
 
 def _mad(values: list[float]) -> float:
