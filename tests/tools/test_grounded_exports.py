@@ -247,17 +247,6 @@ def test_the_inspect_image_items_are_a_user_message_of_text_then_image_in_tasks_
     assert text["input"] == f"第四页：{DOC_QUOTE}。\n\n报告中营收增长了多少？" and text["metadata"]["evidence"][0]["quote"] == DOC_QUOTE
 
 
-def test_inspect_reads_the_image_items_when_it_is_installed(exported: Path) -> None:
-    pytest.importorskip("inspect_ai")  # not lockable beside this stack today (see README, Hand-over)
-    from inspect_ai.dataset import json_dataset
-    from inspect_ai.model import ContentImage, ContentText
-
-    (sample,) = json_dataset(str(exported / "inspect" / "multiple_choice_image.jsonl"))
-    text, image = sample.input[0].content  # type: ignore[union-attr]
-    assert isinstance(text, ContentText) and isinstance(image, ContentImage)
-    assert Path(image.image).read_bytes() == RED
-
-
 def test_the_pydantic_evals_dataset_carries_image_paths_and_evidence_through_its_reader(exported: Path) -> None:
     from pydantic_evals import Dataset
 
