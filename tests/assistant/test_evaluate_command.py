@@ -87,6 +87,8 @@ def test_the_judges_grading_is_paid_from_the_budget_kept_and_what_it_left_ungrad
         assert board.ungraded == {"openai:fake-a": ids[1:], "openai:fake-b": ids}
         assert board.items == 1 and all(s.items == 1 for s in board.scores), "ungraded items are not scored wrong"
         assert "The budget ran out while the judge graded: 4 items are left out of every score" in err
+        again, _, _ = _evaluate(tmp_path / "judged", capsys, "--max-tokens", str(answers_only + 1))
+        assert again.ungraded == board.ungraded and server.stats.by_tool["submit_grade"] == 1, "kept calls count too"
         # Again with room to finish: the answers and the grade made come from evaluations/calls.jsonl.
         board, _, _ = _evaluate(tmp_path / "judged", capsys, "--max-tokens", "1000000")
         assert server.stats.by_tool["submit_answer"] == 2 * asked, "no answer asked twice"
