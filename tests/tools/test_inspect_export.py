@@ -18,7 +18,7 @@ import pytest
 
 from tests.fake_llm import FakeLLMServer
 from tests.tools import test_grounded_exports as grounded
-from tests.tools.inspect_venv import inspect_eval, inspect_python, inspect_tasks
+from tests.tools.inspect_venv import inspect_eval, inspect_python, inspect_score, inspect_tasks
 from tests.tools.test_harness_exports import SAMPLES, _report
 from tools.export.bundle import export_benchmark
 
@@ -94,6 +94,18 @@ def test_inspect_eval_with_its_mock_model_runs_and_scores_every_task(exported: P
         assert by_task[f"{NAME}_{suffix}"]["results"]["scores"][0]["metrics"]["accuracy"]["value"] == 0.0
     (short,) = by_task[f"{NAME}_short"]["samples"]
     assert short["scores"]["model_graded_fact"]["explanation"].startswith("Grade not found")
+
+
+@pytest.mark.parametrize("right", [True, False], ids=["right answers", "wrong answers"])
+def test_inspects_scorers_score_the_exported_targets_right(exported: Path, tmp_path: Path, right: bool) -> None:
+    mc, number, yes_no, short = (s.id for s in SAMPLES[:4])
+    answers = ({mc: "ANSWER: B", number: "12 pens at $1.25 each cost 15", yes_no: "Yes, 7 is prime.", short: "Iron"}
+               if right else {mc: "ANSWER: A", number: "It is 14", yes_no: "No.", short: "Steel"})
+    grades = {short: "The submission names the element. GRADE: C" if right else "It names another. GRADE: I"}
+    scores = inspect_score(exported / "inspect" / "benchmark_task.py", tmp_path / "work", answers, grades)
+    expected = "C" if right else "I"
+    assert scores == {mc: {"choice": expected}, number: {"match": expected}, yes_no: {"match": expected},
+                      short: {"model_graded_fact": expected}}
 
 
 def test_inspect_reads_and_runs_the_image_items_with_their_images(tmp_path: Path) -> None:
