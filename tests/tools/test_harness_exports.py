@@ -71,6 +71,7 @@ def test_the_hugging_face_folder_loads_with_datasets_and_round_trips_every_scrip
     header = card.split("---")[1]
     for field in ("license: other", "language:", "task_categories:", "size_categories:", "configs:", "features:"):
         assert field in header
+    assert "`..._code` does that in Inspect's `local` sandbox, a subprocess on your machine with no isolation" in card
 
 
 def test_lm_eval_tasks_load_with_its_task_manager_and_render_their_prompts(exported: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,8 +121,9 @@ def test_the_inspect_task_file_defines_one_task_per_format_over_rows_inspect_rea
     tasks = [f.name for f in tree.body if isinstance(f, ast.FunctionDef)
              and any(isinstance(d, ast.Name) and d.id == "task" for d in f.decorator_list)]
     assert tasks == ["ba_multilingual_reasoning_mc", "ba_multilingual_reasoning_numeric",
-                     "ba_multilingual_reasoning_yes_no", "ba_multilingual_reasoning_short"]
+                     "ba_multilingual_reasoning_yes_no", "ba_multilingual_reasoning_short", "ba_multilingual_reasoning_code"]
     assert "scorer=choice()" in source and "match(numeric=True)" in source and "model_graded_fact()" in source
+    assert 'scorer=passes_tests(),\n                sandbox="local")' in source
     rows = [json.loads(line) for line in (folder / "multiple_choice.jsonl").read_text().splitlines()]
     assert rows == [{"id": SAMPLES[0].id, "input": "فرنسا دولة في أوروبا.\n\n哪个城市是法国的首都？ 🇫🇷", "target": "B",
                      "metadata": {"subtask": "mc", "answer_format": "multiple_choice"}, "choices": ["柏林", "巴黎", "罗马"]}]

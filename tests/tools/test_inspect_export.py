@@ -25,7 +25,11 @@ from tools.export.bundle import export_benchmark
 NAME = "ba_multilingual_reasoning"
 # task suffix -> (answer format, scorer), as tools/export/inspect_task.py writes them
 KINDS = {"mc": ("multiple_choice", "choice"), "numeric": ("numeric", "match"), "yes_no": ("yes_no", "match"),
-         "short": ("short_answer", "model_graded_fact")}
+         "short": ("short_answer", "model_graded_fact"), "code": ("code", "passes_tests")}
+
+
+def _kind(row: dict[str, Any]) -> str:
+    return "code" if row["metadata"].get("kind") == "code" else str(row["answer_format"])
 
 
 @pytest.fixture
@@ -40,8 +44,12 @@ def _rows(folder: Path) -> list[dict[str, Any]]:
 
 
 def _expected(row: dict[str, Any]) -> dict[str, Any]:
-    """What Inspect must read for one benchmark row: the passage before the question, the letter for a choice."""
+    """What Inspect must read for one benchmark row: the passage before the question, the letter for a choice;
+    a code item asks for its function by name."""
     text = f"{row['context']}\n\n{row['question']}" if row["context"] else row["question"]
+    if _kind(row) == "code":
+        text += (f"\n\nWrite the Python function `{row['metadata']['entry_point']}`. Reply with its complete code in "
+                 "one ```python block.")
     mc = row["answer_format"] == "multiple_choice"
     return {"id": row["id"], "input": text, "choices": row["choices"] if mc else None,
             "target": row["answer_letter"] if mc else row["answer"]}
@@ -50,11 +58,13 @@ def _expected(row: dict[str, Any]) -> dict[str, Any]:
 def test_inspect_reads_every_exported_item_with_its_choices_and_target(exported: Path, tmp_path: Path) -> None:
     tasks = inspect_tasks(exported / "inspect" / "benchmark_task.py", tmp_path / "work")
     assert list(tasks) == [f"{NAME}_{suffix}" for suffix in KINDS]
-    rows = [r for r in _rows(exported) if r["metadata"].get("kind") != "code"]  # code items are not exported to Inspect
-    assert sum(len(samples) for samples in tasks.values()) == len(rows) == len(SAMPLES) - 1
-    for suffix, (fmt, _) in KINDS.items():
+    rows = _rows(exported)
+    assert sum(len(samples) for samples in tasks.values()) == len(rows) == len(SAMPLES)
+    for suffix, (kind, _) in KINDS.items():
         read = [{k: s[k] for k in ("id", "input", "choices", "target")} for s in tasks[f"{NAME}_{suffix}"]]
-        assert read == [_expected(r) for r in rows if r["answer_format"] == fmt], suffix
+        assert read == [_expected(r) for r in rows if _kind(r) == kind], suffix
+    (code,) = tasks[f"{NAME}_code"]
+    assert code["metadata"]["tests"] == "assert add(2, 3) == 5" and code["metadata"]["entry_point"] == "add"
     (mc,) = tasks[f"{NAME}_mc"]  # Chinese, emoji and right-to-left text as they were written
     assert mc["input"] == "فرنسا دولة في أوروبا.\n\n哪个城市是法国的首都？ 🇫🇷" and mc["choices"] == ["柏林", "巴黎", "罗马"]
     assert mc["target"] == "B" and mc["metadata"] == {"subtask": "mc", "answer_format": "multiple_choice"}
@@ -82,15 +92,15 @@ def _check_eval(output: str, logs: list[dict[str, Any]], counts: dict[str, int])
 
 def test_inspect_eval_with_its_mock_model_runs_and_scores_every_task(exported: Path, tmp_path: Path) -> None:
     output, logs = inspect_eval(exported / "inspect" / "benchmark_task.py", tmp_path / "work")
-    rows = [r for r in _rows(exported) if r["metadata"].get("kind") != "code"]
-    counts = {f"{NAME}_{suffix}": sum(r["answer_format"] == fmt for r in rows) for suffix, (fmt, _) in KINDS.items()}
+    rows = _rows(exported)
+    counts = {f"{NAME}_{suffix}": sum(_kind(r) == kind for r in rows) for suffix, (kind, _) in KINDS.items()}
     _check_eval(output, logs, counts)
     by_task = {log["eval"]["task"]: log for log in logs}
     (mc,) = by_task[f"{NAME}_mc"]["samples"]
     assert mc["input"] == "فرنسا دولة في أوروبا.\n\n哪个城市是法国的首都？ 🇫🇷" and mc["target"] == "B"
     # The mock answers "Default output from mockllm/model": no letter, number or yes, so each is scored wrong;
-    # the short answer's grader is the mock too, whose reply holds no grade.
-    for suffix in ("mc", "numeric", "yes_no"):
+    # the short answer's grader is the mock too, whose reply holds no grade; the code item's tests fail on it.
+    for suffix in ("mc", "numeric", "yes_no", "code"):
         assert by_task[f"{NAME}_{suffix}"]["results"]["scores"][0]["metrics"]["accuracy"]["value"] == 0.0
     (short,) = by_task[f"{NAME}_short"]["samples"]
     assert short["scores"]["model_graded_fact"]["explanation"].startswith("Grade not found")
@@ -98,14 +108,16 @@ def test_inspect_eval_with_its_mock_model_runs_and_scores_every_task(exported: P
 
 @pytest.mark.parametrize("right", [True, False], ids=["right answers", "wrong answers"])
 def test_inspects_scorers_score_the_exported_targets_right(exported: Path, tmp_path: Path, right: bool) -> None:
-    mc, number, yes_no, short = (s.id for s in SAMPLES[:4])
-    answers = ({mc: "ANSWER: B", number: "12 pens at $1.25 each cost 15", yes_no: "Yes, 7 is prime.", short: "Iron"}
-               if right else {mc: "ANSWER: A", number: "It is 14", yes_no: "No.", short: "Steel"})
+    mc, number, yes_no, short, code = (s.id for s in SAMPLES)
+    answers = ({mc: "ANSWER: B", number: "12 pens at $1.25 each cost 15", yes_no: "Yes, 7 is prime.", short: "Iron",
+                code: "Here it is:\n```python\ndef add(a, b):\n    return b + a\n```"}
+               if right else {mc: "ANSWER: A", number: "It is 14", yes_no: "No.", short: "Steel",
+                              code: "```python\ndef add(a, b):\n    return a - b\n```"})
     grades = {short: "The submission names the element. GRADE: C" if right else "It names another. GRADE: I"}
     scores = inspect_score(exported / "inspect" / "benchmark_task.py", tmp_path / "work", answers, grades)
     expected = "C" if right else "I"
     assert scores == {mc: {"choice": expected}, number: {"match": expected}, yes_no: {"match": expected},
-                      short: {"model_graded_fact": expected}}
+                      short: {"model_graded_fact": expected}, code: {"passes_tests": expected}}
 
 
 def test_inspect_reads_and_runs_the_image_items_with_their_images(tmp_path: Path) -> None:
@@ -140,7 +152,7 @@ def test_a_benchmark_built_through_the_fake_endpoint_runs_in_inspect(tmp_path: P
                               "--size", "4", "--out", str(out), "--model", "openai:fake-model"],
                              env=env, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[2])
     assert run.returncode == 0, run.stderr[-3000:]
-    rows = _rows(out)
+    rows = _rows(out)  # arithmetic items: none is a code item
     task_file = out / "inspect" / "benchmark_task.py"
     tasks = inspect_tasks(task_file, tmp_path / "work")
     read = [{k: s[k] for k in ("id", "input", "choices", "target")} for samples in tasks.values() for s in samples]

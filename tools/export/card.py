@@ -148,7 +148,9 @@ def dataset_card(report: BuildReport, samples: list[Sample], quality: QualityRep
                      "`inspect/` and `pydantic_evals/`); the parquet embeds the image itself (a `datasets` Image)")
     if any(s.metadata.get("kind") == "code" for s in samples):
         files.append("- Code items (`metadata.kind` = `code`): `answer` is a reference solution; grade a model's "
-                     "function `metadata.entry_point` by running `metadata.tests` against it")
+                     "function `metadata.entry_point` by running `metadata.tests` against it. The Inspect task "
+                     "`..._code` does that in Inspect's `local` sandbox, a subprocess on your machine with no "
+                     "isolation: add `--sandbox docker` to `inspect eval` to run the model's code in a container")
     parts.append("## Files\n\n" + "\n".join(files))
     parts.append(LOADING + (IMAGE_LOADING if any(s.image for s in samples) else ""))
     body = "\n\n".join(parts) + "\n"

@@ -3,7 +3,10 @@
 Each dataset row is an Inspect `Sample` as `json_dataset` reads it (`id`, `input`, `target`, `choices`,
 `metadata`); the target of a multiple-choice item is its letter. Solvers and scorers fit the answer format:
 `multiple_choice()` + `choice()`, `generate()` + `match(numeric=True)` for numbers, `match()` for yes/no,
-`model_graded_fact()` for short answers. Code items are left out (their tests would need an Inspect sandbox).
+`model_graded_fact()` for short answers. Code items get a task of their own (`..._code`): `generate()`, then a
+scorer written into the task file that runs the item's own tests against the function in the model's reply, with
+Inspect's `sandbox().exec`; the task's sandbox is `local` (a subprocess on the host, no isolation), which
+`inspect eval --sandbox docker` replaces with a container.
 
 Image items get tasks of their own (`..._image`, for a model that reads images): their `input` is one user
 message, the text (`ContentText`) then the image (`ContentImage`, its path relative to the dataset file,
@@ -26,6 +29,44 @@ _KINDS: dict[str, tuple[str, str, str, str]] = {
     "yes_no": ("yes_no", "yes_no", "generate()", "match(location='begin', ignore_case=True)"),
     "short_answer": ("short_answer", "short", "generate()", "model_graded_fact()"),
 }
+
+
+# What a code item's prompt adds, and the scorer that runs its tests (in the task file, so it needs nothing of ours).
+_CODE_ASK = "Write the Python function `{entry_point}`. Reply with its complete code in one ```python block."
+_CODE_SCORER = '''
+
+FENCED = re.compile(r"```(?:python|py)?[ \\t]*\\n(.*?)```", re.DOTALL)
+
+
+@scorer(metrics=[accuracy(), stderr()])
+def passes_tests(timeout: int = 30) -> Scorer:
+    """Correct when the item's own tests pass against the code in the reply (its longest fenced block, else all
+    of it), run with the task's sandbox: `local` runs it in a subprocess on this machine, `--sandbox docker`
+    in a container."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        blocks = FENCED.findall(state.output.completion)
+        code = max(blocks, key=len) if blocks else state.output.completion
+        program = f"{code}\\n\\n{state.metadata['tests']}\\n"
+        try:
+            result = await sandbox().exec(["python3", "-c", program], timeout=timeout)
+        except TimeoutError:
+            return Score(value=INCORRECT, answer=code, explanation=f"The tests ran over {timeout} s.")
+        return Score(value=CORRECT if result.success else INCORRECT, answer=code,
+                     explanation=(result.stderr or result.stdout)[-1000:] or "The tests passed.")
+
+    return score
+'''
+
+
+def code_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A code item as an Inspect sample: the task and what to write; the reference solution is the target."""
+    entry_point = row["metadata"].get("entry_point", "")
+    ask = _CODE_ASK.format(entry_point=entry_point) if entry_point else _CODE_ASK.replace(" `{entry_point}`", "")
+    question = f"{row['context']}\n\n{row['question']}" if row.get("context") else row["question"]
+    return {"id": row["id"], "input": f"{question}\n\n{ask}", "target": row["answer"],
+            "metadata": {"subtask": row["subtask"], "answer_format": row["answer_format"], "kind": "code",
+                         "entry_point": entry_point, "tests": row["metadata"].get("tests", "")}}
 
 
 def inspect_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -66,13 +107,26 @@ def inspect_files(rows: list[dict[str, Any]], name: str) -> dict[str, str]:
 def {name}_{suffix}{"_image" if image else ""}() -> Task:
     """{what}."""
     return Task(dataset=json_dataset(str(HERE / "{data_file}")), solver={solver}, scorer={scorer})''')
+    code = [code_row(r) for r in rows if is_code(r) and str(r["metadata"].get("tests", "")).strip()]
+    if code:
+        files["code.jsonl"] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in code)
+        tasks.append(f'''
+
+@task
+def {name}_code() -> Task:
+    """{len(code)} code items: the item's own tests run against the function in the reply (sandbox: local)."""
+    return Task(dataset=json_dataset(str(HERE / "code.jsonl")), solver=generate(), scorer=passes_tests(),
+                sandbox="local")''')
     if tasks:
         files[TASK_FILE] = (
             '"""Inspect AI tasks for this benchmark: `inspect eval benchmark_task.py --model PROVIDER/MODEL`."""\n\n'
-            "from pathlib import Path\n\n"
+            + ("import re\n" if code else "") + "from pathlib import Path\n\n"
             "from inspect_ai import Task, task\n"
             "from inspect_ai.dataset import json_dataset\n"
-            "from inspect_ai.scorer import choice, match, model_graded_fact\n"
-            "from inspect_ai.solver import generate, multiple_choice\n\n"
-            "HERE = Path(__file__).resolve().parent\n" + "\n".join(tasks) + "\n")
+            + ("from inspect_ai.scorer import (\n    CORRECT,\n    INCORRECT,\n    Score,\n    Scorer,\n    Target,\n"
+               "    accuracy,\n    choice,\n    match,\n    model_graded_fact,\n    scorer,\n    stderr,\n)\n"
+               if code else "from inspect_ai.scorer import choice, match, model_graded_fact\n")
+            + "from inspect_ai.solver import TaskState, generate, multiple_choice\n"
+            + ("from inspect_ai.util import sandbox\n" if code else "") + "\n"
+            "HERE = Path(__file__).resolve().parent\n" + (_CODE_SCORER if code else "") + "\n".join(tasks) + "\n")
     return files
