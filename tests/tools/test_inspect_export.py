@@ -1,8 +1,9 @@
 """The Inspect AI export, read by Inspect itself: its dataset reader through the task file, and `inspect eval`.
 
 Inspect runs in its own environment (.venv-inspect, see tests/tools/inspect_venv.py), with its built-in mock
-model (`mockllm/model`, no network), which answers every prompt with the same sentence: these runs prove that
-Inspect loads, solves and scores every item of the export, not how well any model does on it.
+model (`mockllm/model`, no network), which answers every prompt with the same sentence unless a test scripts its
+replies: these runs prove that Inspect loads, solves and scores every item of the export as its target says, not
+how well any model does on it.
 """
 
 from __future__ import annotations
