@@ -1,6 +1,6 @@
 """What the quality checks really catch of planted defects, per kind, and how many sound items they wrongly reject.
 
-    python bench/qc_catch.py [--model openai:NAME] [--panel M1,M2,...] [--band 0.2-0.4] [--concurrency N]
+    python bench/qc_catch.py [--model openai:NAME] [--panel M1,M2,...] [--band 0.2-0.4] [--concurrency N] [--limit N]
 
 The planted set (`bench/qc_planted.py`) is written from a description of each defect kind, not from the
 checks' patterns. Three figures come out, each said apart:
@@ -14,6 +14,10 @@ checks' patterns. Three figures come out, each said apart:
 3. audit: the planted items written to a JSONL with no labels, read by `benchmark-agent check`'s own
    function (tools/qc/audit.py) as a file it has never seen; found/planted per kind.
 
+`--limit N` keeps the first N items of each kind (and the items a kept duplicate repeats): for a slow model.
+The leakage rules were tuned on a calibration set of their own (`bench/qc_calibration.py`); its figures are
+given beside the planted set's, which is the test half.
+
 Exit code 1 when a deterministic check or the audit rejects a sound item; catch rates are reported, not
 required. The last line is one JSON object: {"deterministic": {KIND: [caught, planted]}, "gate": {"label": ...,
 "catch": {KIND: [caught, planted]}}, "audit": {KIND: [found, planted]}, "false_rejection": {...}, "items": N}.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import random
 import sys
@@ -35,6 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic_ai.models import Model  # noqa: E402
 
+from bench.qc_calibration import KINDS as LEAK_KINDS  # noqa: E402
+from bench.qc_calibration import calibration_items, leakage_figures  # noqa: E402
 from bench.qc_oracle import Oracle  # noqa: E402
 from bench.qc_planted import ARITH, DEFECTS, DETERMINISTIC_KINDS, SUBTASKS, Planted, _arith, _options, planted_items  # noqa: E402
 from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator  # noqa: E402
@@ -57,6 +64,22 @@ PLUMBING = "plumbing check only (oracle knows the answers)"
 DETERMINISTIC = QCOptions(inspect=False, repair=False, resolve=False, require_solution_code=False)
 FULL_GATE = QCOptions(require_solution_code=False)
 Flags = dict[int, list[str]]
+
+
+def subset(items: list[Planted], limit: int | None) -> list[Planted]:
+    """At most `limit` items of each kind, plus the items a kept duplicate repeats, with `repeats` renumbered."""
+    if limit is None:
+        return items
+    keep: set[int] = set()
+    counts: Counter[str] = Counter()
+    for n, item in enumerate(items):
+        if counts[item.kind] < limit:
+            counts[item.kind] += 1
+            keep |= {n} | ({item.repeats} if item.repeats is not None else set())
+    order = sorted(keep)
+    renumber = {old: new for new, old in enumerate(order)}
+    return [dataclasses.replace(items[n], repeats=None if items[n].repeats is None else renumber[items[n].repeats])
+            for n in order]
 
 
 def flag(record: CheckRecord) -> str:
@@ -214,7 +237,7 @@ def false_rejections(items: list[Planted], flags: Flags) -> list[str]:
 
 
 async def run(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, object]]:
-    items = planted_items()
+    items = subset(planted_items(), args.limit)
     oracle = Oracle(items)
     models, panel, label = _models(args, oracle)
     samples, schema_flags = schema_checked(items)
@@ -240,9 +263,16 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, ob
         "gate": {"label": gate_label, "catch": {k: [v["caught"], v["planted"]] for k, v in per_kind(items, gate, gate_kinds).items()}},
         "audit": {k: [v["caught"], v["planted"]] for k, v in per_kind(items, audit_flags, gate_kinds).items()},
         "false_rejection": {name: round(len(rejected) / clean, 3) for name, rejected in details["false_rejections"].items()},  # type: ignore[attr-defined]
+        "leakage": leakage_halves(items, samples),
         "items": len(items) + len(position_slice()),
     }
     return details, summary
+
+
+def leakage_halves(items: list[Planted], samples: dict[int, Sample]) -> dict[str, object]:
+    """The leakage check alone on its calibration set (tuned on) and on the planted set (never tuned on)."""
+    test = [(items[n].kind, s) for n, s in samples.items() if items[n].kind in ("clean", *LEAK_KINDS)]
+    return {"calibration": leakage_figures(calibration_items()), "test": leakage_figures(test)}
 
 
 def table(summary: dict[str, object]) -> str:
@@ -254,6 +284,12 @@ def table(summary: dict[str, object]) -> str:
     for kind in DEFECTS:
         cells = [f"{c[0]}/{c[1]}" if c else "-" for c in (det.get(kind), audit.get(kind), gate["catch"].get(kind))]
         lines.append(f"{kind:<24} {cells[0]:>13} {cells[1]:>13}  {cells[2]}")
+    leakage = summary["leakage"]
+    assert isinstance(leakage, dict)
+    for name, half in leakage.items():
+        caught = ", ".join(f"{k} {c}/{p}" for k, (c, p) in half["leakage"].items())
+        rejected, sound = half["false_rejection"]
+        lines.append(f"leakage check alone, {name} half: {caught}; sound items rejected {rejected}/{sound}")
     return "\n".join(lines)
 
 
@@ -269,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--panel", help="comma-separated provider:name list for the difficulty panel (default: --model)")
     parser.add_argument("--band", type=_band, default=(0.2, 0.4), help="target panel accuracy band, e.g. 0.2-0.4")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--limit", type=int, help="at most N items of each kind (for a slow model)")
     args = parser.parse_args(argv)
     details, summary = asyncio.run(run(args))
     print(table(summary), file=sys.stderr)

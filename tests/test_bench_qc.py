@@ -11,7 +11,8 @@ from typing import Any
 import pydantic_ai.models
 import pytest
 
-from bench.qc_catch import PLUMBING, main, planted_jsonl
+from bench.qc_calibration import CALIBRATION, calibration_items
+from bench.qc_catch import PLUMBING, main, planted_jsonl, subset
 from bench.qc_planted import DEFECTS, planted_items
 from tests.fake_llm import FakeLLMServer
 from tools.qc.leakage import _REVEAL, _norm
@@ -28,7 +29,8 @@ def test_the_figures_are_said_apart_and_the_oracle_run_is_labelled_a_plumbing_ch
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 0
     summary = summary_of(capsys)
-    assert set(summary) == {"deterministic", "gate", "audit", "false_rejection", "items"} and summary["items"] >= 100
+    assert set(summary) == {"deterministic", "gate", "audit", "false_rejection", "leakage", "items"}
+    assert summary["items"] >= 100
     assert summary["gate"]["label"] == PLUMBING == "plumbing check only (oracle knows the answers)"
     assert summary["false_rejection"] == {"deterministic": 0.0, "gate": 0.0, "audit": 0.0}
     for kind in ALWAYS_CAUGHT:  # a program, tests or the embedder decides these: no model needed
@@ -38,6 +40,12 @@ def test_the_figures_are_said_apart_and_the_oracle_run_is_labelled_a_plumbing_ch
         for kind, (caught, planted) in section.items():
             assert kind in DEFECTS and 0 <= caught <= planted
             assert planted == PLANTED.get(kind, 1)  # position_imbalance is one slice
+    leakage, calibration = summary["leakage"], Counter(kind for kind, _ in calibration_items())
+    assert leakage["calibration"]["false_rejection"] == [0, calibration["clean"]]  # the half the rules were tuned on
+    assert leakage["test"]["false_rejection"] == [0, PLANTED["clean"]]  # the planted set: never tuned on
+    for half, counts in (("calibration", calibration), ("test", PLANTED)):
+        for kind, (caught, planted) in leakage[half]["leakage"].items():
+            assert planted == counts[kind] and 0 <= caught <= planted
 
 
 def test_the_planted_hints_avoid_the_phrases_the_leakage_check_looks_for() -> None:
@@ -65,3 +73,19 @@ def test_with_a_model_the_model_run_checks_go_to_its_openai_compatible_endpoint(
     summary = summary_of(capsys)
     assert summary["gate"]["label"] == "measured with openai:fake-a"
     assert asked["submit_inspection"] > 0 and asked["submit_answer"] > 0
+
+
+def test_the_calibration_set_shares_no_question_with_the_planted_set() -> None:
+    planted = {i.draft.question.casefold() for i in planted_items()}
+    rows = [json.loads(line) for line in CALIBRATION.read_text(encoding="utf-8").splitlines()]
+    assert rows and not {r["question"].casefold() for r in rows} & planted
+    assert {r["kind"] for r in rows} == {"clean", "hint_in_new_words", "answer_restated"}
+
+
+def test_a_limit_keeps_n_items_of_each_kind_and_what_its_duplicates_repeat() -> None:
+    items = subset(planted_items(), 2)
+    kinds = Counter(i.kind for i in items)
+    assert all(count == 2 for kind, count in kinds.items() if kind != "clean") and kinds["clean"] <= 4
+    for item in items:
+        if item.repeats is not None:
+            assert items[item.repeats].kind == "clean" and items[item.repeats].truth == item.truth

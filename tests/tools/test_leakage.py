@@ -37,3 +37,30 @@ def test_an_answer_given_away_by_the_stem_is_found(subtask: Subtask, draft: dict
 ])
 def test_answers_that_appear_legitimately_are_not_flagged(subtask: Subtask, draft: dict[str, object]) -> None:
     assert find_leak(make(subtask, **draft)) is None
+
+
+@pytest.mark.parametrize(("subtask", "draft"), [
+    (NUM, {"question": "A florist ties 6 bunches of 9 roses. How many roses does she tie? (Fifty-four, by my count.)", "answer": "54"}),
+    (NUM, {"question": "A ferry makes 7 trips of 40 km. How many km does it sail? Everyone in the office got 280.", "answer": "280"}),
+    (NUM, {"question": "A tiler lays 3 rows of 17 tiles - 51 of them - in a kitchen. How many tiles does he lay?", "answer": "51"}),
+    (NUM, {"question": "A crate holds 20 pears and a grocer buys 11 crates, two hundred and twenty pears. How many pears?", "answer": "220"}),
+    (MC, {"question": "A clock chimes 4 times an hour for 6 hours. How many chimes? [24, if you trust the manual]", "choices": ["24", "10", "20", "28"], "answer": "24"}),
+    (SHORT, {"question": "Which bird cannot fly and lives in Antarctica? (Between us: a penguin.)", "answer": "penguin"}),
+    (SHORT, {"question": "Which Czech city is known as Praha? The Vltava flows through Praha.", "answer": "Praha"}),
+    (MC, {"question": "Which city lies on the Vltava, Brno or another one? (It is Praha, of course.)", "choices": ["Praha", "Plzen", "Brno", "Ostrava"], "answer": "Praha"}),
+])
+def test_an_answer_given_in_other_words_or_in_an_aside_is_found(subtask: Subtask, draft: dict[str, object]) -> None:
+    assert find_leak(make(subtask, **draft)) is not None
+
+
+@pytest.mark.parametrize(("subtask", "draft"), [
+    (NUM, {"question": "What is 12 - 6?", "answer": "6"}),
+    (NUM, {"question": "Ada has 15 shells. She gives away 6 and finds 6 more. How many shells does she have now?", "answer": "15"}),
+    (NUM, {"question": "Nine boxes hold five pens each; one box is lost. How many pens are left, in forty-five minus five?", "answer": "40"}),
+    (NUM, {"question": "A lane is 400 m long (about 437 yards). How many metres are 3 laps? Give a whole number.", "answer": "1200"}),
+    (NUM, {"question": "A box of twelve eggs loses none on the way. How many eggs arrive?", "answer": "12"}),
+    (MC, {"question": "Which is the largest: 3/4, 0.7 or 72%?", "choices": ["3/4", "0.7", "72%"], "answer": "3/4"}),
+    (MC, {"question": "Which city lies on the Vltava? (Plzeň and Brno do not.)", "choices": ["Prague", "Plzeň", "Brno", "Ostrava"], "answer": "Prague"}),
+])
+def test_numbers_and_asides_that_do_not_give_the_answer_away_are_not_flagged(subtask: Subtask, draft: dict[str, object]) -> None:
+    assert find_leak(make(subtask, **draft)) is None

@@ -7,7 +7,10 @@ problem whose numbers happen to include the answer); the inspector model catches
 - Multiple choice with text options: the correct option is named in the stem and no other option is.
 - Short text answers: the answer is stated in the stem and not offered as one of several alternatives
   ("Is it Nile or Amazon?" is a question, "The capital is Nairobi. What is the capital?" is a leak).
-Numbers are never flagged for merely appearing: operands often equal the result.
+- In other words (tools/qc/restated.py): an aside (after the question mark, in brackets, between dashes)
+  that holds the answer and nothing it could be confused with; a numeric answer spelled out in words in a stem
+  that writes its other numbers in digits; accents folded everywhere ("Hà Nội" is "ha noi").
+Numbers are never flagged for merely appearing in the question itself: operands often equal the result.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from __future__ import annotations
 import re
 
 from tools.contracts import Sample
+from tools.qc.restated import fold, number_value, numeric_restatement, text_in_aside
 
 _REVEAL = r"(?:(?:answer|solution|result|correct option|correct choice)\s*(?:is|was|would be|will be|:|=|equals)|=)\s*"
 _NUMBER = re.compile(r"^[-+]?\d[\d,]*(\.\d+)?$|^[-+]?\d+/\d+$")
 
 
 def _norm(text: str) -> str:
-    text = re.sub(r"(?<=\d),(?=\d{3})", "", text.casefold())
+    text = fold(text)
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s.,/+:=-]", " ", text)).strip(" .,")
 
 
@@ -52,13 +56,17 @@ def find_leak(sample: Sample) -> str | None:
         return None
     if _stated(stem, answer):
         return f"the question states the answer ({sample.answer[:60]!r})"
+    others = [_norm(c) for c in sample.choices or [] if _norm(c) != answer]
+    if (value := number_value(answer)) is not None:
+        values = [v for c in others if (v := number_value(c)) is not None]
+        return numeric_restatement(fold(sample.question), value, values)
     if _NUMBER.match(answer) or len(answer) < 3:
         return None
     if sample.answer_format == "multiple_choice":
-        others = [c for c in sample.choices or [] if _norm(c) != answer and len(_norm(c)) >= 3]
-        if _mentioned(stem, answer) and not any(_mentioned(stem, _norm(c)) for c in others):
+        named = [c for c in others if len(c) >= 3]
+        if _mentioned(stem, answer) and not any(_mentioned(stem, c) for c in named):
             return f"the question names the correct option ({sample.answer[:60]!r}) and no other"
-        return None
+        return text_in_aside(fold(sample.question), answer, named)
     if _mentioned(stem, answer) and not _offered_as_alternative(stem, answer):
         return f"the question contains the answer ({sample.answer[:60]!r})"
-    return None
+    return text_in_aside(fold(sample.question), answer, [])
