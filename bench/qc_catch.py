@@ -78,7 +78,7 @@ def subset(items: list[Planted], limit: int | None) -> list[Planted]:
             keep |= {n} | ({item.repeats} if item.repeats is not None else set())
     order = sorted(keep)
     renumber = {old: new for new, old in enumerate(order)}
-    return [dataclasses.replace(items[n], repeats=None if items[n].repeats is None else renumber[items[n].repeats])
+    return [dataclasses.replace(items[n], repeats=None if (was := items[n].repeats) is None else renumber[was])
             for n in order]
 
 
@@ -231,6 +231,23 @@ async def audited(items: list[Planted], models: StageModels | None) -> tuple[Fla
     return flags, [f"{k}: {report.mapping.how.get(k, '')}" for k in report.mapping.how]
 
 
+MODEL_CHECKS = ("inspector", "solver", "panel", "judge", "closed_book")
+
+
+def model_only(flags: Flags) -> Flags:
+    """The flags raised by a model-run check alone (what the model itself found, whatever the other checks did)."""
+    return {n: [f for f in found if f.partition(":")[0] in MODEL_CHECKS] for n, found in flags.items()}
+
+
+def model_figures(items: list[Planted], gate: Flags, audit: Flags, kinds: tuple[str, ...]) -> dict[str, object]:
+    clean = max(1, sum(item.kind == "clean" for item in items))
+    out: dict[str, object] = {}
+    for name, flags in (("gate", model_only(gate)), ("audit", model_only(audit))):
+        out[name] = {k: [v["caught"], v["planted"]] for k, v in per_kind(items, flags, kinds).items()}
+        out[f"{name}_sound_rejected"] = round(len(false_rejections(items, flags)) / clean, 3)
+    return out
+
+
 def false_rejections(items: list[Planted], flags: Flags) -> list[str]:
     return [f"{items[n].draft.question[:60]} ({', '.join(f)})" for n, f in flags.items()
             if items[n].kind == "clean" and f]
@@ -263,6 +280,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, ob
         "gate": {"label": gate_label, "catch": {k: [v["caught"], v["planted"]] for k, v in per_kind(items, gate, gate_kinds).items()}},
         "audit": {k: [v["caught"], v["planted"]] for k, v in per_kind(items, audit_flags, gate_kinds).items()},
         "false_rejection": {name: round(len(rejected) / clean, 3) for name, rejected in details["false_rejections"].items()},  # type: ignore[attr-defined]
+        "model_checks": model_figures(items, gate, audit_flags, gate_kinds),
         "leakage": leakage_halves(items, samples),
         "items": len(items) + len(position_slice()),
     }
@@ -284,6 +302,10 @@ def table(summary: dict[str, object]) -> str:
     for kind in DEFECTS:
         cells = [f"{c[0]}/{c[1]}" if c else "-" for c in (det.get(kind), audit.get(kind), gate["catch"].get(kind))]
         lines.append(f"{kind:<24} {cells[0]:>13} {cells[1]:>13}  {cells[2]}")
+    rejected = summary["false_rejection"]
+    assert isinstance(rejected, dict)
+    lines.append(f"{'sound items rejected':<24} {rejected['deterministic']:>13.0%} {rejected['audit']:>13.0%}  "
+                 f"{rejected['gate']:.0%} (a catch means little where this is high)")
     leakage = summary["leakage"]
     assert isinstance(leakage, dict)
     for name, half in leakage.items():

@@ -29,7 +29,8 @@ def test_the_figures_are_said_apart_and_the_oracle_run_is_labelled_a_plumbing_ch
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 0
     summary = summary_of(capsys)
-    assert set(summary) == {"deterministic", "gate", "audit", "false_rejection", "leakage", "items"}
+    assert set(summary) == {"deterministic", "gate", "audit", "false_rejection", "model_checks", "leakage",
+                            "items"}
     assert summary["items"] >= 100
     assert summary["gate"]["label"] == PLUMBING == "plumbing check only (oracle knows the answers)"
     assert summary["false_rejection"] == {"deterministic": 0.0, "gate": 0.0, "audit": 0.0}
@@ -72,6 +73,7 @@ def test_with_a_model_the_model_run_checks_go_to_its_openai_compatible_endpoint(
         asked = server.stats.by_tool
     summary = summary_of(capsys)
     assert summary["gate"]["label"] == "measured with openai:fake-a"
+    assert set(summary["model_checks"]) == {"gate", "audit", "gate_sound_rejected", "audit_sound_rejected"}
     assert asked["submit_inspection"] > 0 and asked["submit_answer"] > 0
 
 
