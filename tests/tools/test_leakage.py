@@ -59,6 +59,7 @@ def test_an_answer_given_in_other_words_or_in_an_aside_is_found(subtask: Subtask
     (NUM, {"question": "Nine boxes hold five pens each; one box is lost. How many pens are left, in forty-five minus five?", "answer": "40"}),
     (NUM, {"question": "A lane is 400 m long (about 437 yards). How many metres are 3 laps? Give a whole number.", "answer": "1200"}),
     (NUM, {"question": "A box of twelve eggs loses none on the way. How many eggs arrive?", "answer": "12"}),
+    (NUM, {"question": "Of 3 red pens and 4 blue ones, Ada loses one red pen. How many red pens does she lose?", "answer": "1"}),
     (MC, {"question": "Which is the largest: 3/4, 0.7 or 72%?", "choices": ["3/4", "0.7", "72%"], "answer": "3/4"}),
     (MC, {"question": "Which city lies on the Vltava? (Plzeň and Brno do not.)", "choices": ["Prague", "Plzeň", "Brno", "Ostrava"], "answer": "Prague"}),
 ])

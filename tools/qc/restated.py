@@ -126,7 +126,7 @@ def numeric_restatement(stem: str, value: Decimal, others: list[Decimal]) -> str
             return f"an aside in the question gives the answer ({aside.strip()[:60]!r})"
     spelled = [v for v, _, _ in spelled_numbers(stem)]
     digits = [Decimal(m.group().lstrip("+")) for m in _DIGITS.finditer(stem)]
-    if value in spelled and digits and value not in digits:
+    if value in spelled and value != 1 and digits and value not in digits:  # "one" is as often a pronoun
         return "the question spells out the answer in words while it writes its other numbers in digits"
     return None
 
