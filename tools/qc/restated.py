@@ -112,7 +112,7 @@ def values_in(text: str) -> list[Decimal]:
 def asides(stem: str) -> list[str]:
     """The parts of folded `stem` set off from the question: after its last '?', in brackets, between dashes."""
     parts = [next(g for g in m.groups() if g is not None) for m in _ASIDE.finditer(stem)]
-    head, mark, tail = stem.rpartition("?")
+    _, mark, tail = stem.rpartition("?")
     if mark and tail.strip():
         parts.append(tail)
     return parts
