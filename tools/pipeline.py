@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from memory.catalog import PriorCatalog
 from memory.files import write_json
 from memory.store import SampleStore
@@ -183,8 +185,11 @@ async def resume_build(directory: Path, *, models: StageModels, store: SampleSto
     try:
         spec = BenchmarkSpec.model_validate_json((checkpoints / "spec.json").read_text())
         plan = SubtaskPlan.model_validate_json((checkpoints / "plan.json").read_text())
-    except FileNotFoundError as exc:
+    except OSError as exc:  # no such folder, a file in its place, no checkpoints in it
         raise InvalidRequest(f"{directory} holds no build to resume (no {CHECKPOINTS}/spec.json and plan.json).") from exc
+    except ValidationError as exc:
+        raise InvalidRequest(f"{directory}'s {CHECKPOINTS}/spec.json or plan.json is damaged ({exc.error_count()} "
+                             "errors): it cannot be resumed; build it again into a new folder.") from exc
     return await build_and_export(spec, plan, models=models, store=store, directory=directory, options=options,
                                   on_event=on_event, warnings=warnings, finishing=finishing, catalog=catalog,
                                   material=material if material is not None else recorded_material(directory))

@@ -31,8 +31,12 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     """The file's rows; a row that is not an object with a question and an answer is an error naming its line."""
     if not path.is_file():
         raise InvalidRequest(f"No such file: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 JSON lines.") from exc
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 from assistant.commands.build import printer, settings_from, summary
 from assistant.deps import build_options, finish_options, open_catalog, open_store
 from assistant.model_registry import model_warnings, stage_models
+from tools.errors import InvalidRequest
 from tools.refresh import refresh_build
 
 
@@ -26,6 +27,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def next_version_folder(directory: Path) -> Path:
+    directory = directory.resolve()  # "." or "dir/.." name the folder they are, so the version sits beside it
+    if not directory.name:
+        raise InvalidRequest(f"{directory} is the root folder: give --out a folder for the fresh version.")
     stem = directory.name
     base = stem.rsplit("-v", 1)[0] if stem.rsplit("-v", 1)[-1].isdigit() else stem
     number = 2

@@ -111,12 +111,12 @@ def _read_one(name: str, path: Path, folder: Path, limits: SourceLimits, materia
     shutil.copyfile(path, target)
     base = SourceFile(id=source_id(stored, digest), name=stored, path=f"{FILES_DIR}/{stored}", kind=SUPPORTED[suffix],
                       media_type=MEDIA_TYPES[suffix], sha256=digest, size_bytes=size)
-    try:
+    try:  # the readers' messages name the file as the user gave it, not as it is stored
         if base.kind == "document":
-            return _document(base, target, suffix, limits, progress)
+            return _document(base, target, suffix, limits, progress, name)
         if base.kind == "records":
-            return _records(base, target, suffix, folder, limits, progress), []
-        return _image(base, target, suffix, folder), []
+            return _records(base, target, suffix, folder, limits, progress, name), []
+        return _image(base, target, suffix, folder, name), []
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -131,8 +131,7 @@ def _sha256(path: Path) -> str:
 
 
 def _document(source: SourceFile, path: Path, suffix: str, limits: SourceLimits,
-              progress: Progress) -> tuple[SourceFile, list[Chunk]]:
-    name = source.name
+              progress: Progress, name: str) -> tuple[SourceFile, list[Chunk]]:
     notes: list[str] = []
     if suffix == ".pdf":
         sections, pages, notes = read_pdf(path, name, limits.max_pages, progress)
@@ -162,8 +161,7 @@ def _section_limit(sections: list[Section], name: str, max_pages: int, notes: li
 
 
 def _records(source: SourceFile, path: Path, suffix: str, folder: Path, limits: SourceLimits,
-             progress: Progress) -> SourceFile:
-    name = source.name
+             progress: Progress, name: str) -> SourceFile:
     notes: list[str] = []
     total = known_total(path, name, suffix)
     staged = folder / f".records-{source.id}.tmp"
@@ -207,8 +205,8 @@ def _limited(rows: Iterator[dict[str, Any]], limit: int, total: int | None) -> I
         yield row
 
 
-def _image(source: SourceFile, path: Path, suffix: str, folder: Path) -> SourceFile:
-    info = read_image(path, source.name, suffix)
+def _image(source: SourceFile, path: Path, suffix: str, folder: Path, name: str) -> SourceFile:
+    info = read_image(path, name, suffix)
     if info.ocr_text:
         ocr = folder / OCR_DIR
         ocr.mkdir(parents=True, exist_ok=True)
