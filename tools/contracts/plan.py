@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from tools.contracts.base import AnswerFormat, Difficulty, Strict
 from tools.contracts.material import FieldUse, MaterialSelection
@@ -213,6 +213,14 @@ class RequestPart(Strict):
     edits: list[PlanEdit] = Field(default_factory=list, description="One edit, or one per subtask it names.")
     note: str = Field(default="", max_length=600)
     changes: list[str] = Field(default_factory=list)
+
+    @field_validator("text", "note", mode="before")
+    @classmethod
+    def _quoted_short(cls, value: object, info: ValidationInfo) -> object:
+        # The plain-command reader's clauses (and notes quoting them) hold the user's own words, of any length: a
+        # long one is quoted shortened rather than refused.
+        limit = 400 if info.field_name == "text" else 600
+        return value[: limit - 1] + "…" if isinstance(value, str) and len(value) > limit else value
 
 
 class PlanRevision(Strict):

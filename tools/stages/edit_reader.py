@@ -13,6 +13,8 @@ from __future__ import annotations
 import difflib
 import re
 
+from pydantic import ValidationError
+
 from tools.contracts import PlanEdit, RequestPart, SubtaskPlan
 from tools.errors import InvalidEdit
 from tools.stages import material_words
@@ -229,7 +231,12 @@ def _read_clause(clause: str, plan: SubtaskPlan) -> RequestPart:
     if re.match(r"^(?:keep|leave)\b", fixed, re.IGNORECASE) and not re.search(r"\b(?:but|and)\b", fixed):
         return RequestPart(text=clause, outcome="not_asked", note="asks for no change")
     for reader in READERS:
-        result = reader(fixed, plan)
+        try:
+            result = reader(fixed, plan)
+        except ValidationError as exc:  # an amount no edit takes ("10000%", "make it 0 items"): said, not raised
+            error = exc.errors()[0]
+            return RequestPart(text=clause, outcome="not_possible",
+                               note=f"the amount is out of range: {str(error['msg']).lower()}"[:600])
         if isinstance(result, str):
             return RequestPart(text=clause, outcome="not_possible", note=result)
         if result:
