@@ -6,8 +6,10 @@ As a helper:   with FakeLLMServer(port=0) as server: ... server.base_url ...
 It answers the pipeline's stage tools (submit_spec, submit_subtasks, submit_samples, submit_edit,
 submit_verdict) with plausible, varied, correct content (see `tests/fake_llm_content.py`),
 calls any other offered tool with arguments filled from its schema, and can inject faults:
-429 / 500 errors, hangs, and truncated tool-call arguments. Each request runs in its own
-thread, so latency and hangs never hold up other requests.
+429 / 500 errors, hangs, and truncated tool-call arguments by default, and on request (`fault_kinds`, `--fault-kind`,
+or changed while it runs with `set_faults` or `POST /faults`) the faults of `tests/fake_llm_faults.py`: dropped
+connections, stalls mid-body, garbage and truncated bodies, replies of the wrong schema. Each request runs in its
+own thread, so latency and hangs never hold up other requests.
 
 `errors` make its roles err at set rates (see `tests/fake_llm_errors.py`): wrong gold answers, wrong
 solution programs and second correct options from the generator, flags and misses from the inspector,
@@ -36,9 +38,10 @@ from typing import Any
 
 from tests.fake_llm_content import STAGES, ContentState, Reply, fill_schema, key_values, respond
 from tests.fake_llm_errors import INSPECTOR_MISTAKES, JUDGE_MISTAKES, ErrorRates
+from tests.fake_llm_faults import BODY_FAULTS, FAULTS, send_body_fault
 
 MODEL_NAME = "fake-model"
-FAULT_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "hang", "truncated")
+FAULT_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "hang", "truncated")  # the default mix
 QUIRKS: dict[str, str] = {
     "no_tools": "ignores `tools` and answers in text (a server or model without tool calling)",
     "no_tool_choice_required": "answers tool_choice='required' with HTTP 500 (llama-cpp-python's server)",
@@ -92,8 +95,8 @@ class FakeLLMServer:
         if unknown:
             raise ValueError(f"unknown quirks {sorted(unknown)}; known: {sorted(QUIRKS)}")
         self.quirks = frozenset(quirks)
-        self.host, self.latency_s, self.fault_rate, self.hang_s = host, latency_ms / 1000, fault_rate, hang_s
-        self.fault_kinds = fault_kinds
+        self.host, self.latency_s, self.hang_s = host, latency_ms / 1000, hang_s
+        self.fault_rate, self.fault_kinds = _checked_faults(fault_rate, fault_kinds)
         self.content = ContentState(seed=seed, judge_reject_rate=judge_reject_rate, deterministic=deterministic,
                                     errors=errors or ErrorRates(), choice_programs=choice_programs)
         self.recent_requests: deque[dict[str, Any]] = deque(maxlen=100)  # request bodies, newest last
@@ -158,17 +161,30 @@ class FakeLLMServer:
         with self.content.lock:
             return dict(self.content.made)
 
-    def draw_fault(self) -> str | None:
-        if self.fault_rate <= 0:
-            return None
+    def set_faults(self, rate: float, kinds: tuple[str, ...] | None = None) -> None:
+        """Change the fault rate (and kinds) of the requests from now on, while the server runs."""
+        checked = _checked_faults(rate, self.fault_kinds if kinds is None else tuple(kinds))
         with self._lock:
-            if self._fault_rng.random() >= self.fault_rate:
+            self.fault_rate, self.fault_kinds = checked
+
+    def draw_fault(self) -> str | None:
+        with self._lock:
+            if self.fault_rate <= 0 or self._fault_rng.random() >= self.fault_rate:
                 return None
             return self._fault_rng.choice(self.fault_kinds)
 
     def pause(self, seconds: float) -> bool:
         """Sleep without holding anyone else up; False when the server stopped meanwhile."""
         return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
+
+
+def _checked_faults(rate: float, kinds: tuple[str, ...]) -> tuple[float, tuple[str, ...]]:
+    unknown = set(kinds) - set(FAULTS)
+    if unknown or not kinds:
+        raise ValueError(f"fault kinds must be some of {sorted(FAULTS)}, got {sorted(kinds)}")
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"the fault rate must be between 0 and 1, got {rate}")
+    return rate, tuple(kinds)
 
 
 # --- HTTP -----------------------------------------------------------------------------------
@@ -204,6 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake.count(requests=1)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if self.path.rstrip("/") == "/faults":  # {"rate": 0.3, "kinds": ["dropped", ...]}: for a server in its own process
+            self._set_faults(raw)
+            return
         if self.path.split("?")[0].rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             self._send_error(404, f"no route for POST {self.path}", "not_found")
             return
@@ -222,6 +241,16 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (timeout) while we worked
         fake.count(busy_s=time.perf_counter() - started)
+
+    def _set_faults(self, raw: bytes) -> None:
+        fake = self.server.fake
+        try:
+            asked = json.loads(raw or b"{}")
+            fake.set_faults(float(asked.get("rate", fake.fault_rate)), tuple(asked.get("kinds") or fake.fault_kinds))
+        except (ValueError, TypeError, AttributeError) as exc:
+            self._send_error(400, f"bad fault settings: {exc}", "invalid_request_error")
+            return
+        self._send_json(200, {"rate": fake.fault_rate, "kinds": list(fake.fault_kinds)})
 
     def _complete(self, body: dict[str, Any]) -> None:
         fake = self.server.fake
@@ -242,6 +271,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "server_error":
             self._send_error(500, "The server had an error while processing your request (injected).", "server_error")
             return
+        if fault == "unauthorized":
+            self._send_error(401, "Incorrect API key provided (injected).", "invalid_api_key")
+            return
         if fault == "hang" and not fake.pause(fake.hang_s):
             self.close_connection = True
             return
@@ -258,7 +290,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fake.count(tool=reply.label if structured is None else f"{structured.label} (as JSON)")
         completion = _Completion(body, reply, truncate=fault == "truncated", quirks=fake.quirks)
-        if body.get("stream"):
+        if fault in BODY_FAULTS:
+            send_body_fault(self, fault, json.dumps(completion.whole()).encode(), fake.pause, fake.hang_s)
+        elif body.get("stream"):
             self._send_stream(completion, bool((body.get("stream_options") or {}).get("include_usage")))
         else:
             self._send_json(200, completion.whole())
@@ -433,7 +467,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--judge-reject-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--hang-s", type=float, default=30.0, help="How long a 'hang' fault lasts.")
+    parser.add_argument("--hang-s", type=float, default=30.0, help="How long a 'hang' or 'stall' fault lasts.")
+    parser.add_argument("--fault-kind", action="append", choices=sorted(FAULTS),
+                        help=f"A kind of fault to inject (repeatable; default {', '.join(FAULT_KINDS)}).")
     parser.add_argument("--deterministic", action="store_true", help="Answer the same request the same way every time.")
     parser.add_argument("--quirk", action="append", default=[], choices=sorted(QUIRKS),
                         help="Behave like a server that is not OpenAI (repeatable).")
@@ -474,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         judge_reject_rate=args.judge_reject_rate,
         seed=args.seed,
         hang_s=args.hang_s,
+        fault_kinds=tuple(args.fault_kind or FAULT_KINDS),
         deterministic=args.deterministic,
         quirks=frozenset(args.quirk),
         errors=errors,

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -424,3 +425,48 @@ def test_cli_serves_on_the_given_port() -> None:
             proc.terminate()
             proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+@pytest.mark.parametrize(("kind", "seen"), [
+    ("dropped", openai.APIConnectionError), ("stall", openai.APITimeoutError), ("truncated_body", openai.APIConnectionError),
+    ("unauthorized", openai.AuthenticationError),
+])
+def test_each_fault_that_breaks_the_connection_or_the_status_reaches_the_client_as_that(kind: str, seen: type) -> None:
+    with FakeLLMServer(port=0, fault_rate=1.0, fault_kinds=(kind,), hang_s=2.0) as fake:
+        client = openai.OpenAI(base_url=fake.base_url, api_key="test", max_retries=0, timeout=0.5)
+        with pytest.raises(seen):
+            client.chat.completions.create(model="fake-model", messages=[{"role": "user", "content": "hi"}])
+        assert fake.stats.faults == {kind: 1}
+
+
+def test_garbage_and_wrong_schema_bodies_are_200s_that_are_no_chat_completion() -> None:
+    with FakeLLMServer(port=0, fault_rate=1.0, fault_kinds=("garbage",)) as fake:
+        body = urllib.request.urlopen(urllib.request.Request(  # noqa: S310 - 127.0.0.1
+            f"{fake.base_url}/chat/completions", data=b'{"model": "m", "messages": []}', method="POST"), timeout=5)
+        assert body.status == 200 and body.read().startswith(b"<html>")
+        fake.set_faults(1.0, ("wrong_schema",))
+        shapes = set()
+        for n in range(12):
+            request = urllib.request.Request(f"{fake.base_url}/chat/completions", method="POST",
+                                             data=json.dumps({"model": "m", "messages": [{"role": "user",
+                                                                                          "content": str(n)}]}).encode())
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - 127.0.0.1
+                reply = json.load(response)
+            assert not reply.get("choices") or "message" not in reply["choices"][0]
+            shapes.add(json.dumps(sorted(reply)))
+        assert len(shapes) >= 2, "more than one wrong shape is sent"
+
+
+def test_fault_settings_change_while_the_server_runs_also_over_http() -> None:
+    with FakeLLMServer(port=0) as fake:
+        request = urllib.request.Request(f"http://127.0.0.1:{fake.port}/faults", method="POST",
+                                         data=json.dumps({"rate": 0.5, "kinds": ["dropped", "garbage"]}).encode())
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - 127.0.0.1
+            assert json.load(response) == {"rate": 0.5, "kinds": ["dropped", "garbage"]}
+        assert fake.fault_rate == 0.5 and fake.fault_kinds == ("dropped", "garbage")
+        with pytest.raises(ValueError, match="fault kinds"):
+            fake.set_faults(0.1, ("no-such-fault",))
+        bad = urllib.request.Request(f"http://127.0.0.1:{fake.port}/faults", method="POST", data=b'{"rate": 7}')
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(bad, timeout=5)  # noqa: S310 - 127.0.0.1
+        assert refused.value.code == 400 and fake.fault_rate == 0.5

@@ -221,3 +221,24 @@ def test_the_call_cache_answers_from_its_file_what_it_no_longer_holds_in_memory(
     assert len(reopened) == 5 and reopened.get("torn") is None
     assert [reopened.get(f"key-{n}").parts[0].content for n in range(5)] == [f"answer {n}" for n in range(5)]  # type: ignore[union-attr]
     assert reopened.hits == 5
+
+
+async def test_a_broken_reply_is_retried_once_the_endpoint_has_answered_but_stops_a_first_contact_that_repeats_it() -> None:
+    from pydantic_ai.exceptions import ModelAPIError, UnexpectedModelBehavior
+
+    garbage = ModelAPIError("m", "Failed to decode response as JSON: Expecting value: line 1 column 1 (char 0)")
+    shapeless = UnexpectedModelBehavior("Invalid response from openai chat completions endpoint: no choices")
+
+    async def sleep(seconds: float) -> None:
+        return None
+
+    flaky = Flaky()
+    known = ResilientModel(FunctionModel(flaky), sleep=sleep)
+    await AGENT.run("x", model=known)
+    flaky.errors = [garbage, shapeless, garbage]
+    result = await AGENT.run("x", model=known)
+    assert result.output.verdict == "accept" and known.retries == 3
+    fresh_flaky = Flaky(garbage, garbage, garbage)
+    with pytest.raises(ModelAPIError, match="decode"):  # a URL that is no chat endpoint says so at once
+        await AGENT.run("x", model=ResilientModel(FunctionModel(fresh_flaky), sleep=sleep))
+    assert fresh_flaky.calls == 2

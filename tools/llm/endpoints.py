@@ -79,6 +79,13 @@ class EndpointChatModel(OpenAIChatModel):
         self.sent[2] += response.usage.output_tokens
         return response
 
+    def _process_response(self, response: Any, **kwargs: Any) -> ModelResponse:
+        # A completion without choices is a broken reply (pydantic-ai would fail on it with an IndexError): said as
+        # pydantic-ai says of other broken replies, so the retries treat it the same (tools.llm.resilience).
+        if getattr(response, "choices", None) == []:
+            raise UnexpectedModelBehavior(f"Invalid response from {self.system} chat completions endpoint: no choices")
+        return super()._process_response(response, **kwargs)
+
     class _MapModelResponseContext(OpenAIChatModel._MapModelResponseContext):
         def _into_message_param(self) -> Any:
             message = super()._into_message_param()

@@ -5,7 +5,8 @@
 A build holds one of its `Slots` only while a request is out (a retry gives it back while it waits,
 except after a 429), so it keeps `concurrency` requests in flight, earlier batches first. A cached response is returned without touching the endpoint, so a
 resumed build repeats no call that was already answered. A live call waits for the rate limiter,
-and on 429, 5xx, timeouts and connection errors backs off (honouring Retry-After) until the
+and on 429, 5xx, timeouts, connection errors and broken replies (a body that is not JSON, or not a chat
+completion) backs off (honouring Retry-After) until the
 endpoint has been failing for longer than `RetryPolicy.give_up_after_s`; then the last error is
 raised and the build stops cleanly. Before the endpoint has ever answered, an error that repeats itself
 (the same status and body twice) or says the request is unsupported or not found is raised at once: that
@@ -29,16 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic_ai.exceptions import ModelAPIError, ModelConnectionError, ModelHTTPError, ModelTimeoutError
+from pydantic_ai.exceptions import (
+    ModelConnectionError,
+    ModelTimeoutError,
+)
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelResponse
 from pydantic_ai.models import ModelRequestParameters
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
 
 from memory.files import Journal
+from tools.llm.faults import _rate_limited, _signature, broken_reply, is_retryable, says_unservable
 
-_RETRYABLE_STATUS = {408, 409, 425, 429}
-_DETERMINISTIC_WORDS = ("unsupported", "not supported", "does not support", "not found", "not implemented")
 _VOLATILE_KEYS = {"timestamp", "run_id", "conversation_id", "usage", "provider_details", "provider_response_id",
                   "provider_url", "metadata", "state", "retry", "outcome", "id", "provider_name", "model_name",
                   "finish_reason", "failed_attempts", "workspace_ref", "history_digest"}
@@ -52,34 +55,6 @@ class RetryPolicy:
     # An endpoint that has never answered and refuses connections is most likely misconfigured:
     # say so after a few seconds instead of retrying for minutes.
     first_contact_give_up_s: float = 5.0
-
-
-def _rate_limited(exc: BaseException) -> bool:
-    return (isinstance(exc, ModelHTTPError) and exc.status_code == 429) or exc.__class__.__name__ == "ModelRateLimitError"
-
-
-def _signature(exc: BaseException) -> str | None:
-    """What identifies a repeat of the same server error: status and body."""
-    if isinstance(exc, ModelHTTPError):
-        return f"{exc.status_code}:{exc.body!r}"
-    return None
-
-
-def says_unservable(exc: BaseException) -> bool:
-    """The server's error says the request cannot be served as sent (not a fault that passes)."""
-    if not isinstance(exc, ModelHTTPError) or exc.status_code == 429:
-        return False
-    text = f"{exc.body!r} {exc.message}".lower()
-    return any(word in text for word in _DETERMINISTIC_WORDS)
-
-
-def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, ModelConnectionError):  # connection refused, reset, timeouts
-        return True
-    if isinstance(exc, ModelHTTPError):
-        return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
-    return isinstance(exc, ModelAPIError) and exc.__class__.__name__ in (
-        "ModelRateLimitError", "ModelServerError", "ModelUnavailableError", "ModelOverloadedError")
 
 
 class RateLimiter:
@@ -168,7 +143,7 @@ class ResilientModel(WrapperModel):
 
     def _patience(self, exc: BaseException) -> float:
         refused = isinstance(exc, ModelConnectionError) and not isinstance(exc, ModelTimeoutError)
-        if refused and not self.worked:
+        if (refused or broken_reply(exc)) and not self.worked:
             return self.policy.first_contact_give_up_s
         return self.policy.give_up_after_s
 
