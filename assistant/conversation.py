@@ -76,7 +76,7 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
             return Reply(steps.stop_build(deps), view="note")
         return Reply(steps.building_status(deps), _take_notices(deps), view="note")
     state.last_message = message
-    deps.acted, deps.summary, deps.ran = False, None, None
+    deps.acted, deps.summary, deps.ran, deps.refused = False, None, None, False
     text = "The turn was interrupted; your spec and plan are saved."
     try:
         # A typed message answers what the assistant asked for, or leaves it unanswered.
@@ -90,7 +90,7 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
             state.set_history(result.all_messages())
             # The embedded toy model's words are rarely about the benchmark: the step's own summary says it. So it
             # does for a step whose words are shown as they are (a plan edit's list of instructions).
-            verbatim = deps.ran is not None and flow.STEPS[deps.ran].verbatim
+            verbatim = deps.ran is not None and (flow.STEPS[deps.ran].verbatim or deps.refused)
             text = deps.summary if deps.summary and (uses_toy_model(deps.models) or verbatim) else result.output
     except BenchmarkAgentError as exc:
         text = str(exc)

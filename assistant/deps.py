@@ -101,6 +101,8 @@ class AssistantDeps:
     # step's words are to be shown as they are (flow.Step.verbatim), and the step's name.
     summary: str | None = None
     ran: str | None = None
+    # Set by a step that refused to run because of a server limit: its words (the limit, its setting) are shown.
+    refused: bool = False
     # Markdown a step shows as it is, before the reply (an audit's table): too long to pass through the chat model.
     documents: list[str] = field(default_factory=list)
     threads: ThreadStore | None = None

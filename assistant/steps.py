@@ -173,6 +173,7 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
         return "There is no finished benchmark to make a fresh version of yet: build one first."
     refused = deps.active_builds.refusal(state.owner) or _over_budget(deps)
     if refused is not None:
+        deps.refused = True  # the limit and its setting are said as written here, not as the chat model retells them
         return refused
     reusable = ("stopped", "short") if continue_short else ("stopped",)
     resuming = (not fresh and state.build is not None and state.build.status in reusable

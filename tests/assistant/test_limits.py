@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart, ToolReturnPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
 from assistant.build_slots import BuildSlots
-from assistant.conversation import check_message
+from assistant.conversation import check_message, respond
+from assistant.deps import AssistantDeps
+from assistant.session import ThreadState, ThreadStore
 from assistant.settings import Settings
 from assistant.steps import _budget_setting
-from tools.contracts import TokenUsage
+from memory.embeddings import HashEmbedder
+from memory.store import SampleStore
+from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan, TokenUsage
 from tools.engine.budget import Budget
+from tools.llm.stage import StageModels
 
 
 def test_build_slots_count_per_user_and_in_all() -> None:
@@ -42,3 +52,25 @@ def test_a_budget_stop_names_the_setting_to_raise() -> None:
     assert "BENCHMARK_AGENT_MAX_TOKENS" in _budget_setting(tokens)
     assert "BENCHMARK_AGENT_MAX_COST" in _budget_setting(cost)
     assert _budget_setting("the endpoint stayed down") == "" and _budget_setting(None) == ""
+
+
+async def test_a_build_refused_at_the_servers_limit_says_the_limit_whatever_the_chat_model_retells(
+        tmp_path: Path) -> None:
+    def chatty(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if any(isinstance(p, ToolReturnPart) for p in messages[-1].parts):
+            return ModelResponse(parts=[TextPart("All set, your build is on its way!")])  # not what the step said
+        return ModelResponse(parts=[ToolCallPart(info.function_tools[0].name, {})])
+
+    spec = BenchmarkSpec(goal="g", capability="c", domain="d", answer_format="numeric", size=2)
+    state = ThreadState(thread_id="t", owner="alice", phase="planned")
+    state.commit(SubtaskPlan(subtasks=[Subtask(id="a", name="A", description="d", answer_format="numeric", quota=2)]),
+                 spec, "designed", [])
+    slots = BuildSlots(per_user=2, total=1)
+    slots.add("someone-elses-build", "bob")
+    with SampleStore(tmp_path / "chroma", embedder=HashEmbedder()) as store:
+        deps = AssistantDeps(settings=Settings(data_dir=tmp_path / "data"), store=store, state=state,
+                             models=StageModels(models={"chat": FunctionModel(chatty)}, names={"chat": "function:chat"}),
+                             active_builds=slots)
+        reply = await respond(deps, "go", ThreadStore(tmp_path / "data" / "threads"))
+    assert "BENCHMARK_AGENT_MAX_BUILDS=1" in reply.text and "on its way" not in reply.text
+    assert state.phase == "planned", "nothing of the plan is lost"
