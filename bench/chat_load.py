@@ -46,6 +46,8 @@ import socketio
 ROOT = Path(__file__).resolve().parents[1]
 BUILT = re.compile(r"\*\*Build ([\w-]+)\*\*: (\d+)/(\d+) samples, (complete|fell short|failed|stopped early)")
 BUSY = "BENCHMARK_AGENT_MAX_BUILDS"  # the server's own limit on builds at once (per user, or in all)
+# Sent beside the chat after the welcome (the output-mode probe's result): not a reply to the user's request.
+ASIDES = ("Structured output for", "**Note:** the model endpoint")
 
 
 def _free_port() -> int:
@@ -179,6 +181,9 @@ class Session:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=min(left, 1.0))
 
+    def replies_after(self, count: int) -> list[str]:
+        return [m for m in list(self.messages.values())[count:] if not m.startswith(ASIDES)]
+
     def seen(self, text: str, after: int = 0) -> bool:
         return any(text in m for m in list(self.messages.values())[after:])
 
@@ -218,7 +223,7 @@ async def run_session(url: str, session: Session, size: int, timeout_s: float) -
         # As on the page, the next message is typed once the server has finished with the last one (task_end).
         before, ended, asked = len(session.messages), session.ended, time.monotonic()
         await _say(sio, session, f"{size} multiple-choice arithmetic word problems")
-        await session.until(lambda: len(session.messages) > before, timeout_s)
+        await session.until(lambda: session.replies_after(before), timeout_s)
         session.first_reply_s = time.monotonic() - asked
         await session.until(lambda: session.ended > ended and session.seen("**Spec**"), timeout_s)
         ended = session.ended
