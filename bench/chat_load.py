@@ -75,12 +75,22 @@ class Processes:
                    BENCHMARK_AGENT_BATCH_SIZE="4", BENCHMARK_AGENT_MAX_BUILDS=str(args.max_builds),
                    BENCHMARK_AGENT_AUTH_USERS=",".join(f"{u}:{p}" for u, p in users.items()))
         chainlit = Path(sys.executable).with_name("chainlit")
+        self._command = [str(chainlit), "run", "assistant/app.py", "--host", "127.0.0.1", "--port", str(port), "--headless"]
+        self._env = env
+        self._start()
+
+    def _start(self) -> None:
         with self.log.open("ab") as out:
-            self.server = subprocess.Popen([str(chainlit), "run", "assistant/app.py", "--host", "127.0.0.1", "--port",
-                                            str(port), "--headless"], cwd=ROOT, env=env, stdout=out,
-                                           stderr=subprocess.STDOUT)
+            self.server = subprocess.Popen(self._command, cwd=ROOT, env=self._env, stdout=out, stderr=subprocess.STDOUT)
         self._wait_until_serving()
         self.rss = RssSampler(self.server.pid)
+
+    def kill_and_restart(self) -> None:
+        """SIGKILL the chat server (no shutdown of any kind) and start it again on the same port and data."""
+        self.rss.stop()
+        self.server.kill()
+        self.server.wait(timeout=10)
+        self._start()
 
     def _wait_until_serving(self, timeout_s: float = 90.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -200,46 +210,59 @@ async def _say(sio: socketio.AsyncClient, session: Session, text: str) -> None:
         "createdAt": datetime.now(UTC).isoformat()}, "fileReferences": []})
 
 
-async def run_session(url: str, session: Session, size: int, timeout_s: float) -> None:
-    """Sign in, open the chat, ask for a benchmark, confirm twice, and wait for the build; errors are kept."""
+async def connect(url: str, session: Session, timeout_s: float = 60.0) -> socketio.AsyncClient:
+    """Sign in and open the session's chat on its thread, as the page does (a thread the server has reopens)."""
     sio = socketio.AsyncClient(reconnection=False)
     sio.on("new_message", session.receive)
     sio.on("update_message", session.receive)
     sio.on("element", session.elements.append)
     sio.on("task_end", session.task_ended)
+    async with httpx.AsyncClient(base_url=url, timeout=timeout_s) as client:
+        signed = await client.post("/login", data={"username": session.user, "password": session.password})
+        signed.raise_for_status()
+        session.cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    await sio.connect(url, socketio_path="/ws/socket.io", transports=["websocket"],
+                      headers={"Cookie": session.cookie, "Origin": url},
+                      auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": session.thread_id,
+                            "userEnv": "{}", "chatProfile": None})
+    await sio.emit("connection_successful")
+    return sio
+
+
+async def ask_for_a_plan(sio: socketio.AsyncClient, session: Session, size: int, timeout_s: float) -> None:
+    """Ask for a `size`-item benchmark and confirm its spec: the plan is on screen when this returns."""
+    # As on the page, the next message is typed once the server has finished with the last one (task_end).
+    before, ended, asked = len(session.messages), session.ended, time.monotonic()
+    await _say(sio, session, f"{size} multiple-choice arithmetic word problems")
+    await session.until(lambda: session.replies_after(before), timeout_s)
+    session.first_reply_s = time.monotonic() - asked
+    await session.until(lambda: session.ended > ended and session.seen("**Spec**"), timeout_s)
+    ended = session.ended
+    await _say(sio, session, "go")
+    await session.until(lambda: session.ended > ended and session.seen("**Plan**"), timeout_s)
+
+
+async def run_session(url: str, session: Session, size: int, timeout_s: float) -> None:
+    """Sign in, open the chat, ask for a benchmark, confirm twice, and wait for the build; errors are kept."""
+    sio: socketio.AsyncClient | None = None
     started = time.monotonic()
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-            signed = await client.post("/login", data={"username": session.user, "password": session.password})
-            signed.raise_for_status()
-            session.cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-        await sio.connect(url, socketio_path="/ws/socket.io", transports=["websocket"],
-                          headers={"Cookie": session.cookie, "Origin": url},
-                          auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": session.thread_id,
-                                "userEnv": "{}", "chatProfile": None})
-        await sio.emit("connection_successful")
+        sio = await connect(url, session)
         await session.until(lambda: session.seen("I build evaluation benchmarks") and session.ended, timeout_s)
         session.welcome_s = time.monotonic() - started
-        # As on the page, the next message is typed once the server has finished with the last one (task_end).
-        before, ended, asked = len(session.messages), session.ended, time.monotonic()
-        await _say(sio, session, f"{size} multiple-choice arithmetic word problems")
-        await session.until(lambda: session.replies_after(before), timeout_s)
-        session.first_reply_s = time.monotonic() - asked
-        await session.until(lambda: session.ended > ended and session.seen("**Spec**"), timeout_s)
-        ended = session.ended
-        await _say(sio, session, "go")
-        await session.until(lambda: session.ended > ended and session.seen("**Plan**"), timeout_s)
+        await ask_for_a_plan(sio, session, size, timeout_s)
         build_started = time.monotonic()
-        await _build(sio, session, build_started + timeout_s)
+        await build(sio, session, build_started + timeout_s)
         session.build_s = time.monotonic() - build_started
     except Exception as exc:  # kept and reported: one session's failure is a finding, not the end of the run
         session.error = f"{type(exc).__name__}: {exc}"
     finally:
-        if sio.connected:
+        if sio is not None and sio.connected:
             await sio.disconnect()
 
 
-async def _build(sio: socketio.AsyncClient, session: Session, deadline: float) -> None:
+async def build(sio: socketio.AsyncClient, session: Session, deadline: float) -> None:
+    """Say "go" until the build is not refused for the server's limit, then wait for it to end."""
     while True:
         before, ended = len(session.messages), session.ended
         await _say(sio, session, "go")
