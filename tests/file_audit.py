@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ _OPEN: list[FileAudit] = []
 _LOCK = threading.Lock()
 _HOOKED = False
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+# Where each event's dir_fd arguments are: a path relative to a directory descriptor (shutil.rmtree removing what a
+# folder holds) is not resolved here; the event naming the folder itself is recorded instead.
+_DIR_FDS = {"os.remove": (1,), "os.rmdir": (1,), "os.mkdir": (2,), "os.rename": (2, 3), "os.replace": (2, 3)}
 
 
 def _path(value: Any) -> Path | None:
@@ -33,7 +37,7 @@ def _path(value: Any) -> Path | None:
 
 
 def _hook(event: str, args: tuple[Any, ...]) -> None:
-    if not _OPEN:
+    if not _OPEN or any(len(args) > i and args[i] not in (None, -1) for i in _DIR_FDS.get(event, ())):
         return
     written: list[Path | None] = []
     read: list[Path | None] = []
@@ -74,7 +78,11 @@ class FileAudit:
             _OPEN.remove(self)
 
     def outside(self, *allowed: Path, writes: bool = True) -> list[Path]:
-        """The paths written (or read, with writes=False) that are under none of `allowed`."""
+        """The paths written (or read, with writes=False) that are under none of `allowed`, nor in a scratch folder
+        of `tempfile` (a `tmp...` folder of the system's temporary directory, removed once used)."""
         roots = [a.resolve() for a in allowed]
+        scratch = Path(tempfile.gettempdir()).resolve()
         seen = self.written if writes else self.read
-        return sorted(p for p in seen if not any(p == r or p.is_relative_to(r) for r in roots))
+        return sorted(p for p in seen if not any(p == r or p.is_relative_to(r) for r in roots)
+                      and not (p.parent == scratch and p.name.startswith("tmp"))
+                      and not (p.is_relative_to(scratch) and p.relative_to(scratch).parts[0].startswith("tmp")))

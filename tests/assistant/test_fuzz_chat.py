@@ -1,7 +1,8 @@
 """Property tests of the chat: any message (empty, huge within the limit, control characters, right-to-left text,
 emoji, `:x:` colons, markdown, text that reads like an injection) gets a reply and never an exception, in every
 phase; the request and plan-edit readers stay within their limits; and a turn reads and writes files only in its
-own thread's folder (plus the shared memory and the endpoint notes), never another user's nor a path it was sent."""
+own thread's folder (plus the shared memory, the endpoint notes and `tempfile` scratch folders), never another
+user's nor a path it was sent."""
 
 from __future__ import annotations
 
@@ -182,3 +183,7 @@ def test_any_message_about_a_plan_gets_a_reply_and_touches_only_its_own_thread(l
 def test_a_message_over_the_limit_is_refused_with_its_setting(lab: Lab) -> None:
     reply = lab.turn(lab.fresh("planned"), "drop 2 " * (MAX_CHARS // 7 + 1))
     assert "BENCHMARK_AGENT_MAX_MESSAGE_CHARS" in reply.text
+
+
+def test_a_build_started_from_the_chat_writes_only_in_its_thread_and_scratch_folders(lab: Lab) -> None:
+    _check_turn(lab, "planned", "go")
