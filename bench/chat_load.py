@@ -174,7 +174,7 @@ class Session:
         self._changed.set()
 
     def receive(self, step: dict[str, Any]) -> None:
-        if step.get("type") == "assistant_message":
+        if step.get("type") in ("assistant_message", "system_message"):  # the welcome notes are system messages
             self.messages[str(step.get("id"))] = str(step.get("output") or "")
             self._changed.set()
 

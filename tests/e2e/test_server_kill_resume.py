@@ -67,4 +67,6 @@ async def test_a_build_killed_with_the_server_finishes_after_a_restart_with_noth
     assert len(final) == len(set(final)) == 12
     assert len(before_kill) < 12, "killed mid-build"
     assert set(before_kill) <= set(final), "every sample accepted before the kill is in the benchmark"
-    assert len(_ids(ledger)) == len(set(_ids(ledger))), "no sample was accepted twice"
+    # A batch cut by the kill is decided again on resume (from the call cache) and its lines written again; it counts
+    # once, when its `done` marker is written (tools/engine/ledger.py): what was accepted is what is exported.
+    assert set(_ids(ledger)) == set(final)
