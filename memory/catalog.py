@@ -6,15 +6,17 @@ adds, and so the assistant can say when the user asks for something that already
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from memory.embeddings import ChromaEmbedding, Embedder
+from memory.owners import LOCAL_USER, OWNER, PUBLISHED, THREAD, both, claim_unowned, ownership, visible_to
 from memory.store import ClosesOnExit, make_client, open_collection
 
 SHIPPED = Path(__file__).parent / "data" / "prior_benchmarks.json"
@@ -37,6 +39,10 @@ class PriorBenchmark:
     aliases: tuple[str, ...] = ()
     source: Source = "public"
     build_id: str | None = None
+    # A benchmark built here belongs to its owner (memory/owners.py); others see it once it is published.
+    owner: str | None = None
+    published: bool = False
+    thread_id: str | None = None
 
     @property
     def id(self) -> str:
@@ -62,6 +68,8 @@ class PriorBenchmark:
             meta["year"] = self.year
         if self.build_id is not None:
             meta["build_id"] = self.build_id
+        if self.owner is not None:
+            meta.update(ownership(self.owner, self.thread_id, self.published))
         return meta
 
     @classmethod
@@ -70,7 +78,9 @@ class PriorBenchmark:
                    size=str(meta["size"]), year=int(meta["year"]) if meta.get("year") is not None else None,
                    area=str(meta.get("area", "text")), aliases=tuple(json.loads(str(meta.get("aliases") or "[]"))),
                    source="built" if meta.get("source") == "built" else "public",
-                   build_id=str(meta["build_id"]) if meta.get("build_id") else None)
+                   build_id=str(meta["build_id"]) if meta.get("build_id") else None,
+                   owner=str(meta[OWNER]) if meta.get(OWNER) else None, published=bool(meta.get(PUBLISHED)),
+                   thread_id=str(meta[THREAD]) if meta.get(THREAD) else None)
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,11 @@ def shipped_benchmarks() -> tuple[PriorBenchmark, ...]:
 
 
 class PriorCatalog(ClosesOnExit):
-    """Known benchmarks in a Chroma collection, seeded from the shipped file; local or on a `chroma run` server."""
+    """Known benchmarks in a Chroma collection, seeded from the shipped file; local or on a `chroma run` server.
+
+    Like SampleStore it acts for one `owner`: searches see the shipped benchmarks, the owner's own and the
+    published ones; `scoped` gives a view for another user or thread.
+    """
 
     def __init__(
         self,
@@ -106,10 +120,15 @@ class PriorCatalog(ClosesOnExit):
         port: int | None = None,
         collection: str = COLLECTION,
         seed: bool = True,
+        owner: str = LOCAL_USER,
+        legacy_owner: str | None = None,
     ) -> None:
         self._client = make_client(path, host, port)
+        self._owner, self._view = owner, False
+        self._thread_id: str | None = None
         try:
             self._collection = open_collection(self._client, collection, ChromaEmbedding(embedder))
+            claim_unowned(self._collection, legacy_owner or owner, skip_public=True)
             if seed:
                 self.seed()
         except BaseException:
@@ -131,7 +150,7 @@ class PriorCatalog(ClosesOnExit):
                   year: int | None = None, area: str = "built here") -> PriorBenchmark:
         """Record a benchmark finished on this installation (adding the same build again replaces it)."""
         benchmark = PriorBenchmark(name=name, measures=measures, format=format, size=str(size), year=year, area=area,
-                                   source="built", build_id=build_id)
+                                   source="built", build_id=build_id, owner=self._owner, thread_id=self._thread_id)
         self._collection.upsert(ids=[benchmark.id], documents=[benchmark.text], metadatas=[benchmark.metadata()])
         return benchmark
 
@@ -140,9 +159,9 @@ class PriorCatalog(ClosesOnExit):
         total = self.count()
         if total == 0 or k <= 0 or not query.strip():
             return []
+        where = both(visible_to(self._owner, public=True), {"source": source} if source else None)
         result = self._collection.query(query_texts=[query], n_results=min(total, max(k, 10)),
-                                        where={"source": source} if source else None,
-                                        include=["metadatas", "distances"])
+                                        where=cast(Any, where), include=["metadatas", "distances"])
         found = {}
         for meta, distance in zip(result["metadatas"][0], result["distances"][0], strict=True):  # type: ignore[index]
             benchmark = PriorBenchmark.from_metadata(dict(meta))
@@ -159,10 +178,43 @@ class PriorCatalog(ClosesOnExit):
         return [b for b in shipped_benchmarks() if any(_names(name, folded, exact) for name in (b.name, *b.aliases))]
 
     def count(self) -> int:
-        return self._collection.count()
+        """How many benchmarks this owner sees (the shipped ones included)."""
+        return len(self._collection.get(where=cast(Any, visible_to(self._owner, public=True)), include=[])["ids"])
+
+    def built(self) -> list[PriorBenchmark]:
+        """The benchmarks built here that this owner sees (their own and the published ones), newest build first."""
+        found = self._collection.get(where=cast(Any, both(visible_to(self._owner), {"source": "built"})),
+                                     include=["metadatas"])
+        benchmarks = [PriorBenchmark.from_metadata(dict(m or {})) for m in found.get("metadatas") or []]
+        return sorted(benchmarks, key=lambda b: b.build_id or "", reverse=True)
+
+    def entry(self, build_id: str) -> PriorBenchmark | None:
+        """The catalog entry of `build_id`, whoever owns it (for telling "not yours" from "unknown")."""
+        found = self._collection.get(ids=[f"built:{build_id}"], include=["metadatas"])
+        metas = found.get("metadatas") or []
+        return PriorBenchmark.from_metadata(dict(metas[0] or {})) if found["ids"] else None
+
+    def set_published(self, build_id: str, published: bool) -> bool:
+        """Publish (or unpublish) this owner's entry for `build_id`; False when they have none."""
+        entry = self.entry(build_id)
+        if entry is None or entry.owner != self._owner:
+            return False
+        self._collection.update(ids=[entry.id], metadatas=cast(Any, [{PUBLISHED: published}]))
+        return True
+
+    def scoped(self, owner: str, *, thread_id: str | None = None) -> PriorCatalog:
+        """This catalog (same client and collection) acting for `owner`, recording builds of `thread_id`."""
+        view = copy.copy(self)
+        view._owner, view._thread_id, view._view = owner, thread_id, True
+        return view
+
+    @property
+    def owner(self) -> str:
+        return self._owner
 
     def close(self) -> None:
-        self._client.close()
+        if not self._view:  # a view leaves the client to the catalog it came from
+            self._client.close()
 
 
 

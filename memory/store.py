@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings
 
 from memory.embeddings import ChromaEmbedding, Embedder
+from memory.owners import ITEM, LOCAL_USER, OWNER, PUBLISHED, both, claim_unowned, ownership, scope_lock, visible_to
 
 DEFAULT_HTTP_PORT = 8000
 _QUERY_BATCH = 1000
@@ -45,9 +48,12 @@ class ClosesOnExit:
 
 
 class SampleStore(ClosesOnExit):
-    """Samples as vectors in one Chroma collection (cosine space), tagged with their build and subtask.
+    """Samples as vectors in one Chroma collection (cosine space), tagged with their build, subtask and owner.
 
     Local by default (a PersistentClient at `path`); with `host` set, a `chroma run` server over HTTP.
+    A store acts for one `owner` (memory/owners.py): it reads that owner's entries and the published ones, and
+    writes entries of that owner; `scoped` gives a view of the same collection for another user or thread.
+    Entries are keyed by owner, so two users' samples with the same id never overwrite each other.
     """
 
     def __init__(
@@ -58,14 +64,35 @@ class SampleStore(ClosesOnExit):
         host: str | None = None,
         port: int | None = None,
         collection: str = "samples",
+        owner: str = LOCAL_USER,
+        legacy_owner: str | None = None,
     ) -> None:
         self._embedder = embedder
         self._client = make_client(path, host, port)
+        self._owner, self._view = owner, False
+        self._thread_id: str | None = None
+        self._scope = (host, port) if host else str(path)
         try:
             self._collection = open_collection(self._client, collection, ChromaEmbedding(embedder))
+            claim_unowned(self._collection, legacy_owner or owner)  # entries of versions before owners
         except BaseException:
             self._client.close()
             raise
+
+    def scoped(self, owner: str, *, thread_id: str | None = None) -> SampleStore:
+        """This store (same client and collection) acting for `owner`, writing entries tagged with `thread_id`."""
+        view = copy.copy(self)
+        view._owner, view._thread_id, view._view = owner, thread_id, True
+        return view
+
+    @property
+    def owner(self) -> str:
+        return self._owner
+
+    def accepting(self) -> asyncio.Lock:
+        """The lock of this owner's memory scope: hold it from checking items against memory until the accepted
+        ones are stored, so that two builds sharing the scope never both accept near-duplicates of each other."""
+        return scope_lock((self._scope, self._collection.name, self._owner))
 
     @property
     def embedder(self) -> Embedder:
@@ -109,7 +136,7 @@ class SampleStore(ClosesOnExit):
         result = self._collection.query(
             query_texts=[text],
             n_results=min(k, available),
-            where=_build_filter(build_id),
+            where=self._visible(build_id),
             include=["documents", "metadatas", "distances"],
         )
         return _matches(result)
@@ -124,7 +151,7 @@ class SampleStore(ClosesOnExit):
             result = self._collection.query(
                 query_embeddings=np.asarray(vectors[start : start + _QUERY_BATCH], dtype=np.float32),
                 n_results=min(k, available),
-                where=_build_filter(build_id),
+                where=self._visible(build_id),
                 include=["documents", "metadatas", "distances"],
             )
             found.extend(_matches(result, row) for row in range(len(result["ids"])))
@@ -135,23 +162,20 @@ class SampleStore(ClosesOnExit):
         """Stored items whose metadata `key` is one of `values`, with their vectors (similarity left at 0)."""
         found: list[tuple[Match, np.ndarray]] = []
         for start in range(0, len(values), _QUERY_BATCH):
-            where: dict[str, Any] = {key: {"$in": list(values[start : start + _QUERY_BATCH])}}
-            if build_id is not None:
-                where = {"$and": [where, {"build_id": build_id}]}
+            where = both({key: {"$in": list(values[start : start + _QUERY_BATCH])}}, self._visible(build_id))
             result = self._collection.get(where=cast(Any, where), include=["documents", "metadatas", "embeddings"])
             embeddings = result.get("embeddings")
             for n, sample_id in enumerate(result["ids"]):
                 meta = dict((result.get("metadatas") or [{}] * (n + 1))[n] or {})
                 build = meta.get("build_id")
-                match = Match(id=sample_id, similarity=0.0, build_id=str(build) if build is not None else None,
+                match = Match(id=str(meta.get(ITEM) or sample_id), similarity=0.0, build_id=str(build) if build is not None else None,
                               text=(result.get("documents") or [""] * (n + 1))[n] or "", metadata=meta)
                 found.append((match, np.asarray(embeddings[n], dtype=np.float32)))  # type: ignore[index]
         return found
 
     def count(self, build_id: str | None = None) -> int:
-        if build_id is None:
-            return self._collection.count()
-        return len(self._collection.get(where=_build_filter(build_id), include=[])["ids"])
+        """How many stored items this owner sees (only `build_id`'s when given)."""
+        return len(self._collection.get(where=self._visible(build_id), include=[])["ids"])
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -165,7 +189,8 @@ class SampleStore(ClosesOnExit):
         metadata: dict[str, Any] | None = None,
     ) -> None:
         """Store (or replace) one sample; adding the same id again overwrites it."""
-        self._collection.upsert(ids=[sample_id], documents=[text], metadatas=[_tags(metadata, build_id, subtask_id)])
+        self._collection.upsert(ids=[self._key(sample_id)], documents=[text],
+                                metadatas=[self._tags(sample_id, metadata, build_id, subtask_id)])
 
     def add_vector(
         self,
@@ -179,34 +204,80 @@ class SampleStore(ClosesOnExit):
     ) -> None:
         """Store (or replace) one sample under a vector computed by the caller with this store's embedder."""
         embedding = cast(Any, [np.asarray(vector, dtype=np.float32)])  # Chroma's stubs are narrower than what it takes
-        self._collection.upsert(ids=[sample_id], embeddings=embedding, documents=[document],
-                                metadatas=[_tags(metadata, build_id, subtask_id)])
+        self._collection.upsert(ids=[self._key(sample_id)], embeddings=embedding, documents=[document],
+                                metadatas=[self._tags(sample_id, metadata, build_id, subtask_id)])
 
     def add_vectors(self, entries: Sequence[tuple[str, np.ndarray, str, dict[str, Any]]], *, build_id: str,
                     subtask_id: str) -> None:
         """`add_vector` for many samples in one write: (id, vector, document, metadata) each."""
         if not entries:
             return
-        self._collection.upsert(ids=[e[0] for e in entries], embeddings=cast(Any, np.asarray([e[1] for e in entries], dtype=np.float32)),
+        self._collection.upsert(ids=[self._key(e[0]) for e in entries],
+                                embeddings=cast(Any, np.asarray([e[1] for e in entries], dtype=np.float32)),
                                 documents=[e[2] for e in entries],
-                                metadatas=[_tags(e[3], build_id, subtask_id) for e in entries])
+                                metadatas=[self._tags(e[0], e[3], build_id, subtask_id) for e in entries])
 
     def build_ids(self, build_id: str) -> set[str]:
-        """The ids stored for build `build_id`."""
-        return set(self._collection.get(where=_build_filter(build_id), include=[])["ids"])
+        """The ids of this owner's items stored for build `build_id`."""
+        return {_item_id(key, meta) for key, meta in self._own(build_id)}
 
     def remove(self, ids: Sequence[str]) -> None:
-        if ids:
-            self._collection.delete(ids=list(ids))
+        """Remove this owner's items with these ids (another owner's are never touched)."""
+        for start in range(0, len(ids), _QUERY_BATCH):
+            wanted = list(ids[start : start + _QUERY_BATCH])
+            found = self._collection.get(where=both({OWNER: self._owner}, {ITEM: {"$in": wanted}}), include=[])
+            if found["ids"]:
+                self._collection.delete(ids=found["ids"])
 
     def remove_build(self, build_id: str) -> None:
-        self._collection.delete(where=_build_filter(build_id))
+        self._collection.delete(where=cast(Any, both({OWNER: self._owner}, _build_filter(build_id))))
+
+    # -- sharing ------------------------------------------------------------------------------------
+
+    def owners_of(self, build_id: str) -> set[str]:
+        """Who owns the items stored for `build_id` (any owner: for telling "not yours" from "unknown")."""
+        found = self._collection.get(where=_build_filter(build_id), include=["metadatas"])
+        return {str((meta or {}).get(OWNER)) for meta in found.get("metadatas") or []}
+
+    def set_published(self, build_id: str, published: bool) -> int:
+        """Publish (or unpublish) this owner's items of `build_id`; return how many there are."""
+        own = self._own(build_id)
+        if own:
+            self._collection.update(ids=[key for key, _ in own], metadatas=cast(Any, [{PUBLISHED: published}] * len(own)))
+        return len(own)
+
+    def published_count(self, build_id: str) -> int:
+        """How many of this owner's items of `build_id` are published."""
+        return sum(1 for _, meta in self._own(build_id) if meta.get(PUBLISHED))
+
+    # -- scope --------------------------------------------------------------------------------------
+
+    def _visible(self, build_id: str | None) -> dict[str, Any]:
+        return cast(dict[str, Any], both(visible_to(self._owner), _build_filter(build_id)))
+
+    def _own(self, build_id: str) -> list[tuple[str, dict[str, Any]]]:
+        found = self._collection.get(where=cast(Any, both({OWNER: self._owner}, _build_filter(build_id))),
+                                     include=["metadatas"])
+        metas: list[Any] = [*(found.get("metadatas") or [])] or [None] * len(found["ids"])
+        return [(key, dict(meta or {})) for key, meta in zip(found["ids"], metas, strict=True)]
+
+    def _key(self, sample_id: str) -> str:
+        return f"{self._owner}/{sample_id}"
+
+    def _tags(self, sample_id: str, metadata: dict[str, Any] | None, build_id: str, subtask_id: str) -> dict[str, Any]:
+        """What is stored with a sample: Chroma rejects None values; the build, subtask and owner tags win."""
+        stored = {key: value for key, value in (metadata or {}).items() if value is not None}
+        stored.update(build_id=build_id, subtask_id=subtask_id, **ownership(self._owner, self._thread_id))
+        stored[ITEM] = sample_id
+        return stored
 
     # -- lifetime -----------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the client (for a local store: its files), so the same path can be reopened."""
-        self._client.close()
+        """Release the client (for a local store: its files), so the same path can be reopened. A view made by
+        `scoped` leaves the client to the store it came from."""
+        if not self._view:
+            self._client.close()
 
 
 
@@ -266,7 +337,7 @@ def _matches(result: Any, row: int = 0) -> list[Match]:
         build = meta.get("build_id")
         matches.append(
             Match(
-                id=sample_id,
+                id=_item_id(sample_id, meta),
                 similarity=1.0 - float(distance),
                 build_id=str(build) if build is not None else None,
                 text=document or "",
@@ -276,8 +347,6 @@ def _matches(result: Any, row: int = 0) -> list[Match]:
     return matches
 
 
-def _tags(metadata: dict[str, Any] | None, build_id: str, subtask_id: str) -> dict[str, Any]:
-    """What is stored with a sample: Chroma rejects None values, and the build and subtask tags win."""
-    stored = {key: value for key, value in (metadata or {}).items() if value is not None}
-    stored.update(build_id=build_id, subtask_id=subtask_id)
-    return stored
+def _item_id(key: str, meta: dict[str, Any]) -> str:
+    """The sample's own id: the stored key is prefixed with its owner (an entry of an earlier version is not)."""
+    return str(meta.get(ITEM) or key)
