@@ -106,9 +106,12 @@ def _deps(thread_id: str | None = None) -> AssistantDeps:
     rt = runtime()
     state = rt.threads.load(thread_id or cl.context.session.thread_id, owner=_owner())
     settings, models = settings_panel.effective(rt.settings, rt.models, _owner())  # with the user's panel changes
-    deps = AssistantDeps(settings=settings, models=models, store=rt.store, state=state,
+    # The memory this user's builds check and write: their own entries plus the published ones (memory/owners.py).
+    user, thread = _owner() or settings.local_user, state.thread_id
+    deps = AssistantDeps(settings=settings, models=models, store=rt.store.scoped(user, thread_id=thread), state=state,
                          on_event=screen.ProgressView(state), threads=rt.threads, active_builds=rt.active_builds,
-                         catalog=rt.catalog, build_tasks=rt.build_tasks, stop_requests=rt.stop_requests)
+                         catalog=rt.catalog.scoped(user, thread_id=thread) if rt.catalog is not None else None,
+                         build_tasks=rt.build_tasks, stop_requests=rt.stop_requests)
     recover_interrupted(deps)
     return deps
 

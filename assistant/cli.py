@@ -7,11 +7,11 @@ import asyncio
 import os
 import sys
 
-from assistant.commands import build, check, dedup, evaluate, export, prior, refresh, resume, user
+from assistant.commands import build, check, dedup, evaluate, export, prior, publish, refresh, resume, user
 from tools.errors import BenchmarkAgentError
 
 EXIT_ERROR = 2
-COMMANDS = (build, resume, refresh, export, evaluate, check, dedup, prior, user)
+COMMANDS = (build, resume, refresh, export, evaluate, check, dedup, prior, publish, user)
 
 
 def parser() -> argparse.ArgumentParser:

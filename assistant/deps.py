@@ -36,17 +36,22 @@ def memory_embedder() -> Embedder:
 def open_store(settings: Settings, embedder: Embedder | None = None) -> SampleStore:
     """The samples memory: under the data directory, or on the Chroma server when CHROMA_HOST is set.
 
-    The collection is named after the embedder, so vectors of different embedders never mix."""
+    The collection is named after the embedder, so vectors of different embedders never mix. The store acts for
+    the local identity (`local_user`: the CLI's user), which also owns the entries of versions before owners;
+    the chat scopes it to the signed-in user (`SampleStore.scoped`)."""
     embedder = embedder or memory_embedder()
     return SampleStore(settings.data_dir / "chroma", embedder=embedder, host=settings.chroma_host,
-                       port=settings.chroma_port, collection=f"samples-{embedder.name}")
+                       port=settings.chroma_port, collection=f"samples-{embedder.name}",
+                       owner=settings.local_user, legacy_owner=settings.local_user)
 
 
 def open_catalog(settings: Settings, embedder: Embedder | None = None) -> PriorCatalog:
-    """The prior-benchmark catalog, next to the samples memory (seeded with the shipped benchmarks)."""
+    """The prior-benchmark catalog, next to the samples memory (seeded with the shipped benchmarks), acting for
+    the local identity like `open_store`."""
     embedder = embedder or memory_embedder()
     return PriorCatalog(settings.data_dir / "chroma", embedder=embedder, host=settings.chroma_host,
-                        port=settings.chroma_port, collection=f"prior-benchmarks-{embedder.name}")
+                        port=settings.chroma_port, collection=f"prior-benchmarks-{embedder.name}",
+                        owner=settings.local_user, legacy_owner=settings.local_user)
 
 
 def qc_options(settings: Settings) -> QCOptions | None:

@@ -18,7 +18,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from assistant import audit_chat, evaluation, file_requests, material, previews, refinement, shortfall, steps
+from assistant import (
+    audit_chat,
+    evaluation,
+    file_requests,
+    material,
+    previews,
+    publishing,
+    refinement,
+    shortfall,
+    steps,
+)
 from assistant.deps import AssistantDeps
 from assistant.editor import Ask, describe, next_ask, to_edit, with_typed_value
 from assistant.session import PendingInput, Phase, ThreadState
@@ -37,6 +47,7 @@ EVALUATE = "evaluate_models"
 REFRESH = "refresh_benchmark"
 CHECK = "check_benchmark_file"
 STOP = "stop_build"
+PUBLISH = "publish_benchmark"
 # The steps only a button runs.
 ANSWER = "answer_question"
 EDIT = "edit_plan"
@@ -174,6 +185,11 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in (
         Run the quality checks over a benchmark file the user attached (.jsonl, .csv, .parquet), theirs or anyone's:
         schema, answer leakage, duplicates, executed answers, and with a real model an inspector and a re-solve.
         Use it for messages like 'check this benchmark' or 'audit data.csv'.""")),
+    Step(PUBLISH, lambda deps, given: publishing.publish_step(deps, given.message, given.payload), verbatim=True,
+         doc=_doc("""
+        Publish the finished benchmark to the shared catalog, so its samples take part in every user's
+        de-duplication and every user's catalog lists it; or, when the user's latest message asks to unpublish it
+        or make it private, take it back. Use it for messages like 'publish it' or 'unpublish the benchmark'.""")),
     Step(STOP, lambda deps, given: steps.stop_build(deps)),
     Step(ANSWER, lambda deps, given: steps.answer_step(deps, int(given.payload["index"]))),
     Step(EDIT, _edit),
@@ -270,10 +286,10 @@ TABLE: Mapping[Phase, Row] = MappingProxyType({
     # The running build owns the thread: conversation.respond answers with its progress, or stops it.
     "building": Row(buttons={"stop": STOP}),
     "built": Row(readers=(files_wanted, material_words),
-                 commands=((_EVALUATE, EVALUATE), (_REFRESH, REFRESH), (audit_chat.WORDS, CHECK),
-                           (_SHORTFALL, SHORTFALL)),
-                 tools=(ANALYZE, SHORTFALL, EVALUATE, REFRESH, CHECK),
-                 buttons={"shortfall": SHORTFALL}),
+                 commands=((publishing.WORDS, PUBLISH), (_EVALUATE, EVALUATE), (_REFRESH, REFRESH),
+                           (audit_chat.WORDS, CHECK), (_SHORTFALL, SHORTFALL)),
+                 tools=(ANALYZE, SHORTFALL, EVALUATE, REFRESH, CHECK, PUBLISH),
+                 buttons={"shortfall": SHORTFALL, "publish": PUBLISH}),
 })
 
 BUTTONS = frozenset(name for row in TABLE.values() for name in row.buttons)

@@ -86,8 +86,9 @@ def review_line(state: ThreadState) -> str:
     return "\n\n".join(lines)
 
 
-def card_buttons(state: ThreadState) -> list[tuple[str, str, dict[str, Any]]]:
-    """The buttons under the spec card: (callback name, label, payload). Each works without the model."""
+def card_buttons(state: ThreadState, published: bool | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+    """The buttons under the spec card: (callback name, label, payload). Each works without the model.
+    `published`: whether the finished benchmark is in the shared catalog (None: no finished one, no button)."""
     phase = state.phase
     buttons: list[tuple[str, str, dict[str, Any]]] = []
     if phase == "clarifying":
@@ -110,6 +111,10 @@ def card_buttons(state: ThreadState) -> list[tuple[str, str, dict[str, Any]]]:
                                 {**payload, "choice": "relax"}))
             if short.can_drop:
                 buttons.append(("shortfall", f"Drop {short.name}"[:60], {**payload, "choice": "drop"}))
+        if published is not None:
+            label = "Unpublish (make it private)" if published else "Publish to the shared catalog"
+            buttons.append(("publish", label, {"phase": phase, "version": state.version.number,
+                                               "publish": not published}))
     return buttons
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import chainlit as cl
 
-from assistant import charts, material, previews, steps
+from assistant import charts, material, previews, publishing, steps
 from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply
 from assistant.deps import AssistantDeps
@@ -56,6 +56,8 @@ def card_text(deps: AssistantDeps) -> str:
 
 def _card(deps: AssistantDeps) -> str:
     text = state_view(deps.state, steps.plan_estimate(deps), material.coverage(deps))
+    if line := publishing.card_line(publishing.published(deps)):  # who sees the finished benchmark
+        text += f"\n\n{line}"
     if deps.state.plan is not None:  # what the next step runs with, the settings panel's changes included
         text += f"\n\n_{in_force(deps.settings, deps.models)}_"
     return text
@@ -118,7 +120,7 @@ async def render_card(deps: AssistantDeps) -> None:
         content += "\n\n**Leaderboard**\n\n" + describe(board)
         elements.append(cl.Plotly(name="leaderboard", figure=leaderboard_figure(board), display="inline"))
     if content:
-        state.card_message_id = await send(deps, content, card_buttons(state), elements)
+        state.card_message_id = await send(deps, content, card_buttons(state, publishing.published(deps)), elements)
 
 
 def report_charts(deps: AssistantDeps) -> list[cl.Plotly]:

@@ -22,6 +22,7 @@ TOOLS_ALLOWED: dict[str, set[str]] = {
     "export": {"contracts"},
     "pipeline": {"contracts", "llm", "stages", "qc", "engine", "finish", "export", "sources"},
     "refresh": {"contracts", "llm", "engine", "finish", "export", "pipeline", "sources"},
+    "sharing": set(),
     "errors": set(),
 }
 

@@ -118,4 +118,5 @@ def test_every_prompt_and_tool_schema_matches_the_reviewed_snapshot(tmp_path: Pa
     assert json.loads(SNAPSHOT.read_text()) == current, "prompts or tool schemas changed: see the module docstring"
     assert set(current["orchestrator"]["tools"]) == {"analyze_request", "design_plan", "build_benchmark", "refine_plan",
                                                      "undo_plan", "preview_samples", "settle_shortfall", "evaluate_models",
-                                                     "refresh_benchmark", "check_benchmark_file"}
+                                                     "refresh_benchmark", "check_benchmark_file",
+                                                     "publish_benchmark"}

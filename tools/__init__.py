@@ -8,6 +8,7 @@
     finish/     answer positions, the difficulty panel, the quality report
     export/     the files handed over and the dataset card
     pipeline    the whole pipeline end to end; errors: the failures a user can act on
+    sharing     publishing a finished benchmark to the shared catalog (and taking it back)
 
 Imports go one way, `assistant -> tools -> memory`; nothing here imports Chainlit or `assistant`.
 """

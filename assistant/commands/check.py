@@ -31,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                        help="Columns to use instead of the inferred ones: question=q,answer=a,choices=opts "
                             "(or choices=A|B|C|D), answer_as=letter|index|index1|text, context=, solution_code=, "
                             "tests=, entry_point=, id=, subtask=.")
-    check.add_argument("--no-memory", action="store_true", help="Do not compare with the benchmarks built here.")
+    check.add_argument("--no-memory", action="store_true", help="Do not compare with your benchmarks built here and the published ones.")
     check.add_argument("--data-dir", type=Path, default=None, help="Where memory is kept (default: settings).")
     check.add_argument("--concurrency", type=int, default=None, help="Checks in flight (default: settings).")
     check.add_argument("--quiet", action="store_true", help="No progress lines.")

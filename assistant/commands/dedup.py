@@ -22,7 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "--threshold", type=float, default=None,
         help=f"Question similarity from which a same-answer pair is a duplicate (default {SHIPPED_THRESHOLD}, calibrated).",
     )
-    dedup.add_argument("--against-memory", action="store_true", help="Also compare with every benchmark built here.")
+    dedup.add_argument("--against-memory", action="store_true", help="Also compare with the benchmarks you built here (as BENCHMARK_AGENT_LOCAL_USER) and the published ones.")
     dedup.add_argument("--data-dir", type=Path, default=None, help="Where memory is kept (default: settings).")
     dedup.set_defaults(run=run)
 

@@ -56,7 +56,8 @@ def test_every_tool_of_the_orchestrator_is_a_step_of_the_table_with_its_doc() ->
     assert {name: tool.description for name, tool in toolset.tools.items()} == {
         name: flow.STEPS[name].doc for name in flow.TOOLS}
     assert set(flow.TOOLS) == {"analyze_request", "design_plan", "build_benchmark", "refine_plan", "undo_plan",
-                               "preview_samples", "settle_shortfall", "evaluate_models", "refresh_benchmark", "check_benchmark_file"}
+                               "preview_samples", "settle_shortfall", "evaluate_models", "refresh_benchmark", "check_benchmark_file",
+                               "publish_benchmark"}
 
 
 def test_every_step_the_table_names_exists_and_a_confirm_button_runs_the_confirmation_step() -> None:
@@ -68,11 +69,13 @@ def test_every_step_the_table_names_exists_and_a_confirm_button_runs_the_confirm
 
 
 def test_every_button_on_the_card_is_one_the_table_offers_in_that_state() -> None:
+    def shown(state: ThreadState) -> set[str]:  # a finished build's card has the publish button (its memory says which)
+        return {name for name, _, _ in card_buttons(state, False if state.phase == "built" else None)}
+
     for state in _states():
-        shown = {name for name, _, _ in card_buttons(state)}
-        assert {name for name in shown if flow.button_step(state, name) is None} == set(), state.phase
+        assert {name for name in shown(state) if flow.button_step(state, name) is None} == set(), state.phase
     # Review buttons sit under each preview, and the Stop button under the running build's progress.
-    assert {name for state in _states() for name, _, _ in card_buttons(state)} | {"review", "stop"} == flow.BUTTONS
+    assert {name for state in _states() for name in shown(state)} | {"review", "stop"} == flow.BUTTONS
 
 
 def test_a_step_that_needs_a_condition_is_offered_only_while_it_holds() -> None:
@@ -134,7 +137,10 @@ def test_plain_words_narrow_the_choice_to_one_step_and_other_words_leave_the_row
     assert flow.allowed_tools("planned", "redesign it please") == (flow.DESIGN,)
     assert flow.allowed_tools("planned", "drop 2") == (flow.REFINE,)
     assert flow.allowed_tools("gathering", "drop 2") == (flow.ANALYZE,), "commands belong to their phase"
-    assert flow.allowed_tools("built", "go") == (flow.ANALYZE, flow.EVALUATE, flow.REFRESH), "a finished build has nothing to confirm"
+    assert flow.allowed_tools("built", "go") == (flow.ANALYZE, flow.EVALUATE, flow.REFRESH, flow.PUBLISH), \
+        "a finished build has nothing to confirm"
+    assert flow.allowed_tools("built", "publish it") == flow.allowed_tools("built", "unpublish it") == (flow.PUBLISH,)
+    assert flow.allowed_tools("planned", "publish it") != (flow.PUBLISH,), "only a finished build is published"
     assert flow.allowed_tools("built", "evaluate openai:a and openai:b") == (flow.EVALUATE,)
     assert flow.allowed_tools("built", "make a fresh version") == (flow.REFRESH,)
     assert flow.allowed_tools("built", "evaluate the new version on openai:a") == (flow.EVALUATE,)

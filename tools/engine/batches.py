@@ -310,8 +310,11 @@ class Build:
     # -- decisions --------------------------------------------------------------------------------
 
     async def decide(self, batch: _Batch, candidates: list[_Candidate]) -> Counter[str]:
-        counts: Counter[str] = Counter({"generate:attempted": 1})
-        counts["generate:passed" if not _failed_call(candidates) else "generate:dropped"] += 1
+        counts = Counter({"generate:attempted": 1, f"generate:{'dropped' if _failed_call(candidates) else 'passed'}": 1})
+        async with self.store.accepting():  # check and store as one step for all builds of this memory scope
+            return await self._decide(batch, candidates, counts)
+
+    async def _decide(self, batch: _Batch, candidates: list[_Candidate], counts: Counter[str]) -> Counter[str]:
         duplicates = await self._duplicates([c.sample for c in candidates if c.sample is not None and c.drop is None])
         accepted: list[DedupItem] = []
         for candidate in candidates:

@@ -96,9 +96,11 @@ class _Admit:
             sample = gated.sample
         item = DedupItem(id=sample.id, question=sample.question, answer=sample.answer, context=sample.context,
                          choices=tuple(sample.choices) if sample.choices else None)
-        match = await self.dedup.check(item, self.store)
-        if match is not None and match.a != replaced.id:
-            return None
-        await asyncio.to_thread(self.dedup.remember, item, self.store, build_id=self.build_id, subtask_id=subtask.id)
+        async with self.store.accepting():  # check and remember as one step (tools/engine/batches.py)
+            match = await self.dedup.check(item, self.store)
+            if match is not None and match.a != replaced.id:
+                return None
+            await asyncio.to_thread(self.dedup.remember, item, self.store, build_id=self.build_id,
+                                    subtask_id=subtask.id)
         return sample.model_copy(update={"metadata": {**replaced.metadata, **sample.metadata}})
 
