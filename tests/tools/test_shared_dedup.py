@@ -35,20 +35,32 @@ def _allow_local_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)  # only 127.0.0.1 is reached
 
 
-@pytest.fixture
-def slow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SampleStore]:
-    """A store whose first two checks against memory wait for each other (up to 3 s): two builds that check at the
-    same time do so together, while a build held off by the other's lock lets the first one go on after 3 s."""
-    count, meeting, waits = SampleStore.count, threading.Barrier(2, timeout=3.0), [2]
+MEETING_S = 10.0
 
-    def met(self: SampleStore, build_id: str | None = None) -> int:
+
+@pytest.fixture
+def met(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The first two checks against memory wait for each other (up to MEETING_S): two builds that may check at the
+    same time do so together, while a build held off by the other's lock lets the first one go on after the wait.
+    The list says whether they met (one entry)."""
+    count, meeting, waits, result = SampleStore.count, threading.Barrier(2, timeout=MEETING_S), [2], [False]
+
+    def wait_then_count(self: SampleStore, build_id: str | None = None) -> int:
         if build_id is None and waits[0] > 0:  # Deduplicator.against asks count() first
             waits[0] -= 1
-            with contextlib.suppress(threading.BrokenBarrierError):
+            try:
                 meeting.wait()
+                result[0] = True
+            except threading.BrokenBarrierError:
+                pass
         return count(self, build_id)
 
-    monkeypatch.setattr(SampleStore, "count", met)
+    monkeypatch.setattr(SampleStore, "count", wait_then_count)
+    return result
+
+
+@pytest.fixture
+def slow_store(tmp_path: Path, met: list[bool]) -> Iterator[SampleStore]:
     with SampleStore(tmp_path / "chroma", embedder=HashEmbedder(dims=1024)) as opened:
         yield opened
 
@@ -79,14 +91,15 @@ async def _shared(a: list[Sample], b: list[Sample], embedder: HashEmbedder) -> l
 
 
 async def test_two_builds_of_one_user_at_once_never_both_accept_the_same_item(
-        tmp_path: Path, slow_store: SampleStore) -> None:
+        tmp_path: Path, slow_store: SampleStore, met: list[bool]) -> None:
     a, b = await _two_builds(tmp_path, slow_store, slow_store.scoped(slow_store.owner))
     assert a and b, "both builds accepted samples"
+    assert met == [False], "the second build could not check while the first held the lock"
     assert await _shared(a, b, HashEmbedder(dims=1024)) == []
 
 
 async def test_without_the_scope_lock_the_same_two_builds_do_accept_the_same_items(
-        tmp_path: Path, slow_store: SampleStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, slow_store: SampleStore, met: list[bool], monkeypatch: pytest.MonkeyPatch) -> None:
     # The control: what the lock prevents does happen without it, so the test above can fail.
     @contextlib.asynccontextmanager
     async def no_lock() -> AsyncIterator[None]:
@@ -94,13 +107,14 @@ async def test_without_the_scope_lock_the_same_two_builds_do_accept_the_same_ite
 
     monkeypatch.setattr(SampleStore, "accepting", lambda self: no_lock())
     a, b = await _two_builds(tmp_path, slow_store, slow_store.scoped(slow_store.owner))
+    assert met == [True], "both builds checked the memory at once"
     assert await _shared(a, b, HashEmbedder(dims=1024)) != []
 
 
 async def test_two_users_builds_do_not_share_memory_so_each_may_keep_the_same_items(
-        tmp_path: Path, slow_store: SampleStore) -> None:
+        tmp_path: Path, slow_store: SampleStore, met: list[bool]) -> None:
     # Unpublished memory is per user: the second user's build does not see (or wait for) the first one's items.
     a, b = await _two_builds(tmp_path, slow_store, slow_store.scoped("another-user"))
-    assert len(a) == len(b) == 8
+    assert len(a) == len(b) == 8 and met == [True], "neither waited for the other"
     assert len(await _shared(a, b, HashEmbedder(dims=1024))) >= 4, "both kept the first batch proposed to both"
     assert slow_store.count("b1") == 8 and slow_store.scoped("another-user").count("b1") == 0
