@@ -302,7 +302,8 @@ async def test_a_full_flow_ends_with_the_four_files_attached(fake_models: FakeLL
     assert built.phase == "built" and built.build is not None and built.build.status == "complete"
     reply = recorder.last_message()
     assert f"**Build {built.build.build_id}**: 8/8 samples, complete." in reply["output"]
-    assert not recorder.for_message("action", reply), "a finished build offers no confirm button"
+    assert [a["name"] for a in recorder.for_message("action", reply)] == ["publish"], \
+        "a finished build offers no confirm button, only publishing it"
 
     elements = recorder.for_message("element", reply)
     files_shown = [e for e in elements if e["type"] == "file"]

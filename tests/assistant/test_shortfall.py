@@ -179,9 +179,11 @@ def test_short_build_words_narrow_to_the_shortfall_step_and_name_the_subtask() -
     assert allowed_tools("built", "drop the fractions subtask", short_build=True) == (SHORTFALL,)
     assert allowed_tools("built", "relax fractions", short_build=True) == (SHORTFALL,)
     assert allowed_tools("built", "now 30 geography questions", short_build=True) == ("analyze_request", SHORTFALL,
-                                                                                    "evaluate_models", "refresh_benchmark")
+                                                                                    "evaluate_models", "refresh_benchmark",
+                                                                                    "publish_benchmark")
     assert allowed_tools("built", "drop the fractions subtask") == ("analyze_request", "evaluate_models",
-                                                                    "refresh_benchmark"), "only after a short build"
+                                                                    "refresh_benchmark", "publish_benchmark"), \
+        "only after a short build"
 
     state = _state({"fractions": 4, "decimals": 4, "ratios": 4}, {"fractions": 1, "decimals": 2, "ratios": 4})
     assert read_choice("drop the fractions subtask", state) == ("fractions", "drop")

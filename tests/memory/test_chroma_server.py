@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -98,3 +99,44 @@ async def test_samples_and_catalog_live_on_the_server_and_survive_its_restart(
         assert match is not None and (match.a, match.b, match.build_id) == ("s1", "n1", "b1")
         [built] = catalog.search("who painted famous paintings", k=1, source="built")
         assert built.benchmark.build_id == "b1"
+
+
+async def test_on_the_server_each_user_sees_their_own_memory_and_what_is_published(
+    tmp_path: Path, chroma_run: list[subprocess.Popen[bytes]], int8: OnnxMiniLMEmbedder, shipped_cache: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from assistant.cli import main as cli
+    from memory.owners import LOCAL_USER
+
+    async def main(argv: list[str]) -> int:  # the CLI runs its own event loop: in a thread, beside this test's
+        return await asyncio.to_thread(cli, argv)
+
+    _serve(chroma_run, tmp_path / "server-data", monkeypatch)
+    settings = Settings(data_dir=tmp_path / "local", local_user="alice")
+    dedup, later = Deduplicator(int8), DedupItem("n1", "The Mona Lisa was painted by whom?", "da Vinci")
+    with open_store(settings, int8) as store, open_catalog(settings, int8) as catalog:
+        dedup.remember(DedupItem("s1", "Who painted the Mona Lisa?", "Leonardo da Vinci"), store,
+                       build_id="b1", subtask_id="art")
+        catalog.add_built(build_id="b1", name="Art history", measures="Who painted famous paintings",
+                          format="short answer", size="1 sample")
+        bob, bobs_catalog = store.scoped("bob"), catalog.scoped("bob")
+        assert await dedup.check(later, bob) is None and bobs_catalog.built() == [] and bob.count() == 0
+        assert await dedup.check(later, store.scoped(LOCAL_USER)) is None, "the local identity is a user like any other"
+
+    out = tmp_path / "b1"
+    out.mkdir()
+    (out / "report.json").write_text('{"build_id": "b1", "status": "complete"}', encoding="utf-8")
+    monkeypatch.setenv("BENCHMARK_AGENT_DATA_DIR", str(tmp_path / "local"))
+    monkeypatch.setenv("BENCHMARK_AGENT_LOCAL_USER", "bob")
+    assert await main(["publish", str(out)]) == 2 and "belongs to another user" in capsys.readouterr().err
+    monkeypatch.setenv("BENCHMARK_AGENT_LOCAL_USER", "alice")
+    assert await main(["publish", str(out)]) == 0 and "Published Art history (b1)" in capsys.readouterr().out
+
+    with open_store(settings, int8) as store, open_catalog(settings, int8) as catalog:
+        match = await dedup.check(later, store.scoped("bob"))
+        assert match is not None and (match.a, match.build_id) == ("s1", "b1")
+        assert [b.build_id for b in catalog.scoped("bob").built()] == ["b1"]
+    assert await main(["unpublish", str(out)]) == 0
+    with open_store(settings, int8) as store:
+        assert await dedup.check(later, store.scoped("bob")) is None
+        assert await dedup.check(later, store) is not None, "the owner still sees it"
