@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import assistant.commands.build
 import assistant.commands.check
 import assistant.commands.dedup
+import assistant.commands.publish
 import assistant.deps
 from assistant import cli
 from memory.embeddings import HashEmbedder
@@ -33,10 +34,12 @@ COMMANDS = {
                      "--max-cost")),
     "check": (1, ("--model", "--out", "--fields", "--no-memory", "--data-dir", "--concurrency", "--quiet")),
     "dedup": (1, ("--threshold", "--against-memory", "--data-dir")),
-    "prior": (1, ("-k", "--data-dir")),
+    "prior": (1, ("-k", "--data-dir", "--built")),
+    "publish": (1, ("--data-dir",)),
+    "unpublish": (1, ("--data-dir",)),
     "user": (2, ("--users-file", "--data-dir")),
 }
-SWITCHES = {"--quiet", "--no-memory", "--against-memory"}
+SWITCHES = {"--quiet", "--no-memory", "--against-memory", "--built"}
 # Values as a user types them; {dir} is a folder of files made for the test (see `files`).
 VALUES = (
     "", " ", "-1", "0", "3", "12", "99999999999999999999", "1.5", "nan", "inf", "-", "--", "abc", "openai:fake-model",
@@ -92,7 +95,8 @@ def _environment(monkeypatch: pytest.MonkeyPatch, refusing: FakeLLMServer, tmp_p
     monkeypatch.setenv("OPENAI_BASE_URL", refusing.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "wrong")
     monkeypatch.setenv("BENCHMARK_AGENT_DATA_DIR", str(tmp_path / "data"))
-    for module in (assistant.deps, assistant.commands.build, assistant.commands.check, assistant.commands.dedup):
+    for module in (assistant.deps, assistant.commands.build, assistant.commands.check, assistant.commands.dedup,
+                   assistant.commands.publish):
         monkeypatch.setattr(module, "memory_embedder", HashEmbedder)  # the memory's wiring, not MiniLM, is under test
 
 
@@ -129,6 +133,7 @@ def test_any_arguments_end_in_status_0_1_or_2_with_a_message_and_no_traceback(
     ["resume", "{dir}/empty"], ["export", "{dir}/not-a-build"], ["check", "{dir}/junk.parquet", "--no-memory"],
     ["dedup", "{dir}/junk.csv"], ["evaluate", "{dir}/empty", "--models", "nonsense"], ["user", "remove"],
     ["resume", "/etc/passwd"], ["refresh", "/"], ["resume", "{dir}/not-a-build"],
+    ["publish", "{dir}/not-a-build"], ["unpublish", "/etc/passwd"], ["publish", "{dir}/empty"], ["prior"],
 ])
 def test_what_a_user_mistypes_is_answered_with_status_2_and_what_to_do(
         argv: list[str], files: Path, _environment: None) -> None:
