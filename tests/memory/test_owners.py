@@ -131,3 +131,18 @@ def test_built_benchmarks_of_earlier_versions_are_claimed_and_shipped_ones_stay_
         assert catalog.count() == shipped and catalog.built() == [], "the shipped benchmarks are seen by everyone"
         [old] = catalog.scoped(LOCAL_USER).built()
         assert old.build_id == "old" and old.owner == LOCAL_USER and not old.published
+
+
+def test_a_published_neighbour_is_found_behind_many_closer_unseen_ones(alice: SampleStore) -> None:
+    # The unfiltered neighbours are all alice's (unseen by bob): bob's query falls back to the owner filter.
+    dedup = Deduplicator(EMBEDDER)
+    near = [DedupItem(id=f"a{n}", question=f"What is the capital city of France, {n}?", answer="Paris")
+            for n in range(60)]
+    dedup.remember_all(near, alice, build_id="a-build", subtask_id="t")
+    carol = alice.scoped("carol")
+    _remember(carol, DedupItem(id="c1", question="Capital of France: which city is it?", answer="Paris"), "c-build")
+    carol.set_published("c-build", True)
+    [mine], [bobs] = alice.query_vectors(dedup.vectors([CAPITAL]), k=10), alice.scoped("bob").query_vectors(
+        dedup.vectors([CAPITAL]), k=10)
+    assert len(mine) == 10 and all(m.metadata["owner"] == "alice" for m in mine)
+    assert [m.id for m in bobs] == ["c1"]
