@@ -146,3 +146,22 @@ def test_a_published_neighbour_is_found_behind_many_closer_unseen_ones(alice: Sa
         dedup.vectors([CAPITAL]), k=10)
     assert len(mine) == 10 and all(m.metadata["owner"] == "alice" for m in mine)
     assert [m.id for m in bobs] == ["c1"]
+
+
+def test_the_plans_overlap_notes_name_another_users_benchmark_only_once_it_is_published(
+        catalog: PriorCatalog) -> None:
+    from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
+    from tools.stages.design import with_overlaps
+
+    spec = BenchmarkSpec(goal="tide tables", capability="reading tide tables", domain="coastal navigation",
+                         answer_format="numeric", size=4)
+    plan = SubtaskPlan(subtasks=[Subtask(id="tides", name="Tide tables", description="High and low water times.",
+                                         answer_format="numeric", quota=4)])
+    catalog.add_built(build_id="a-build", name="Alice's tide tables",
+                      measures="Tide tables: High and low water times. (reading tide tables; coastal navigation)",
+                      format="numeric", size=4)
+    assert [o.name for o in with_overlaps(plan, spec, catalog).subtasks[0].overlaps] == ["Alice's tide tables"]
+    assert with_overlaps(plan, spec, catalog.scoped("bob")).subtasks[0].overlaps == []
+    catalog.set_published("a-build", True)
+    assert [o.name for o in with_overlaps(plan, spec, catalog.scoped("bob")).subtasks[0].overlaps] == \
+        ["Alice's tide tables"]
