@@ -105,7 +105,7 @@ def same_value(a: Value, b: Value) -> bool:
 def name_words(text: str) -> list[str]:
     """Folded words, a leading article dropped; a word shortened with a full stop keeps its stop."""
     words = re.findall(r"[^\W_]+\.?", fold(text).replace("'", "").replace("\u2019", ""))
-    if len(words) > 1 and words[0].rstrip(".") in ARTICLES:
+    if len(words) > 1 and words[0] in ARTICLES:  # "A. Einstein" keeps its initial
         words = words[1:]
     return words
 
