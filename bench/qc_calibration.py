@@ -1,7 +1,8 @@
 """The calibration half of the text-check figures: planted defects and sound items the rules were tuned on.
 
     python bench/qc_calibration.py             # the calibration set (tuned on)
-    python bench/qc_calibration.py --heldout   # the held-out set (written before any result was seen; test)
+    python bench/qc_calibration.py --heldout   # the held-out sets (written before their results were seen; test)
+    python bench/qc_calibration.py PATH.jsonl  # any set in this format
 
 `tests/data/qc_calibration/items.jsonl` is written from the same defect descriptions as `bench/qc_planted.py`
 (a hint in the author's own words; the answer restated in other words; a second option that is also correct,
@@ -28,6 +29,7 @@ from tools.qc.schema import CheckFailed, make_provenance, to_sample  # noqa: E40
 
 CALIBRATION = Path(__file__).resolve().parents[1] / "tests" / "data" / "qc_calibration" / "items.jsonl"
 HELDOUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "qc_heldout" / "items.jsonl"
+HELDOUT_SECOND = HELDOUT.with_name("second.jsonl")  # written after the last change to the rules
 KINDS = ("hint_in_new_words", "answer_restated", "synonym_option")
 PROVENANCE = make_provenance("qc-calibration", "bench", "bench", 1, datetime(2026, 1, 1, tzinfo=UTC))
 
@@ -73,10 +75,18 @@ def leakage_figures(items: list[Item]) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    items = read_items(HELDOUT if "--heldout" in (sys.argv[1:] if argv is None else argv) else CALIBRATION)
-    figures = leakage_figures(items)
-    figures["missed"] = [f"{kind}: {d.question[:70]}" for kind, d, sub in items if kind != "clean" and not text_flag(d, sub)]
-    print(json.dumps(figures, ensure_ascii=False, indent=1))
+    args = sys.argv[1:] if argv is None else argv
+    paths = [HELDOUT, HELDOUT_SECOND] if args == ["--heldout"] else [Path(a) for a in args] or [CALIBRATION]
+    out: dict[str, object] = {}
+    for path in paths:
+        if not path.is_file():
+            print(f"no such set: {path}", file=sys.stderr)
+            return 2
+        items = read_items(path)
+        figures = leakage_figures(items)
+        figures["missed"] = [f"{kind}: {d.question[:70]}" for kind, d, sub in items if kind != "clean" and not text_flag(d, sub)]
+        out[path.name if len(paths) > 1 else "figures"] = figures
+    print(json.dumps(out if len(paths) > 1 else out["figures"], ensure_ascii=False))
     return 0
 
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic_ai.models import Model  # noqa: E402
 
-from bench.qc_calibration import HELDOUT, calibration_items, leakage_figures, read_items  # noqa: E402
+from bench.qc_calibration import HELDOUT, HELDOUT_SECOND, calibration_items, leakage_figures, read_items  # noqa: E402
 from bench.qc_calibration import KINDS as LEAK_KINDS  # noqa: E402
 from bench.qc_oracle import Oracle  # noqa: E402
 from bench.qc_planted import ARITH, DEFECTS, DETERMINISTIC_KINDS, SUBTASKS, Planted, _arith, _options, planted_items  # noqa: E402
@@ -292,7 +292,7 @@ def leakage_halves(items: list[Planted]) -> dict[str, object]:
     held-out set (neither tuned on)."""
     test = [(item.kind, item.draft, item.subtask) for item in items if item.kind in ("clean", *LEAK_KINDS)]
     return {"calibration": leakage_figures(calibration_items()), "test": leakage_figures(test),
-            "heldout": leakage_figures(read_items(HELDOUT))}
+            "heldout": leakage_figures(read_items(HELDOUT)), "heldout_second": leakage_figures(read_items(HELDOUT_SECOND))}
 
 
 def table(summary: dict[str, object]) -> str:
