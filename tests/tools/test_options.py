@@ -53,3 +53,20 @@ def test_the_format_check_drops_a_draft_whose_options_say_the_gold_answer_twice(
         to_sample(draft, MC, PROV)
     sound = draft.model_copy(update={"choices": ["1 km", "10 km", "100 m", "1 m"]})
     assert to_sample(sound, MC, PROV).answer == "1 km"
+
+
+@pytest.mark.parametrize(("question", "choices", "answer"), [
+    ("Which fraction is in simplest form?", ["3/4", "6/8", "9/12", "2/3"], "3/4"),
+    ("Which is the correct spelling of Vietnam's capital in English?", ["Hanoi", "Ha Noi", "Hanoy", "Hannoi"], "Hanoi"),
+    ("What does WHO stand for?", ["World Health Organization", "WHO", "World Heritage Office", "Wide Health Order"],
+     "World Health Organization"),
+])
+def test_a_question_about_how_a_value_or_name_is_written_may_offer_it_in_several_forms(
+        question: str, choices: list[str], answer: str) -> None:
+    assert to_sample(SampleDraft(question=question, choices=choices, answer=answer), MC, PROV).answer == answer
+
+
+@pytest.mark.parametrize("question", ["By what share is the price reduced?",
+                                      "An express train runs at 90 km/h for half an hour. How far does it go?"])
+def test_a_word_problem_that_only_uses_such_words_is_still_checked(question: str) -> None:
+    assert equivalent_options(["45 km", "45,000 m", "40 km", "50 km"], "45 km", question) is not None

@@ -13,7 +13,8 @@ Two options are the same answer when they hold the same value or the same name, 
   words shortened with a full stop ("Mt. Everest" = "Mount Everest"), or one of the names an option gives in
   brackets or after a slash ("Kyiv (Kiev)" = "Kiev").
 
-A name and an alias that share no spelling (a city's older name, its name in another language) are not
+A question about how a value or a name is written ("in simplest form", "the correct spelling", "what does
+WHO stand for") is left alone: there the forms are the answers. A name and an alias that share no spelling (a city's older name, its name in another language) are not
 found here: the inspector judges those.
 """
 
@@ -179,8 +180,20 @@ def same_option(a: str, b: str) -> str | None:
     return same_name(a, b)
 
 
-def equivalent_options(choices: list[str], answer: str) -> str | None:
-    """Why two of `choices` say the same answer (the gold one first), or None."""
+# A question about how something is written (simplest form, notation, spelling, an abbreviation) may offer one
+# value or one name in several forms on purpose: there the forms are the answers.
+_ABOUT_FORM = re.compile(
+    r"simplest|lowest terms|simplif|notation|\b(?:write|written|express|expressed) (?:\S+ ){0,3}(?:as|in)\b|"
+    r"\bin (?:\w+ ){0,2}form\b|convert\w* .*\b(?:to|into) (?:an? )?(?:fraction|decimal|percent)|"
+    r"equivalent|spell|abbreviat|initialism|acronym|stands? for|short for|\bformat\b",
+    re.IGNORECASE)
+
+
+def equivalent_options(choices: list[str], answer: str, question: str = "") -> str | None:
+    """Why two of `choices` say the same answer (the gold one first), or None. Not asked of a `question` about
+    how a value or a name is written."""
+    if _ABOUT_FORM.search(question):
+        return None
     pairs = [(i, j) for i in range(len(choices)) for j in range(i + 1, len(choices))]
     pairs.sort(key=lambda p: answer not in (choices[p[0]], choices[p[1]]))
     for i, j in pairs:

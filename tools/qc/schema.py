@@ -98,7 +98,7 @@ def _multiple_choice(draft: SampleDraft, answer: str, question: str) -> dict[str
     if not matches:
         raise CheckFailed("answer is not one of the options")
     gold = choices[matches[0]]
-    if same := equivalent_options(choices, gold):
+    if same := equivalent_options(choices, gold, question):
         raise CheckFailed(same)
     ordered = stable_shuffle(choices, seed=question)
     return {"choices": ordered, "answer": gold, "answer_index": ordered.index(gold)}
