@@ -91,6 +91,9 @@ def test_a_numeric_answer_in_the_stem_is_a_restatement_when_its_solution_program
     (MC, {"question": "Who heads the IMF today?", "answer": "Its managing director",
           "choices": ["Its managing director", "The World Bank", "The G7", "The UN"]}, False),
     (SHORT, {"question": "Who wrote the tango La Cumparsita?", "answer": "Gerardo Matos Rodríguez"}, False),
+    (SHORT, {"question": "What does GDP stand for?", "answer": "Gross Domestic Product"}, False),
+    (MC, {"question": "What is the full name of the body known as the IMF?", "answer": "International Monetary Fund",
+          "choices": ["International Monetary Fund", "Investment Market Forum", "OECD", "WTO"]}, False),
 ])
 def test_a_text_answer_named_in_another_spelling_is_found(subtask: Subtask, draft: dict[str, object], leaked: bool) -> None:
     assert (find_leak(make(subtask, **draft)) is not None) is leaked

@@ -185,14 +185,20 @@ def same_option(a: str, b: str) -> str | None:
 _ABOUT_FORM = re.compile(
     r"simplest|lowest terms|simplif|notation|\b(?:write|written|express|expressed) (?:\S+ ){0,3}(?:as|in)\b|"
     r"\bin (?:\w+ ){0,2}form\b|convert\w* .*\b(?:to|into) (?:an? )?(?:fraction|decimal|percent)|"
-    r"equivalent|spell|abbreviat|initialism|acronym|stands? for|short for|\bformat\b",
+    r"equivalent|spell|abbreviat|initialism|acronym|stands? for|short for|full (?:name|form)|expan[ds]|\bformat\b",
     re.IGNORECASE)
+
+
+def about_form(question: str) -> bool:
+    """Whether `question` asks how a value or a name is written (its simplest form, its spelling, what an
+    abbreviation stands for): then other forms of the answer belong in it and in its options."""
+    return _ABOUT_FORM.search(question) is not None
 
 
 def equivalent_options(choices: list[str], answer: str, question: str = "") -> str | None:
     """Why two of `choices` say the same answer (the gold one first), or None. Not asked of a `question` about
     how a value or a name is written."""
-    if _ABOUT_FORM.search(question):
+    if about_form(question):
         return None
     pairs = [(i, j) for i in range(len(choices)) for j in range(i + 1, len(choices))]
     pairs.sort(key=lambda p: answer not in (choices[p[0]], choices[p[1]]))

@@ -9,7 +9,7 @@
 - Beside a solution program: the stem holds the numeric answer while the program never writes it, so it is no
   operand ("A 3 kg bag, that is 3,000 g" with `print(3 * 1000)`); a number after a capitalised word is a label.
 - A text answer named in another spelling: words run together or split, shortened with a full stop, or its
-  initialism in capitals.
+  initialism in capitals; not in a question about how the answer is written ("What does CPU stand for?").
 
 The rules were set on `tests/data/qc_calibration/items.jsonl` only; `bench/qc_catch.py`'s planted set is the test.
 """
@@ -21,7 +21,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from tools.qc.options import compact, initialism, name_words, shortened
+from tools.qc.options import about_form, compact, initialism, name_words, shortened
 
 _UNITS = {w: n for n, w in enumerate(
     ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
@@ -196,8 +196,8 @@ def named_in_other_spelling(question: str, answer: str) -> str | None:
     'Hanoi'), a word shortened with a full stop, or its initialism in capitals ('WHO' for 'World Health
     Organization'); None when it does not, or names it in the answer's own spelling (the rules above judge that)."""
     target = name_words(answer)
-    if not target or len(compact(target)) < 4:
-        return None
+    if not target or len(compact(target)) < 4 or about_form(question):
+        return None  # "What does CPU stand for?" names the abbreviation it asks to expand
     raw = question.split()
     words = [name_words(w) for w in raw]
     for start in range(len(words)):
