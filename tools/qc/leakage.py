@@ -12,7 +12,8 @@ problem whose numbers happen to include the answer); the inspector model catches
   that writes its other numbers in digits; accents folded everywhere ("Hà Nội" is "ha noi"); a numeric answer in
   a stem whose solution program never writes it (no operand, so a restatement); a text answer named in another
   spelling ("Ha Noi" for "Hanoi", an initialism in capitals).
-Numbers are never flagged for merely appearing in the question itself: operands often equal the result.
+Numbers are never flagged for merely appearing in the question itself, since operands often equal the result:
+only where the item's own solution program shows that the number is no operand.
 """
 
 from __future__ import annotations
