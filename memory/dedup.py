@@ -30,11 +30,11 @@ from memory.compare import (
     Features,
     added_detail,
     answers_match,
-    resolve_choice,
     cross_lingual,
     fold,
     inverted,
     other_units,
+    resolve_choice,
     same_passage,
 )
 from memory.embeddings import Embedder, embed_array

@@ -13,9 +13,9 @@ from assistant.cli import main
 from assistant.settings import Settings
 from memory.compare import Answer, answers_match, numbers_in
 from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator
-from memory.multilingual import load_multilingual
 from memory.embeddings import HashEmbedder
 from memory.minilm_onnx import OnnxMiniLMEmbedder
+from memory.multilingual import load_multilingual
 from memory.store import SampleStore
 
 PAIRS = Path(__file__).parents[1] / "data" / "dedup_pairs"
@@ -70,10 +70,18 @@ def _scores(half: str, int8: OnnxMiniLMEmbedder) -> tuple[float, float]:
 
 
 def test_the_held_out_half_keeps_the_precision_and_recall_measured_on_it(int8: OnnxMiniLMEmbedder) -> None:
-    # Measured, not tuned on (bench/dedup_pairs.py): precision 0.963, recall 0.732. A floor, so that a change
-    # which loses duplicates or merges different items shows; the goal (recall 0.9) is not met yet.
+    # Measured, not tuned on (bench/dedup_pairs.py), without the multilingual embedding: precision 0.964, recall
+    # 0.743. A floor, so that a change which loses duplicates or merges different items shows; the goal (recall
+    # 0.9) is not met.
     precision, recall = _scores("test", int8)
     assert precision >= 0.95 and recall >= 0.7, f"precision {precision:.3f}, recall {recall:.3f}"
+
+
+def test_the_held_out_file_keeps_the_precision_and_recall_measured_on_it(int8: OnnxMiniLMEmbedder) -> None:
+    # Scored once, after the rules were final (bench/dedup_pairs.py --files held_out): without the multilingual
+    # embedding precision 1.000, recall 0.674 (with it 1.000 / 0.729). A floor; the goal (recall 0.9) is not met.
+    precision, recall = _scores("held_out", int8)
+    assert precision >= 0.95 and recall >= 0.65, f"precision {precision:.3f}, recall {recall:.3f}"
 
 
 def test_the_two_stage_decision_beats_the_embedding_alone_on_the_held_out_half(int8: OnnxMiniLMEmbedder) -> None:
@@ -229,6 +237,31 @@ def test_dedup_command_checks_memory_when_asked(tmp_path: Path, shipped_cache: P
     assert main(["dedup", str(path), "--data-dir", str(data), "--against-memory"]) == 0
     [found] = json.loads(capsys.readouterr().out)["duplicates"]
     assert (found["a"], found["b"], found["build_id"]) == ("kept-1", "n1", "b7")
+
+
+def test_dedup_command_asks_the_judge_model_about_the_uncertain_band(
+        tmp_path: Path, shipped_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Plumbing only: a scripted judge stands in for the model (what a real judge decides is not measured here).
+    import assistant.commands.dedup as command
+    from tests.scripted import Script, stage_models
+
+    script = Script(submit_same_item=[{"same": True, "reason": "the same capital"}])
+    asked_roles: list[tuple[str, ...]] = []
+
+    def scripted(settings: Settings, roles: tuple[str, ...] = ()) -> object:
+        asked_roles.append(roles)
+        return stage_models(script)
+
+    monkeypatch.setattr(command, "stage_models", scripted)
+    rows = [{"id": "fr1", "question": "What is the capital of France?", "answer": "Paris"},
+            {"id": "fr2", "question": "Which city is France's capital?", "answer": "Paris"}]  # cosine ~0.94
+    # A threshold of 0.95 puts the pair in the uncertain band [0.91, 0.95).
+    path, flags = _write(tmp_path / "rows.jsonl", rows), ["--data-dir", str(tmp_path / "data"), "--threshold", "0.95"]
+    assert main(["dedup", str(path), *flags]) == 0
+    assert json.loads(capsys.readouterr().out)["duplicates"] == []  # uncertain, and no judge: kept
+    assert main(["dedup", str(path), *flags, "--model", "openai:judge-model"]) == 0
+    assert [(d["a"], d["b"]) for d in json.loads(capsys.readouterr().out)["duplicates"]] == [("fr1", "fr2")]
+    assert asked_roles == [("judge",)] and "Sample A:" in script.calls["submit_same_item"][0]
 
 
 def test_dedup_command_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
