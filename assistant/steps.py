@@ -223,14 +223,14 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
     state.phase = "planned" if report.status == "stopped" else "built"
     state.build = BuildSummary(build_id=report.build_id, directory=str(directory), status=report.status,
                                accepted=report.accepted, requested=report.requested,
-                               message="; ".join(report.warnings[-3:]),
+                               message=_sentences(report.warnings[-3:]),
                                shortfalls=[o for o in report.subtasks if o.short] if report.status == "short" else [])
     if report.status == "stopped":
         return (f"The build stopped early: {report.stop_reason}{_budget_setting(report.stop_reason)}. "
                 f"{report.accepted}/{report.requested} samples are saved; building again resumes it without redoing "
                 "anything.")
     shortfall = "" if report.status == "complete" else (
-        f" It fell short: {'; '.join(report.warnings[-2:])}. To finish it, keep what a short subtask has (its quota "
+        f" It fell short. {_sentences(report.warnings[-2:])} To finish it, keep what a short subtask has (its quota "
         "shrinks to that) or drop it (the others get its samples): say so, or use the buttons under the build.")
     if report.replaces:
         shortfall += (f" It is a fresh version of {report.replaces}: no item of that benchmark or of its earlier "
@@ -330,3 +330,8 @@ def plan_estimate(deps: AssistantDeps) -> str | None:
         return None
     return describe_estimate(estimate_for(state.plan, state.spec, deps.models, build_options(deps.settings),
                                           deps.settings.quality_sample_size, deps.settings.panel()))
+
+
+def _sentences(notes: list[str]) -> str:
+    """The report's warnings, each a sentence of its own (they are written as sentences, most with their stop)."""
+    return " ".join(note if note.rstrip().endswith((".", "!", "?")) else note.rstrip() + "." for note in notes)

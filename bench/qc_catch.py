@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic_ai.models import Model  # noqa: E402
 
+from bench.qc_calibration import HELDOUT, HELDOUT_SECOND, calibration_items, leakage_figures, read_items  # noqa: E402
 from bench.qc_calibration import KINDS as LEAK_KINDS  # noqa: E402
-from bench.qc_calibration import calibration_items, leakage_figures  # noqa: E402
 from bench.qc_oracle import Oracle  # noqa: E402
 from bench.qc_planted import ARITH, DEFECTS, DETERMINISTIC_KINDS, SUBTASKS, Planted, _arith, _options, planted_items  # noqa: E402
 from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator  # noqa: E402
@@ -281,16 +281,18 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, ob
         "audit": {k: [v["caught"], v["planted"]] for k, v in per_kind(items, audit_flags, gate_kinds).items()},
         "false_rejection": {name: round(len(rejected) / clean, 3) for name, rejected in details["false_rejections"].items()},  # type: ignore[attr-defined]
         "model_checks": model_figures(items, gate, audit_flags, gate_kinds),
-        "leakage": leakage_halves(items, samples),
+        "leakage": leakage_halves(items),
         "items": len(items) + len(position_slice()),
     }
     return details, summary
 
 
-def leakage_halves(items: list[Planted], samples: dict[int, Sample]) -> dict[str, object]:
-    """The leakage check alone on its calibration set (tuned on) and on the planted set (never tuned on)."""
-    test = [(items[n].kind, s) for n, s in samples.items() if items[n].kind in ("clean", *LEAK_KINDS)]
-    return {"calibration": leakage_figures(calibration_items()), "test": leakage_figures(test)}
+def leakage_halves(items: list[Planted]) -> dict[str, object]:
+    """The format and leakage checks alone on their calibration set (tuned on), on the planted set and on the
+    held-out set (neither tuned on)."""
+    test = [(item.kind, item.draft, item.subtask) for item in items if item.kind in ("clean", *LEAK_KINDS)]
+    return {"calibration": leakage_figures(calibration_items()), "test": leakage_figures(test),
+            "heldout": leakage_figures(read_items(HELDOUT)), "heldout_second": leakage_figures(read_items(HELDOUT_SECOND))}
 
 
 def table(summary: dict[str, object]) -> str:
@@ -311,7 +313,7 @@ def table(summary: dict[str, object]) -> str:
     for name, half in leakage.items():
         caught = ", ".join(f"{k} {c}/{p}" for k, (c, p) in half["leakage"].items())
         rejected, sound = half["false_rejection"]
-        lines.append(f"leakage check alone, {name} half: {caught}; sound items rejected {rejected}/{sound}")
+        lines.append(f"format and leakage checks alone, {name} set: {caught}; sound items rejected {rejected}/{sound}")
     return "\n".join(lines)
 
 

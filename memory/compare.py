@@ -9,6 +9,7 @@ another answer, a different question on the same passage, or the same answer wri
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
@@ -82,6 +83,7 @@ class Answer:
         if "=" in text and re.search(r"\d", text.rsplit("=", 1)[1]):
             text = text.rsplit("=", 1)[1]  # "3! = 6" is 6
         dates, clock = dates_in(text), clock_times(text)
+        text = _temperature_words(text)
         text = re.sub(r"(?<=\d)[\s\u00a0\u202f](?=\d{3}\b)", "", text)  # "3 600" is 3600
         text = re.sub(r"\b(\d+|one|a|an)\s+(?:in|out of)\s+(\d+|[a-z]+)\b", _as_fraction, text, flags=re.IGNORECASE)
         text = re.sub(r"\b([ap])\.m\.", r"\1m", text, flags=re.IGNORECASE)
@@ -117,6 +119,18 @@ class Answer:
         if self.numbers:
             return any(n != int(n) or abs(n) >= 100 for n in self.numbers)
         return any(len(w) >= 4 for w in self.content) and not self.content <= {"yes", "no", "true", "false"}
+
+
+_SCALE_LETTER = {"c": "celsius", "f": "fahrenheit", "k": "kelvin"}
+
+
+def _temperature_words(text: str) -> str:
+    """One way of writing a temperature or an angle after its number: "78 °C", "78°C" and "78 degrees Celsius"
+    are "78 celsius"; "37 degrees" and "180°" are the number alone (the question names the scale)."""
+    text = re.sub(r"(?<=\d)\s*°\s*([CcFfKk])\b", lambda m: " " + _SCALE_LETTER[m.group(1).lower()], text)
+    text = re.sub(r"\bcentigrade\b", "celsius", text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<=\d)\s+degrees?\s+(?=(?:celsius|fahrenheit|kelvin)\b)", " ", text, flags=re.IGNORECASE)
+    return re.sub(r"(?<=\d)\s*(?:°|\s+degrees?\b)(?!\s*(?:celsius|fahrenheit|kelvin)\b)", " ", text, flags=re.IGNORECASE)
 
 
 def _as_fraction(match: re.Match[str]) -> str:
@@ -280,6 +294,16 @@ class Features:
         # The numbers as written, not the converted quantities: "180" and "180 km" share a bucket.
         key = "#" + ",".join(f"{n:g}" for n in answer.numbers) if answer.numbers and not answer.dates else answer.key
         return ",".join(f"{n:g}" for n in self.question_numbers) + "|" + key
+
+
+def added_detail(a: Features, b: Features) -> bool:
+    """One question has every number of the other and more ("The Ninety-five Theses of 1517..." / "...the
+    Ninety-five Theses"), and the answer is a name or words that the text finds the same: the added numbers
+    are a detail, not a changed question. A changed number, or a number answer, is never a detail."""
+    small, large = sorted((Counter(a.question_numbers), Counter(b.question_numbers)), key=lambda c: c.total())
+    if small == large or small - large or a.answer.numbers or b.answer.numbers or a.answer.code is not None:
+        return False
+    return answers_match(a.answer, b.answer) == "same"
 
 
 def cross_lingual(a: Features, b: Features) -> bool:

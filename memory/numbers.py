@@ -121,6 +121,9 @@ def _next_to_number(found: list[str], index: int) -> bool:
     return any(number_values(t) and len(t) <= 4 for t in neighbours)
 
 
+_CJK_PREFIXED = frozenset("卡克米瓦焦")  # kilo- units: 千卡 kcal, 千克 kg, 千米 km, 千瓦 kW, 千焦 kJ
+
+
 def cjk_numbers(text: str, *, ordinals: bool) -> list[float]:
     """Numbers written in Chinese numerals ("三百二十" is 320); a lone 一 in a question is mostly "a"."""
     found = []
@@ -128,6 +131,8 @@ def cjk_numbers(text: str, *, ordinals: bool) -> list[float]:
         numeral = match.group()
         if text[:match.start()].endswith(_WEEKDAY_PREFIX) or (numeral == "一" and not ordinals):
             continue
+        if numeral == "千" and text[:match.start()].rstrip()[-1:].isdigit() and text[match.end():match.end() + 1] in _CJK_PREFIXED:
+            continue  # "9千卡" is 9 kcal, "5千克" 5 kg: 千 is the unit's prefix there, not a thousand
         total, current = 0, 0
         for char in numeral:
             if char in _CJK_DIGITS:

@@ -70,6 +70,10 @@ def units_named(text: str) -> frozenset[str]:
             found.add("temperature:" + TEMPERATURE[word])
         elif len(word) > 2 and (unit := unit_of(word)) is not None and word not in {"min", "sec", "day", "week"}:
             found.add(f"{unit[0]}:{unit[1]:g}")
+    # Short symbols count right after a number ("2 kg", "250 ml", "1.5 L"); alone, "m" or "l" says little.
+    for word in re.findall(r"\d\s*([a-z]{1,2})\b", lowered):
+        if (unit := unit_of(word)) is not None:
+            found.add(f"{unit[0]}:{unit[1]:g}")
     return frozenset(found)
 
 

@@ -3,8 +3,9 @@
 The generator can write a wrong gold answer (`wrong_key`: its solution program, if any, still computes the true
 one), a wrong solution program (`wrong_program`: the gold answer is right, the program prints another value), no
 solution program at all (`missing_program`) and,
-for multiple choice, a second correct option (`second_correct`: a distractor that is the true value written
-another way, "12.0" beside "12"). The inspector can flag a sound item (a repairable `ambiguous`, a false
+for multiple choice, a second correct option (`second_correct`: a distractor that holds the true value among words,
+"12 in all" beside "12", which the format check does not read as a value and the executed check and the inspector
+do; "12.0" beside "12" would be dropped by the format check before either ran). The inspector can flag a sound item (a repairable `ambiguous`, a false
 `wrong_answer`, or a `self_contradicting` wrong-answer verdict whose own value is the gold answer) and pass a
 flawed one; the solver can answer wrongly; the judge can rule an adjudication, or flip a single verdict, the wrong
 way round, and a ruling against a right gold answer can name that very answer as its own (`self_contradicting`).
@@ -90,6 +91,12 @@ def same_value(a: str, b: str) -> bool:
     return x == y if x is not None and y is not None else a.strip().casefold() == b.strip().casefold()
 
 
+def says_value(option: str, truth: str) -> bool:
+    """The option is the value, or holds it as its one number ("12 in all")."""
+    numbers = re.findall(r"-?\d[\d,]*(?:\.\d+)?", option)
+    return same_value(option, truth) or (len(numbers) == 1 and same_value(numbers[0], truth))
+
+
 def wrong_value(truth: str, question: str) -> str:
     """A plausible wrong answer to an item whose true answer is `truth`."""
     value = number(truth)
@@ -137,7 +144,7 @@ def generator_mistakes(item: dict[str, Any], answer_format: str, state: ContentS
             and draw(state, "generator:second_correct", question, rates.second_correct)):
         others = [c for c in item["choices"] if c not in (truth, item["answer"])]
         if others:
-            item["choices"] = [f"{truth}.0" if c == others[0] else c for c in item["choices"]]
+            item["choices"] = [f"{truth} in all" if c == others[0] else c for c in item["choices"]]
     return item
 
 
@@ -150,7 +157,7 @@ def true_issues(gold: str, truth: str | None, choices: list[str]) -> list[dict[s
         return []
     if not same_value(truth, gold):
         return [{"kind": "wrong_answer", "detail": f"the correct answer is {truth}"[:200], "computed": truth}]
-    twins = [c for c in choices if c != gold and same_value(c, truth)]
+    twins = [c for c in choices if c != gold and says_value(c, truth)]
     if twins:
         return [{"kind": "several_correct", "detail": f"options {gold!r} and {twins[0]!r} are both correct"[:200]}]
     return []
@@ -192,9 +199,9 @@ def repaired(keys: dict[str, str], choices: list[str], state: ContentState) -> d
     if "several_correct" in issues and choices:
         fresh = [wrong_value(truth, f"{question}|{n}") for n in range(8)]
         fresh = [f for f in dict.fromkeys(fresh) if not any(same_value(f, c) for c in choices)]
-        if len(fresh) < sum(1 for c in choices if c != gold and same_value(c, truth)):
+        if len(fresh) < sum(1 for c in choices if c != gold and says_value(c, truth)):
             return {"feasible": False, "explanation": "no other distractor comes to mind"}
-        fixed = [c if c == gold or not same_value(c, truth) else fresh.pop(0) for c in choices]
+        fixed = [c if c == gold or not says_value(c, truth) else fresh.pop(0) for c in choices]
         return {"feasible": True, "choices": fixed, "explanation": "replaced the option equal to the answer"}
     new = f"{question} Give the final answer only."
     state.remember(new, truth)

@@ -11,7 +11,7 @@ from typing import Any
 import pydantic_ai.models
 import pytest
 
-from bench.qc_calibration import CALIBRATION, calibration_items
+from bench.qc_calibration import CALIBRATION, HELDOUT, HELDOUT_SECOND, calibration_items, read_items
 from bench.qc_catch import PLUMBING, main, planted_jsonl, subset
 from bench.qc_planted import DEFECTS, planted_items
 from tests.fake_llm import FakeLLMServer
@@ -41,10 +41,15 @@ def test_the_figures_are_said_apart_and_the_oracle_run_is_labelled_a_plumbing_ch
         for kind, (caught, planted) in section.items():
             assert kind in DEFECTS and 0 <= caught <= planted
             assert planted == PLANTED.get(kind, 1)  # position_imbalance is one slice
-    leakage, calibration = summary["leakage"], Counter(kind for kind, _ in calibration_items())
+    leakage, calibration = summary["leakage"], Counter(kind for kind, _, _ in calibration_items())
+    heldout = Counter(kind for kind, _, _ in read_items(HELDOUT))
+    second = Counter(kind for kind, _, _ in read_items(HELDOUT_SECOND))
     assert leakage["calibration"]["false_rejection"] == [0, calibration["clean"]]  # the half the rules were tuned on
     assert leakage["test"]["false_rejection"] == [0, PLANTED["clean"]]  # the planted set: never tuned on
-    for half, counts in (("calibration", calibration), ("test", PLANTED)):
+    assert leakage["heldout"]["false_rejection"] == [0, heldout["clean"]]  # written before any figure was seen
+    assert leakage["heldout_second"]["false_rejection"] == [0, second["clean"]]
+    for half, counts in (("calibration", calibration), ("test", PLANTED), ("heldout", heldout),
+                         ("heldout_second", second)):
         for kind, (caught, planted) in leakage[half]["leakage"].items():
             assert planted == counts[kind] and 0 <= caught <= planted
 
@@ -77,11 +82,14 @@ def test_with_a_model_the_model_run_checks_go_to_its_openai_compatible_endpoint(
     assert asked["submit_inspection"] > 0 and asked["submit_answer"] > 0
 
 
-def test_the_calibration_set_shares_no_question_with_the_planted_set() -> None:
+def test_the_calibration_set_shares_no_question_with_the_planted_or_the_held_out_set() -> None:
     planted = {i.draft.question.casefold() for i in planted_items()}
     rows = [json.loads(line) for line in CALIBRATION.read_text(encoding="utf-8").splitlines()]
-    assert rows and not {r["question"].casefold() for r in rows} & planted
-    assert {r["kind"] for r in rows} == {"clean", "hint_in_new_words", "answer_restated"}
+    held = [json.loads(line) for path in (HELDOUT, HELDOUT_SECOND) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert rows and not {r["question"].casefold() for r in rows} & (planted | {r["question"].casefold() for r in held})
+    assert not {r["question"].casefold() for r in held} & planted
+    assert {r["kind"] for r in rows} == {"clean", "hint_in_new_words", "answer_restated", "synonym_option"}
+    assert {r["kind"] for r in held} == {"clean", "answer_restated", "synonym_option"}
 
 
 def test_a_limit_keeps_n_items_of_each_kind_and_what_its_duplicates_repeat() -> None:

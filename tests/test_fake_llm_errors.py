@@ -95,7 +95,7 @@ async def test_a_second_correct_option_without_a_program_is_repaired_after_the_i
     for result in results:
         assert result.sample is not None and result.sample.metadata["qc"]["repaired"] is True
         assert result.sample.metadata["repairs"] == ["replaced the option equal to the answer"]
-        twins = [c for c in result.sample.choices or [] if c == f"{result.sample.answer}.0"]
+        twins = [c for c in result.sample.choices or [] if c == f"{result.sample.answer} in all"]
         assert twins == [], "the repair replaced the option equal to the answer"
         assert next(r for r in result.records if r.check == "solver").agreed is True
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from assistant.commands.build import settings_from
 from assistant.deps import memory_embedder, open_store
-from memory.dedup import SHIPPED_THRESHOLD, Deduplicator, Duplicate, items_from_rows
+from assistant.model_registry import stage_models
+from assistant.settings import EMBEDDED_MODEL
+from memory.dedup import SHIPPED_THRESHOLD, Deduplicator, Duplicate, TieBreak, items_from_rows
 from tools.errors import InvalidRequest
+from tools.qc.dedup_judge import same_item
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,7 +26,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "--threshold", type=float, default=None,
         help=f"Question similarity from which a same-answer pair is a duplicate (default {SHIPPED_THRESHOLD}, calibrated).",
     )
-    dedup.add_argument("--against-memory", action="store_true", help="Also compare with the benchmarks you built here (as BENCHMARK_AGENT_LOCAL_USER) and the published ones.")
+    dedup.add_argument("--against-memory", action="store_true",
+                       help="Also compare with the benchmarks you built here (as BENCHMARK_AGENT_LOCAL_USER) and the "
+                            "published ones.")
+    dedup.add_argument("--model", default=None,
+                       help="Judge model that settles the pairs the text checks cannot (the uncertain band), as in a "
+                            "build, e.g. openai:gpt-4o-mini (default: such pairs are kept as different).")
     dedup.add_argument("--data-dir", type=Path, default=None, help="Where memory is kept (default: settings).")
     dedup.set_defaults(run=run)
 
@@ -54,8 +63,15 @@ async def run(args: argparse.Namespace) -> int:
         raise InvalidRequest(f"--threshold must be in (0, 1], got {args.threshold}")
     settings = settings_from(args)
     items = items_from_rows(read_rows(args.file))
+    tie_break: TieBreak | None = None
+    if args.model:
+        if args.model == EMBEDDED_MODEL:
+            raise InvalidRequest(f"--model {EMBEDDED_MODEL}: the embedded toy model's verdicts would be noise; "
+                                 "give a real model (openai:NAME with OPENAI_BASE_URL or OPENAI_API_KEY).")
+        tie_break = partial(same_item, models=stage_models(settings, roles=("judge",)))
     embedder = memory_embedder()
-    dedup = Deduplicator(embedder, threshold=args.threshold if args.threshold is not None else settings.dedup_threshold)
+    dedup = Deduplicator(embedder, threshold=args.threshold if args.threshold is not None else settings.dedup_threshold,
+                         tie_break=tie_break)
     remembered: list[Duplicate] = []
     if args.against_memory:
         with open_store(settings, embedder) as store:

@@ -28,3 +28,23 @@ def test_the_embedded_model_turns_the_schema_into_a_grammar_not_any_json(name: s
         warnings.simplefilter("error")  # the any-JSON fallback warns
         grammar = grammar_for([Option(name.split("/")[-1], SCHEMAS[name])])
     assert "root ::=" in grammar
+
+
+@pytest.fixture(scope="module")
+def vocab() -> object:
+    import llama_cpp
+
+    from assistant.embedded_model import packaged_gguf_path
+
+    return llama_cpp.Llama(str(packaged_gguf_path()), vocab_only=True, verbose=False)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_llama_cpp_accepts_each_schemas_grammar_so_the_output_is_not_left_to_any_json(name: str, vocab: object) -> None:
+    # The embedded model falls back to any JSON (with a warning) for a grammar llama.cpp's sampler rejects.
+    import llama_cpp
+
+    grammar = grammar_for([Option(name.split("/")[-1], SCHEMAS[name])])
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab._model.vocab, grammar.encode(), b"root")  # type: ignore[attr-defined]
+    assert sampler, f"llama.cpp rejects the grammar of {name}"
+    llama_cpp.llama_sampler_free(sampler)

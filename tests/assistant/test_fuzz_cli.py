@@ -33,7 +33,7 @@ COMMANDS = {
     "evaluate": (1, ("--models", "--expected-order", "--reference-scores", "--concurrency", "--max-tokens",
                      "--max-cost")),
     "check": (1, ("--model", "--out", "--fields", "--no-memory", "--data-dir", "--concurrency", "--quiet")),
-    "dedup": (1, ("--threshold", "--against-memory", "--data-dir")),
+    "dedup": (1, ("--threshold", "--against-memory", "--model", "--data-dir")),
     "prior": (1, ("-k", "--data-dir", "--built")),
     "publish": (1, ("--data-dir",)),
     "unpublish": (1, ("--data-dir",)),

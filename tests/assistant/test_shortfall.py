@@ -200,3 +200,16 @@ def test_short_build_words_narrow_to_the_shortfall_step_and_name_the_subtask() -
     assert "could not tell" in read_choice("drop geometry", state)  # type: ignore[operator]
     one = _state({"fractions": 4, "decimals": 4}, {"fractions": 1, "decimals": 4})
     assert read_choice("keep the 1 it has", one) == ("fractions", "relax")
+
+
+async def test_a_short_builds_summary_gives_each_warning_as_a_sentence_of_its_own(
+        tmp_path: Path, store: SampleStore) -> None:
+    chat = Chat(tmp_path, store, _script(1), "analyze_request", "design_plan", "build_benchmark")
+    await chat.say("6 arithmetic word problems")
+    await chat.say("go")
+    reply = await chat.say("go")
+    build = chat.deps.state.build
+    assert build is not None and build.status == "short" and build.message, build
+    assert "It fell short. " in reply, reply
+    for text in (reply, build.message):
+        assert ".;" not in text and ". ." not in text and ".." not in text.replace("...", ""), text

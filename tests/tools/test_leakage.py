@@ -65,3 +65,35 @@ def test_an_answer_given_in_other_words_or_in_an_aside_is_found(subtask: Subtask
 ])
 def test_numbers_and_asides_that_do_not_give_the_answer_away_are_not_flagged(subtask: Subtask, draft: dict[str, object]) -> None:
     assert find_leak(make(subtask, **draft)) is None
+
+
+@pytest.mark.parametrize(("subtask", "draft", "leaked"), [
+    (NUM, {"question": "A sack holds 4 kg of beans, that is 4,000 grams. How many grams of beans does it hold?",
+           "answer": "4000", "solution_code": "print(4 * 1000)"}, True),
+    (NUM, {"question": "A van makes 6 trips of 35 km, 210 km in all. How far does it drive in km?", "answer": "210",
+           "solution_code": "trips, each = 6, 35\nprint(trips * each)"}, True),
+    (NUM, {"question": "A crate holds 30 jars; 10 are sold and 10 arrive. How many jars are in the crate?",
+           "answer": "30", "solution_code": "print(30 - 10 + 10)"}, False),
+    (NUM, {"question": "Hall 24 seats 6 rows of 4 guests. How many guests does it seat?", "answer": "24",
+           "solution_code": "print(6 * 4)"}, False),
+    (NUM, {"question": "A sack holds 4 kg of beans. How many grams of beans does it hold?", "answer": "4000",
+           "solution_code": "print(4 * 1000)"}, False),
+])
+def test_a_numeric_answer_in_the_stem_is_a_restatement_when_its_solution_program_never_uses_it(
+        subtask: Subtask, draft: dict[str, object], leaked: bool) -> None:
+    assert (find_leak(make(subtask, **draft)) is not None) is leaked
+
+
+@pytest.mark.parametrize(("subtask", "draft", "leaked"), [
+    (SHORT, {"question": "Which dance, written tan go on old posters, comes from Buenos Aires?", "answer": "Tango"}, True),
+    (MC, {"question": "Which fund, the IMF in the news, lends to governments?", "answer": "International Monetary Fund",
+          "choices": ["International Monetary Fund", "World Bank", "OECD", "WTO"]}, True),
+    (MC, {"question": "Who heads the IMF today?", "answer": "Its managing director",
+          "choices": ["Its managing director", "The World Bank", "The G7", "The UN"]}, False),
+    (SHORT, {"question": "Who wrote the tango La Cumparsita?", "answer": "Gerardo Matos Rodríguez"}, False),
+    (SHORT, {"question": "What does GDP stand for?", "answer": "Gross Domestic Product"}, False),
+    (MC, {"question": "What is the full name of the body known as the IMF?", "answer": "International Monetary Fund",
+          "choices": ["International Monetary Fund", "Investment Market Forum", "OECD", "WTO"]}, False),
+])
+def test_a_text_answer_named_in_another_spelling_is_found(subtask: Subtask, draft: dict[str, object], leaked: bool) -> None:
+    assert (find_leak(make(subtask, **draft)) is not None) is leaked

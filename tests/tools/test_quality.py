@@ -155,6 +155,7 @@ def test_the_card_says_a_judge_that_is_the_generator_is_not_independent_and_who_
     card = dataset_card(own, items)
     assert "a review by the judge model, which is the generator's own model and so not independent" in card
     assert "exactly one option is correct is computed for multiple-choice items with a solution program" in card
+    assert "no other option says the same value or name in another form" in card
     other = own.model_copy(update={"models": {"generator": "openai:gen", "judge": "openai:judge"}})
     assert "a different model from the generator" in dataset_card(other, items) and "independent review" not in card
 

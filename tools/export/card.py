@@ -94,7 +94,8 @@ def _checks_sentence(report: BuildReport) -> str:
     review = ("a review by the judge model, which is the generator's own model and so not independent"
               if judge == generator else "a review by the judge model, a different model from the generator")
     return ("Every sample passed deterministic format checks (the gold answer is one of the options for multiple "
-            "choice, options shuffled with a stable seed), semantic de-duplication against the samples accepted "
+            "choice and no other option says the same value or name in another form, options shuffled with a stable "
+            "seed), semantic de-duplication against the samples accepted "
             f"before it, and {review}. Whether exactly one option is correct is computed for multiple-choice items "
             "with a solution program; for the others the judge decides it.")
 

@@ -3,7 +3,9 @@
 Measured here: "at least N (reasoning) steps" (arithmetic operations in the item's solution program,
 else the hops of its design brief), a length in words ("at most 40 words", "at least 20 words", of
 the question) and a language written in a script of its own (Chinese, Japanese, Korean, Russian,
-Greek, Arabic, Hebrew, Hindi: the question must use that script). Every other constraint, and a
+Greek, Arabic, Hebrew, Hindi: the question must use that script) or a Latin-script language whose commonest
+words memory/language.py knows (Spanish, French, German, Portuguese, Italian: a question detected as written in
+another language misses; one too short to tell goes to the inspector). Every other constraint, and a
 measurable one an item gives nothing to measure by (no program and no brief), goes to the inspector
 in the spec's own words. A miss drops the item with the constraint named, so the report counts
 misses per constraint.
@@ -16,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from memory.language import detect
 from tools.contracts import BenchmarkSpec, Sample, SampleBrief
 
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
@@ -30,7 +33,10 @@ _SCRIPTS = {
     "greek": r"[\u0370-\u03ff]", "arabic": r"[\u0600-\u06ff]", "hebrew": r"[\u0590-\u05ff]", "hindi": r"[\u0900-\u097f]",
 }
 
-Kind = Literal["steps", "max_words", "min_words", "script", "judged"]
+_DETECTED = {"spanish": "es", "french": "fr", "german": "de", "portuguese": "pt", "italian": "it"}
+_CODES = {"es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese", "it": "Italian", "en": "English"}
+
+Kind = Literal["steps", "max_words", "min_words", "script", "detected", "judged"]
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,12 @@ def read_constraints(spec: BenchmarkSpec) -> list[Constraint]:
             found.append(Constraint(text, "judged"))
     language = spec.language.strip()
     if language and language.casefold() != "english":
-        pattern = _SCRIPTS.get(language.casefold())
-        found.append(Constraint(f"written in {language}", "script" if pattern else "judged", pattern=pattern or ""))
+        if pattern := _SCRIPTS.get(language.casefold()):
+            found.append(Constraint(f"written in {language}", "script", pattern=pattern))
+        elif code := _DETECTED.get(language.casefold()):
+            found.append(Constraint(f"written in {language}", "detected", pattern=code))
+        else:
+            found.append(Constraint(f"written in {language}", "judged"))
     return found
 
 
@@ -102,6 +112,12 @@ def check_constraints(sample: Sample, constraints: list[Constraint], brief: Samp
             misses.append((constraint, f"the question has {words} words, fewer than {constraint.number}"))
         elif constraint.kind == "script" and not re.search(constraint.pattern, sample.question):
             misses.append((constraint, "the question has no character of that language's script"))
+        elif constraint.kind == "detected":
+            found = detect(sample.question)
+            if found == "und":
+                judged.append(constraint.text)
+            elif found != constraint.pattern:
+                misses.append((constraint, f"the question reads as {_CODES.get(found, found)}"))
         elif constraint.kind == "judged":
             judged.append(constraint.text)
     return ConstraintCheck(misses=misses, for_inspector=judged)

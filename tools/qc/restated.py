@@ -6,15 +6,22 @@
 - A numeric answer spelled out in words, in a stem that writes its other numbers in digits, is a restatement:
   an author who counts in digits does not spell out the one number the question asks for.
 - Text is compared with accents folded ("Hà Nội" is "ha noi").
+- Beside a solution program: the stem holds the numeric answer while the program never writes it, so it is no
+  operand ("A 3 kg bag, that is 3,000 g" with `print(3 * 1000)`); a number after a capitalised word is a label.
+- A text answer named in another spelling: words run together or split, shortened with a full stop, or its
+  initialism in capitals; not in a question about how the answer is written ("What does CPU stand for?").
 
 The rules were set on `tests/data/qc_calibration/items.jsonl` only; `bench/qc_catch.py`'s planted set is the test.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
+
+from tools.qc.options import about_form, compact, initialism, name_words, shortened
 
 _UNITS = {w: n for n, w in enumerate(
     ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
@@ -137,4 +144,71 @@ def text_in_aside(stem: str, answer: str, others: list[str]) -> str | None:
     for aside in asides(stem):
         if re.search(pattern, aside) and not any(re.search(r"(?<!\w)" + re.escape(o) + r"(?!\w)", aside) for o in others):
             return f"an aside in the question names the answer ({aside.strip()[:60]!r})"
+    return None
+
+
+_LABEL = re.compile(r"\b[A-Z][\w-]*\s*(?:no\.?|#)?\s*$")  # "Room 12", "Apollo 11", "Route #66": a number that names
+
+
+def _program_literals(code: str) -> set[Decimal] | None:
+    """The numbers a solution program writes, or None when it does not parse."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+            found.add(Decimal(str(node.value)).normalize())
+    return found
+
+
+def restated_beside_program(question: str, value: Decimal, code: str) -> str | None:
+    """Why `question` restates its numeric answer `value`, judged against the item's solution program: the stem
+    holds the answer (in digits, or in words for an answer above 2) while the program that computes it never
+    writes it, so it is no operand (a label such as 'Room 12' aside)."""
+    literals = _program_literals(code)
+    target = value.normalize()
+    if literals is None or target in literals or abs(target) <= 1:
+        return None
+    folded = fold(question)
+    for match in _DIGITS.finditer(folded):
+        if Decimal(match.group().lstrip("+")).normalize() == target and not _LABEL.search(question[:_raw_start(question, match.start())]):
+            return f"the question holds the answer ({match.group()}) where the solution program does not use it"
+    if abs(target) > 2 and any(Decimal(v) == target for v, _, _ in spelled_numbers(folded)):
+        return "the question spells out the answer where the solution program does not use it"
+    return None
+
+
+def _raw_start(question: str, folded_start: int) -> int:
+    """Where a position of the folded question is in the raw question (folding only drops marks and commas)."""
+    if len(fold(question)) == len(question):
+        return folded_start
+    raw, seen = 0, 0
+    while raw < len(question) and seen < folded_start:
+        raw += 1
+        seen = len(fold(question[:raw]))
+    return raw
+
+
+def named_in_other_spelling(question: str, answer: str) -> str | None:
+    """How `question` names the text `answer` in another spelling: its words run together or split ('Ha Noi' for
+    'Hanoi'), a word shortened with a full stop, or its initialism in capitals ('WHO' for 'World Health
+    Organization'); None when it does not, or names it in the answer's own spelling (the rules above judge that)."""
+    target = name_words(answer)
+    if not target or len(compact(target)) < 4 or about_form(question):
+        return None  # "What does CPU stand for?" names the abbreviation it asks to expand
+    raw = question.split()
+    words = [name_words(w) for w in raw]
+    for start in range(len(words)):
+        for size in range(1, len(target) + 2):
+            gram = [w for part in words[start:start + size] for w in part]
+            if not gram or gram == target or start + size > len(words):
+                continue
+            if compact(gram) == compact(target) or (len(gram) == len(target) and all(
+                    p.rstrip(".") == q.rstrip(".") or shortened(p, q) for p, q in zip(gram, target, strict=True))):
+                return f"the question names the answer as {' '.join(raw[start:start + size])[:60]!r}"
+            token = raw[start].strip(".,;:!?()[]\"'")
+            if size == 1 and token.replace(".", "").isupper() and initialism(name_words(token), target):
+                return f"the question names the answer by its initialism {token!r}"
     return None

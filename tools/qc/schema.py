@@ -1,6 +1,8 @@
 """Deterministic checks: a generated draft becomes a valid `Sample`, or is dropped with a reason.
 
-No model is involved, so these checks are exact and free; they run before any judge call.
+No model is involved, so these checks are exact and free; they run before any judge call. A multiple-choice
+draft whose options say the same answer twice (tools/qc/options.py: "0.5" and "1/2", "1 km" and "1000 m", "Hà Nội"
+and "Hanoi") is dropped here: a second correct option, or two distractors that are one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from tools.contracts import Evidence, Provenance, Sample, SampleDraft, SourceKind, Subtask
+from tools.qc.options import equivalent_options
 
 if TYPE_CHECKING:
     from tools.sources import MaterialView
@@ -95,6 +98,8 @@ def _multiple_choice(draft: SampleDraft, answer: str, question: str) -> dict[str
     if not matches:
         raise CheckFailed("answer is not one of the options")
     gold = choices[matches[0]]
+    if same := equivalent_options(choices, gold, question):
+        raise CheckFailed(same)
     ordered = stable_shuffle(choices, seed=question)
     return {"choices": ordered, "answer": gold, "answer_index": ordered.index(gold)}
 
