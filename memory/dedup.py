@@ -350,8 +350,7 @@ class Deduplicator:
     async def against(self, items: Sequence[DedupItem], store: SampleStore, *,
                       build_id: str | None = None) -> list[Duplicate]:
         """Items that duplicate something stored in memory (all builds, or only `build_id`'s)."""
-        # Chroma may wait on a write in another thread: off the loop.
-        if not items or await asyncio.to_thread(store.count, at_most=1) == 0:
+        if not items or await asyncio.to_thread(store.count, at_most=1) == 0:  # Chroma may wait on another thread's write
             return []
         vectors = await asyncio.to_thread(self._prepared, items)
         matches = await asyncio.to_thread(store.query_vectors, vectors, k=self.k, build_id=build_id)
