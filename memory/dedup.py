@@ -16,31 +16,28 @@ The thresholds below were set on tests/data/dedup_pairs/calibration.jsonl with t
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from memory.compare import (
-    Features,
     added_detail,
     answers_match,
     cross_lingual,
-    fold,
     inverted,
     other_units,
     resolve_choice,
     same_passage,
 )
+from memory.dedup_items import DedupItem, Duplicate, Verdict, items_from_rows  # the public names of dedup, kept here
 from memory.embeddings import Embedder, embed_array
 from memory.multilingual import MultilingualEmbedder, load_multilingual
 from memory.neighbours import Neighbours
 from memory.store import Match, SampleStore
+
+__all__ = ["SHIPPED_THRESHOLD", "DedupItem", "Deduplicator", "Duplicate", "TieBreak", "Verdict", "items_from_rows"]
 
 # Set on tests/data/dedup_pairs/calibration.jsonl with OnnxMiniLMEmbedder (bench/dedup_pairs.py prints both halves).
 SHIPPED_THRESHOLD = 0.74
@@ -60,99 +57,6 @@ AUTO = "auto"
 
 TieBreak = Callable[[str, str], Awaitable[bool]]
 """Given two samples as text, whether they are the same benchmark item (e.g. one LLM call)."""
-
-_BOILERPLATE = re.compile(
-    r"^(according to|based on|in|from|using) (the|this) (passage|text|article|paragraph|excerpt|story)( above| below)?,?\s*",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class DedupItem:
-    """One benchmark item as far as de-duplication cares."""
-
-    id: str
-    question: str
-    answer: str
-    context: str | None = None
-    choices: tuple[str, ...] | None = None
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any], *, default_id: str) -> DedupItem:
-        """An item from a JSONL row with at least `question` and `answer` (`context`, `choices` optional)."""
-        choices = row.get("choices")
-        return cls(
-            id=str(row.get("id") or default_id),
-            question=str(row.get("question") or ""),
-            answer=str(row.get("answer") if row.get("answer") is not None else ""),
-            context=str(row["context"]) if row.get("context") else None,
-            choices=tuple(str(c) for c in choices) if choices else None,
-        )
-
-    @cached_property
-    def features(self) -> Features:
-        return Features.of(self.question, self.answer, self.context, self.choices)
-
-    @property
-    def key_text(self) -> str:
-        """What is embedded: the question, without "According to the passage," and the like."""
-        return _BOILERPLATE.sub("", self.question.strip()) or self.question.strip()
-
-    @cached_property
-    def exact_key(self) -> str:
-        """Equal for items that differ only in case, spacing, accents, trailing punctuation or option order."""
-        parts = [self.question, self.answer, self.context or "", *sorted(self.choices or ())]
-        canonical = "\x1f".join(fold(p).rstrip(" .?!") for p in parts)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-    def as_text(self) -> str:
-        return SampleStore.sample_text(self.question, self.context, self.answer, self.choices)
-
-    def metadata(self) -> dict[str, Any]:
-        """How the item is kept in Chroma metadata, so a stored item can be compared field by field."""
-        meta: dict[str, Any] = {"question": self.question, "answer": self.answer, "bucket": self.features.bucket}
-        if self.context:
-            meta["context"] = self.context
-        if self.choices:
-            meta["choices"] = json.dumps(list(self.choices), ensure_ascii=False)
-        return meta
-
-    @classmethod
-    def from_match(cls, match: Match) -> DedupItem | None:
-        """The stored item behind a match; None for entries stored without their fields (plain `add`)."""
-        meta = match.metadata
-        if "question" not in meta or "answer" not in meta:
-            return None
-        choices = json.loads(meta["choices"]) if meta.get("choices") else None
-        return cls(id=match.id, question=str(meta["question"]), answer=str(meta["answer"]),
-                   context=meta.get("context") or None, choices=tuple(choices) if choices else None)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The second stage's answer for one candidate pair; `duplicate` is None in the uncertain band."""
-
-    duplicate: bool | None
-    score: float
-    reason: str
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    """`b` (the later item) duplicates `a` (kept, or stored in memory by build `build_id`)."""
-
-    a: str
-    b: str
-    score: float
-    reason: str
-    build_id: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        row: dict[str, Any] = {"a": self.a, "b": self.b, "score": round(self.score, 4)}
-        if self.build_id is not None:
-            row["build_id"] = self.build_id
-        return row
-
 
 class Deduplicator:
     """Decides which items duplicate which: within a batch, against memory, or one new sample at a time."""
@@ -439,7 +343,3 @@ def _exact_neighbours(vectors: np.ndarray, k: int) -> list[list[tuple[int, float
     k = min(k, len(vectors))
     top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return [[(int(j), float(scores[i, j])) for j in row] for i, row in enumerate(top)]
-
-
-def items_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[DedupItem]:
-    return [DedupItem.from_row(row, default_id=f"row-{n}") for n, row in enumerate(rows, 1)]
