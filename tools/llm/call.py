@@ -40,6 +40,8 @@ from pydantic_ai.models import Model, ModelRequestParameters
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
 
+from tools.llm.resilience import CachedModel, ResilientModel, SlotModel
+
 
 @dataclass
 class Spent:
@@ -67,8 +69,8 @@ class _Output:
     text: ObjectOutputProcessor[Any] | None
 
 
-# By (agent, output type, model). Agents and output types are held in the value, so their ids are not reused while
-# they are a key; a model is not (a build's models go with the build): its entries go when it does.
+# By (agent, output type, model that shapes the request). Agents and output types are held in the value, so their
+# ids are not reused while they are a key; a model is not: its entries go when it does.
 _requests: dict[tuple[int, int, int], tuple[Agent[Any, Any], Any, _Request]] = {}
 _outputs: dict[int, tuple[Any, _Output | None]] = {}
 
@@ -131,6 +133,14 @@ def accepted(output: _Output, response: ModelResponse) -> tuple[bool, Any]:
     return _valid(output.text, text)
 
 
+def _shaper(model: Model) -> Model:
+    """The model that decides how a request is built: the first inside the build's own wrappers, which pass a
+    request on as they get it. A build wraps the endpoint's model anew; what was learnt of it holds for the next."""
+    while isinstance(model, SlotModel | CachedModel | ResilientModel | _Watched):
+        model = model.wrapped
+    return model
+
+
 class _Watched(WrapperModel):
     """The model as `Agent.run` is given it: its first request's shape is kept, and a first answer already had
     is replayed instead of asked again."""
@@ -166,7 +176,8 @@ async def call_agent(agent: Agent[Any, Any], prompt: str | Sequence[UserContent]
     output = _output(output_type) if plain(agent) else None
     if output is None:
         return await _agent_run(agent, prompt, model, output_type)
-    key = (id(agent), id(output_type), id(model))
+    shaper = _shaper(model)
+    key = (id(agent), id(output_type), id(shaper))
     known = _requests.get(key)
     if known is None or known[0] is not agent or known[1] is not output_type:
         watched = _Watched(model)
@@ -175,7 +186,7 @@ async def call_agent(agent: Agent[Any, Any], prompt: str | Sequence[UserContent]
         finally:  # a run that failed still made its first request as the agent makes it
             if watched.first is not None and key not in _requests:
                 _requests[key] = (agent, output_type, watched.first)
-                weakref.finalize(model, _requests.pop, key, None)
+                weakref.finalize(shaper, _requests.pop, key, None)
     shape = known[2]
     part = UserPromptPart(prompt if isinstance(prompt, str) else list(prompt))
     messages: list[ModelMessage] = [ModelRequest(parts=[part], instructions=shape.instructions)]
