@@ -45,7 +45,7 @@ import pstats  # noqa: E402
 
 import pydantic_ai.models  # noqa: E402
 
-from assistant.deps import build_options, finish_options, memory_embedder, open_store  # noqa: E402
+from assistant.deps import build_options, finish_options, memory_embedder, open_store, settle_heap  # noqa: E402
 from assistant.model_registry import stage_models  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from tools.contracts import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan  # noqa: E402
@@ -180,6 +180,7 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
                             max_tokens=None)  # no token budget: a large --samples would stop at the default
         models = stage_models(settings)
         with open_store(settings, embedder) as store:
+            settle_heap()  # as the chat server and the CLI do once loaded
             # A small build first, untimed: a running server has its models and libraries loaded.
             warm_spec, warm_plan = _plan(8)
             await build_and_export(warm_spec, warm_plan, models=models, store=store, directory=work / "warm",
