@@ -216,6 +216,8 @@ class Endpoint:
         return f"Structured output for '{self.model_name}' at {where}: {self.mode} ({how})."
 
     async def negotiate(self) -> OutputMode:
+        if self.mode is not None:  # found: every request asks, and the lock would cost each of them a wait
+            return self.mode
         async with self._lock:
             if self.mode is None:
                 remembered = self.memory.get(self.key)
