@@ -5,7 +5,8 @@
 
 The bound is what a perfect client would reach: `concurrency / latency` calls per second, divided
 by the calls one accepted sample takes. An 8-sample build runs first, untimed, so that models and
-libraries are loaded as in a running server. The last line printed is one JSON object; besides the
+libraries are loaded as in a running server, and, as the server does once loaded, what is loaded is kept out of
+the garbage collector's full passes (assistant.deps.settle_heap). The last line printed is one JSON object; besides the
 figures above it says where the time went: `build_s` (the generation loop; the rest is finishing and
 export), `server_busy_share` (the share of the slots the server spent answering: close to `ratio`
 means the client kept the endpoint busy), `client_cpu_s` and `client_cpu_ms_per_sample` (this process, all its
