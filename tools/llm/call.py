@@ -3,7 +3,8 @@
 `Agent.run` costs the event loop about 8 ms of CPU per call (run setup, its graph, its hooks), several times the
 request itself, and a build makes two to three calls per sample. `call_agent` asks the model directly
 (`Model.request`, so the injected model and its wrappers are the same) with the request `Agent.run` makes:
-the first call of a stage with a model goes through `Agent.run`, which is watched, and its request's settings,
+the first call of a stage with an endpoint's model (whatever build wraps it) goes through `Agent.run`, which is
+watched, and its request's settings,
 parameters (output tool or schema, output mode) and instructions are kept for the next calls, which only put
 their own prompt in. Their answer is validated with pydantic-ai's own output processors, built once per output
 type. An answer that is not valid output at once (a validation error, text where a tool call was wanted, a
