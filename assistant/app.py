@@ -24,7 +24,7 @@ from assistant.build_slots import BuildSlots
 from assistant.chat_history import FileDataLayer
 from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply, attach, press, respond
-from assistant.deps import AssistantDeps, memory_embedder, open_catalog, open_store
+from assistant.deps import AssistantDeps, memory_embedder, open_catalog, open_store, settle_heap
 from assistant.flow import BUTTONS, refusal
 from assistant.model_registry import TOY_MODEL_WARNING, stage_models, uses_toy_model
 from assistant.render import DOWNLOADS  # noqa: F401  (re-exported: the tests name the files by it)
@@ -64,10 +64,12 @@ def runtime() -> Runtime:
     # One per server process: models and the embedding model load once, not per chat.
     settings = Settings()
     embedder = memory_embedder()  # one model for the samples memory and the catalog
-    return Runtime(settings=settings, models=stage_models(settings), store=open_store(settings, embedder),
-                   threads=ThreadStore(settings.data_dir / "threads"),
-                   active_builds=BuildSlots(per_user=settings.max_builds_per_user, total=settings.max_builds),
-                   catalog=open_catalog(settings, embedder), build_tasks={}, stop_requests=set())
+    loaded = Runtime(settings=settings, models=stage_models(settings), store=open_store(settings, embedder),
+                     threads=ThreadStore(settings.data_dir / "threads"),
+                     active_builds=BuildSlots(per_user=settings.max_builds_per_user, total=settings.max_builds),
+                     catalog=open_catalog(settings, embedder), build_tasks={}, stop_requests=set())
+    settle_heap()
+    return loaded
 
 
 @cl.data_layer

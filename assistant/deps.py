@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,17 @@ from tools.llm.stage import StageModels
 from tools.pipeline import Limits
 from tools.qc.gate import QCOptions
 from tools.qc.sandbox import SandboxLimits
+
+
+def settle_heap() -> None:
+    """Keep what the process has loaded so far (libraries, schemas, models) out of the garbage collector's full passes.
+
+    A full pass walks every object the process holds, on the thread that triggered it: with the libraries and
+    models loaded that is a few hundred ms of CPU in one go on the event loop, several times a build (the loop's
+    longest stalls in bench/throughput.py). Frozen once loaded, those objects are not walked again; whatever is made
+    afterwards (every build's objects) is collected as before. Call once per process, after loading."""
+    gc.collect()
+    gc.freeze()
 
 
 def memory_embedder() -> Embedder:

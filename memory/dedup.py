@@ -265,12 +265,16 @@ class Deduplicator:
         by_bucket: dict[str, list[tuple[Match, np.ndarray]]] = {}
         for match, vector in stored:
             by_bucket.setdefault(str(match.metadata.get("bucket")), []).append((match, vector))
-        found = []
+        rankings = []
         for item, vector, candidates in zip(items, vectors, matches, strict=True):
             seen = {m.id for m in candidates}
             extra = [replace(m, similarity=float(vector @ v)) for m, v in by_bucket.get(item.features.bucket, [])
                      if m.id not in seen]
-            ranked = sorted([*candidates, *extra[:BUCKET_LIMIT]], key=lambda m: -m.similarity)
+            rankings.append(sorted([*candidates, *extra[:BUCKET_LIMIT]], key=lambda m: -m.similarity))
+        # The stored items' text features are worked out off the loop, as the new items' are (several per item).
+        stored_items = await asyncio.to_thread(_stored_items, rankings)
+        found = []
+        for item, ranked in zip(items, stored_items, strict=True):
             duplicate = await self._first_stored_duplicate(item, ranked)
             if duplicate is not None:
                 found.append(duplicate)
@@ -316,9 +320,9 @@ class Deduplicator:
                 return Duplicate(other.id, item.id, verdict.score, verdict.reason)
         return None
 
-    async def _first_stored_duplicate(self, item: DedupItem, matches: list[Match]) -> Duplicate | None:
-        for match in matches:
-            stored = DedupItem.from_match(match)
+    async def _first_stored_duplicate(self, item: DedupItem, matches: list[tuple[Match, DedupItem | None]]
+                                      ) -> Duplicate | None:
+        for match, stored in matches:
             if stored is None:  # stored without fields: only the embedding can speak
                 if match.similarity >= max(self.threshold, 0.95):
                     return Duplicate(match.id, item.id, match.similarity, "near-identical text", match.build_id)
@@ -327,6 +331,17 @@ class Deduplicator:
             if verdict.duplicate:
                 return Duplicate(match.id, item.id, verdict.score, verdict.reason, match.build_id)
         return None
+
+
+def _stored_items(rankings: list[list[Match]]) -> list[list[tuple[Match, DedupItem | None]]]:
+    """Each stored match as an item, with its text features worked out (None: stored without fields)."""
+    found = []
+    for ranked in rankings:
+        found.append([(match, DedupItem.from_match(match)) for match in ranked])
+        for _, stored in found[-1]:
+            if stored is not None:
+                _ = stored.features, stored.exact_key
+    return found
 
 
 def _neighbours(vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:

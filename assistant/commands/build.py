@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from assistant.commands.progress import ProgressPrinter
-from assistant.deps import build_options, finish_options, limits, memory_embedder, open_catalog, open_store
+from assistant.deps import build_options, finish_options, limits, memory_embedder, open_catalog, open_store, settle_heap
 from assistant.material import problems_of, source_limits
 from assistant.model_registry import model_warnings, stage_models
 from assistant.settings import Settings
@@ -93,18 +93,20 @@ async def run(args: argparse.Namespace) -> int:
         print(f"note: {warning}", file=sys.stderr)
     material = read_sources(args.source, args.out / "material", settings, quiet=args.quiet)
     embedder = memory_embedder()  # one model for the samples memory and the prior-benchmark catalog
+    store, catalog = open_store(settings, embedder), open_catalog(settings, embedder)
+    settle_heap()
     result = await run_autonomous(
         args.request,
         size=args.size,
         models=models,
-        store=open_store(settings, embedder),
+        store=store,
         directory=args.out,
         options=build_options(settings),
         limits=limits(settings),
         on_event=printer(args.quiet),
         warnings=warnings,
         finishing=finish_options(settings),
-        catalog=open_catalog(settings, embedder),
+        catalog=catalog,
         material=material,
     )
     return summary(result, args.out)

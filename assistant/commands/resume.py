@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from assistant.commands.build import printer, settings_from, summary
-from assistant.deps import build_options, finish_options, open_store
+from assistant.deps import build_options, finish_options, open_store, settle_heap
 from assistant.model_registry import model_warnings, stage_models
 from tools.pipeline import resume_build
 
@@ -26,7 +26,9 @@ async def run(args: argparse.Namespace) -> int:
     models = stage_models(settings)
     warnings = model_warnings(models)
     print(f"Resuming {args.directory} with {', '.join(f'{r}={n}' for r, n in models.names.items())}", file=sys.stderr)
-    result = await resume_build(args.directory, models=models, store=open_store(settings),
+    store = open_store(settings)
+    settle_heap()
+    result = await resume_build(args.directory, models=models, store=store,
                                 options=build_options(settings), on_event=printer(args.quiet), warnings=warnings,
                                 finishing=finish_options(settings))
     return summary(result, args.directory)

@@ -216,6 +216,8 @@ class Endpoint:
         return f"Structured output for '{self.model_name}' at {where}: {self.mode} ({how})."
 
     async def negotiate(self) -> OutputMode:
+        if self.mode is not None:  # found: every request asks, and the lock would cost each of them a wait
+            return self.mode
         async with self._lock:
             if self.mode is None:
                 remembered = self.memory.get(self.key)
@@ -309,13 +311,28 @@ def output_for(output_type: Any, model: Model) -> Any:
     `NativeOutput` (a `json_schema` response format), in json_object or prompted mode a `PromptedOutput`, with
     the same name and description, which travel as the schema's title. Anything else is returned unchanged."""
     parts = negotiated_parts(model)
-    mode = parts[0].endpoint.mode if parts else None
+    return served_as(output_type, parts[0].endpoint.mode if parts else None)
+
+
+def served_as(output_type: Any, mode: OutputMode | None) -> Any:
+    """`output_type` as an endpoint in `mode` serves it (see `output_for`)."""
     if mode in (None, "tool") or not isinstance(output_type, ToolOutput):
         return output_type
+    # The same object every time for the same output and mode: pydantic-ai's schema for it is built once.
+    known = _served.get((id(output_type), mode == "native"))
+    if known is not None and known[0] is output_type:
+        return known[1]
+    served: Any
     if mode == "native":
-        return NativeOutput(output_type.output, name=output_type.name, description=output_type.description,
-                            strict=output_type.strict)
-    return PromptedOutput(output_type.output, name=output_type.name, description=output_type.description)
+        served = NativeOutput(output_type.output, name=output_type.name, description=output_type.description,
+                              strict=output_type.strict)
+    else:
+        served = PromptedOutput(output_type.output, name=output_type.name, description=output_type.description)
+    _served[(id(output_type), mode == "native")] = (output_type, served)
+    return served
+
+
+_served: dict[tuple[int, bool], tuple[ToolOutput[Any], Any]] = {}
 
 
 async def negotiate(model: Model) -> list[str]:

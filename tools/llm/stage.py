@@ -23,6 +23,7 @@ from pydantic_ai.models.wrapper import WrapperModel
 
 from tools.contracts import Role, TokenUsage
 from tools.errors import BudgetReached, ModelUnavailable, StageFailed
+from tools.llm.call import call_agent
 from tools.llm.endpoints import OUTPUT_MODE_SETTING, negotiate, negotiated_parts, output_for, server_message
 from tools.llm.resilience import CachedModel, CallCache, ResilientModel, SlotModel, Slots
 
@@ -159,10 +160,7 @@ async def run_stage(
         models.book_probes(role)
         wanted = agent.output_type if output_type is None else output_type
         served = output_for(wanted, models.model(role))  # a tool output becomes native or prompted where needed
-        if served is agent.output_type:
-            result = await agent.run(prompt, model=models.model(role))
-        else:
-            result = await agent.run(prompt, model=models.model(role), output_type=served)
+        output, spent = await call_agent(agent, prompt, model=models.model(role), output_type=served)
     except (ModelConnectionError, ModelAuthenticationError, ModelNotFoundError) as exc:
         raise ModelUnavailable(_unreachable_message(name, role, exc)) from exc
     except ModelAPIError as exc:
@@ -179,9 +177,8 @@ async def run_stage(
     finally:
         settle_in_flight(models, failed=sys.exc_info()[0] is not None)
         _run_spend.reset(noted)
-    usage = result.usage
-    models.record(role, usage.requests, usage.input_tokens, usage.output_tokens)
-    return result.output
+    models.record(role, spent.requests, spent.input_tokens, spent.output_tokens)
+    return output  # type: ignore[no-any-return]
 
 
 def settle_in_flight(models: StageModels, *, failed: bool) -> None:
