@@ -71,5 +71,6 @@ def test_the_test_lock_holds_the_dev_tools_and_nothing_the_product_lock_has() ->
 
 def test_the_installed_environment_matches_the_locks() -> None:
     for name, version in {**_pins("requirements.lock"), **_pins("requirements-test.lock")}.items():
-        installed = metadata.version(name)  # torch's CPU build is 2.13.0+cpu: the local label is the build, not the version
+        # torch's CPU build is 2.13.0+cpu: the local label names the build, not another version.
+        installed = metadata.version(name)
         assert Version(installed).public == version, f"{name} {installed} installed, {version} locked"
