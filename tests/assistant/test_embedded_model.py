@@ -246,8 +246,8 @@ with open("/proc/self/maps") as maps:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
 def test_the_model_loads_and_answers_with_neither_the_common_library_nor_libmtmd() -> None:
-    result = subprocess.run([sys.executable, "-c", _LOADED_LIBRARIES, str(packaged_gguf_path())], capture_output=True,
-                            text=True, timeout=300)
+    command = [sys.executable, "-c", _LOADED_LIBRARIES, str(packaged_gguf_path())]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.split())
     assert {name for name in loaded if name.startswith(("libllama.so", "libggml"))}, loaded
