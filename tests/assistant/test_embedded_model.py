@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -228,3 +230,25 @@ def _tool_calls(messages: list[ModelMessage]) -> list[ToolCallPart]:
     return [
         part for m in messages if isinstance(m, ModelResponse) for part in m.parts if isinstance(part, ToolCallPart)
     ]
+
+
+# scripts/bootstrap builds llama-cpp-python without llama.cpp's common library and without libmtmd (its image input).
+_LOADED_LIBRARIES = """
+import sys
+import llama_cpp
+llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=256, verbose=False)
+reply = llm.create_chat_completion([{"role": "user", "content": "Say hi."}], max_tokens=8)
+assert isinstance(reply["choices"][0]["message"]["content"], str)
+with open("/proc/self/maps") as maps:
+    print("\\n".join({line.split()[-1].rsplit("/", 1)[-1] for line in maps if ".so" in line}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_the_model_loads_and_answers_with_neither_the_common_library_nor_libmtmd() -> None:
+    command = [sys.executable, "-c", _LOADED_LIBRARIES, str(packaged_gguf_path())]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert {name for name in loaded if name.startswith(("libllama.so", "libggml"))}, loaded
+    assert not {name for name in loaded if name.startswith(("libllama-common", "libmtmd"))}, loaded
