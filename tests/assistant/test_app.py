@@ -41,6 +41,7 @@ from assistant.model_registry import TOY_MODEL_WARNING  # noqa: E402
 from assistant.render import CONFIRM_LABELS  # noqa: E402
 from assistant.settings import EMBEDDED_MODEL  # noqa: E402
 from memory.embeddings import HashEmbedder  # noqa: E402
+from tests.assistant.threads import run_sync  # noqa: E402
 from tests.fake_llm import FakeLLMServer  # noqa: E402
 from tests.tools.sources.fixtures import write_image  # noqa: E402
 from tools.sources import SUPPORTED  # noqa: E402
@@ -159,7 +160,7 @@ def task_lists(recorder: Recorder) -> list[dict[str, Any]]:
 
 def state() -> Any:
     user = cl.context.session.user
-    return app.runtime().threads.load(cl.context.session.thread_id, owner=user.identifier if user else None)
+    return run_sync(app.runtime().threads.load(cl.context.session.thread_id, owner=user.identifier if user else None))
 
 
 async def test_welcome_names_the_configured_model(fake_models: FakeLLMServer) -> None:
@@ -563,8 +564,9 @@ async def test_each_signed_in_user_has_their_own_state_even_under_the_same_threa
     open_session(thread_id, user="alice")
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
     threads = app.runtime().threads
-    assert threads.load(thread_id, owner="alice").phase == "spec_ready"
-    assert threads.load(thread_id, owner="bob").phase == "gathering" and threads.load(thread_id).phase == "gathering"
+    assert (await threads.load(thread_id, owner="alice")).phase == "spec_ready"
+    assert (await threads.load(thread_id, owner="bob")).phase == "gathering"
+    assert (await threads.load(thread_id)).phase == "gathering"
 
 
 # --- a build that fell short ------------------------------------------------------------------
@@ -641,7 +643,7 @@ async def test_the_chat_answers_while_a_build_runs(monkeypatch: pytest.MonkeyPat
         assert not build.done(), "both answers came while the build was still running"
         [answer] = [m["output"] for m in same.messages()]  # the answer alone: the card is the build's
         assert answer.startswith("The build is running: ") and "samples accepted so far" in answer, answer
-        assert app.runtime().threads.load(thread).phase == "building", "the thread's state is left to the build"
+        assert (await app.runtime().threads.load(thread)).phase == "building", "the thread's state is left to the build"
         assert other.messages() and state().phase in ("clarifying", "spec_ready")
         no_errors(same)
         no_errors(other)
@@ -701,7 +703,7 @@ async def test_a_build_stopped_from_the_chat_keeps_its_samples_and_resumes_where
         thread = cl.context.session.thread_id
         build = asyncio.create_task(app.ON_BUTTON["confirm"](confirm("planned")))
         for _ in range(500):  # until the build has accepted something
-            built = app.runtime().threads.load(thread).build
+            built = (await app.runtime().threads.load(thread)).build
             if built is not None and (Path(built.directory) / "checkpoints" / "accepted.jsonl").is_file():
                 break
             await asyncio.sleep(0.02)
