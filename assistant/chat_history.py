@@ -15,6 +15,7 @@ import asyncio
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,10 @@ from assistant.database import Database
 from assistant.request_user import REQUEST_USER
 
 FILE_ROUTE = "/history-files"
+_STEP_COLUMNS = frozenset((
+    "id", "name", "type", "threadId", "parentId", "streaming", "waitForAnswer", "isError", "metadata", "tags", "input",
+    "output", "createdAt", "command", "modes", "start", "end", "generation", "showInput", "language", "indent",
+    "defaultOpen", "autoCollapse", "icon"))
 # Ids Chainlit makes are UUIDs; anything else a client sends must still be safe in a path and in Chainlit's queries.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
@@ -57,6 +62,21 @@ def _matches(thread: ThreadDict, filters: ThreadFilter) -> bool:
     if filters.feedback is not None:
         return any((step.get("feedback") or {"value": None})["value"] == filters.feedback for step in thread["steps"])
     return True
+
+
+def _step_values(step: dict[str, Any]) -> dict[str, Any]:
+    """The columns Chainlit's create_step writes: what is set (an update made from a new Message object carries no
+    creation time or parent: the stored ones are kept), JSON as text."""
+    values = {k: v for k, v in step.items() if k in _STEP_COLUMNS and v is not None
+              and not (isinstance(v, dict) and not v)}
+    values["metadata"] = json.dumps(step.get("metadata") or {})
+    values["generation"] = json.dumps(step.get("generation") or {})
+    if "showInput" in values:
+        values["showInput"] = str(values["showInput"]).lower()
+    for key in ("tags", "modes"):
+        if key in values:
+            values[key] = json.dumps(values[key])
+    return values
 
 
 def _is_write(query: str) -> bool:
@@ -101,11 +121,11 @@ class LocalFiles(BaseStorageClient):
 
 class HistoryLayer(SQLAlchemyDataLayer):
     def __init__(self, database: Database, files: Path) -> None:
-        # Chainlit's layer builds an engine from a URL; this one shares the app's (pool, pragmas, writer lock).
-        super().__init__(conninfo=database.url, storage_provider=LocalFiles(files))
+        # Not Chainlit's __init__, which builds an engine of its own from a URL: this layer shares the app's
+        # database (pools, pragmas, writer lock); every statement goes through execute_sql below.
+        self._conninfo, self.user_thread_limit, self.show_logger = database.url, 1000, False
+        self.storage_provider: BaseStorageClient | None = LocalFiles(files)
         self.database = database
-        self.engine = database.engine
-        self.async_session = None  # type: ignore[assignment]  # every statement goes through execute_sql below
         # Chainlit sends a streamed message's updates as tasks: per thread, they land in the order asked.
         self._order: dict[str, asyncio.Lock] = {}
 
@@ -209,11 +229,31 @@ class HistoryLayer(SQLAlchemyDataLayer):
             await self._write_step(thread_id, step)
 
     async def _write_step(self, thread_id: str, step: dict[str, Any]) -> None:
-        if await self._foreign(thread_id) or await self._foreign(await self._thread_of_step(step["id"])):
-            logger.warning("A session of another user tried to write into thread %s; refused.", thread_id)
-            return
-        step.pop("feedback", None)
-        await SQLAlchemyDataLayer.create_step.__wrapped__(self, step)  # type: ignore[attr-defined]
+        """Chainlit's upsert of a step (with its thread's row if new), checked and written in one transaction."""
+        values = _step_values(step)
+        columns = ", ".join(f'"{c}"' for c in values)
+        updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in values if c not in ("id", "threadId"))
+        caller = _session_user()
+        try:
+            async with self.database.write() as connection:
+                found = (await connection.execute(text(
+                    'SELECT t."id", t."userIdentifier" AS author, s."threadId" AS step_thread, '
+                    'o."userIdentifier" AS step_author FROM (SELECT :t AS tid) q '
+                    'LEFT JOIN threads t ON t."id" = q.tid LEFT JOIN steps s ON s."id" = :s '
+                    'LEFT JOIN threads o ON o."id" = s."threadId"'), {"t": thread_id, "s": step["id"]})).one()
+                authors = {found.author, found.step_author} - {None}
+                if (caller is not None and authors - {caller}) or (found.step_thread not in (None, thread_id)):
+                    logger.warning("A session of another user tried to write into thread %s; refused.", thread_id)
+                    return
+                if found.id is None:
+                    await connection.execute(text(
+                        'INSERT INTO threads ("id", "createdAt", "metadata") VALUES (:t, :now, \'{}\') '
+                        'ON CONFLICT ("id") DO NOTHING'), {"t": thread_id, "now": datetime.now(UTC).isoformat()})
+                await connection.execute(text(
+                    f'INSERT INTO steps ({columns}) VALUES ({", ".join(f":{c}" for c in values)}) '
+                    f'ON CONFLICT ("id") DO UPDATE SET {updates}'), values)
+        except SQLAlchemyError as exc:
+            logger.error("The chat history could not store a message of thread %s: %s", thread_id, exc)
 
     @queue_until_user_message()
     async def delete_step(self, step_id: str) -> None:

@@ -21,7 +21,6 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from assistant.history_import import IMPORT_NAME, import_legacy, read_legacy
 from tools.errors import BenchmarkAgentError
@@ -98,21 +97,31 @@ class Database:
         self.url = url
         self.legacy_dir = legacy_dir  # a data directory whose JSON files of earlier releases are imported once
         self.sqlite = url.startswith("sqlite")
+        self.pool_size = pool_size
         if self.sqlite:
             path = make_url(url).database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # A connection per use (SQLite opens in well under a millisecond): none is left bound to an event loop
-            # that has ended, and no pool can run dry under load.
-            self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        else:
-            # Five chats at once each write steps while a build writes its progress: room for them all.
-            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=2 * pool_size,
-                                              pool_pre_ping=True)
+        # One engine (and pool) per event loop: a driver's connection serves only the loop it was opened on. A server
+        # has one loop; tests run several.
+        self._engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = weakref.WeakKeyDictionary()
         self._writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
         self._ready: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
         self.migrated = False
+
+    @property
+    def engine(self) -> AsyncEngine:
+        loop = asyncio.get_running_loop()
+        if loop not in self._engines:
+            if self.sqlite:
+                engine = create_async_engine(self.url, connect_args={"timeout": 30}, pool_size=self.pool_size)
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            else:
+                # Five chats at once each write steps while builds write their progress: room for them all.
+                engine = create_async_engine(self.url, pool_size=self.pool_size, max_overflow=2 * self.pool_size,
+                                             pool_pre_ping=True)
+            self._engines[loop] = engine
+        return self._engines[loop]
 
     @property
     def backend(self) -> str:
@@ -186,7 +195,10 @@ class Database:
         return int(rows[0]["version"] or 0)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        """Close this event loop's connections."""
+        engine = self._engines.pop(asyncio.get_running_loop(), None)
+        if engine is not None:
+            await engine.dispose()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

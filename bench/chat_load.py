@@ -224,7 +224,8 @@ async def connect(url: str, session: Session, timeout_s: float = 60.0) -> socket
     await sio.connect(url, socketio_path="/ws/socket.io", transports=["websocket"],
                       headers={"Cookie": session.cookie, "Origin": url},
                       auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": session.thread_id,
-                            "userEnv": "{}", "chatProfile": None})
+                            "userEnv": "{}", "chatProfile": None},
+                      wait_timeout=20)  # as the page's socket.io client (python-socketio's default is 1 s)
     await sio.emit("connection_successful")
     return sio
 

@@ -517,10 +517,13 @@ async def test_preview_buttons_accept_and_reject_with_a_reason(fake_models: Fake
 async def test_a_reopened_thread_gets_its_buttons_and_current_card_back(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     await _planned(recorder)
-    await asyncio.sleep(0.05)  # Chainlit persists messages in background tasks
     thread_id = cl.context.session.thread_id
-    thread = await chainlit.data.get_data_layer().get_thread(thread_id)
     saved = state()
+    for _ in range(100):  # Chainlit persists messages in background tasks
+        thread = await chainlit.data.get_data_layer().get_thread(thread_id)
+        if thread is not None and saved.card_message_id in [s["id"] for s in thread["steps"]]:
+            break
+        await asyncio.sleep(0.05)
     assert thread is not None and saved.card_message_id in [s["id"] for s in thread["steps"]]
 
     reopened = open_session(thread_id)  # a new browser session on the same thread, e.g. after a restart
