@@ -179,7 +179,15 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
     if refused is not None:
         deps.refused = True  # the limit and its setting are said as written here, not as the chat model retells them
         return refused
-    if deps.leases is not None and (holder := await deps.leases.take(state.thread_id, state.owner)) is not None:
+    # The slot is taken before anything is awaited: builds asked at once cannot all pass the limit.
+    deps.active_builds.add(state.thread_id, state.owner)
+    try:
+        holder = await deps.leases.take(state.thread_id, state.owner) if deps.leases is not None else None
+    except BaseException:
+        deps.active_builds.discard(state.thread_id)
+        raise
+    if holder is not None:
+        deps.active_builds.discard(state.thread_id)
         deps.refused = True
         return running_elsewhere(holder)
     reusable = ("stopped", "short") if continue_short else ("stopped",)
@@ -196,10 +204,10 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
     try:
         await _save(deps)
     except BaseException:
+        deps.active_builds.discard(state.thread_id)
         if deps.leases is not None:
             await _release(deps.leases, state.thread_id)
         raise
-    deps.active_builds.add(state.thread_id, state.owner)
     if (task := asyncio.current_task()) is not None:
         deps.build_tasks[state.thread_id] = task
     try:
