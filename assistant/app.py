@@ -248,7 +248,11 @@ async def on_resume(thread: ThreadDict) -> None:
     if card is not None:
         card["output"] = screen.card_text(deps)  # Chainlit shows the thread dict it passed here
         elements = thread.get("elements")
-        for element in screen.files(deps):
+        resent = screen.files(deps)
+        if elements is not None:  # the stored copies of the files sent again here would show twice
+            names = {element.name for element in resent}
+            elements[:] = [e for e in elements if not (e.get("forId") == card["id"] and e.get("name") in names)]
+        for element in resent:
             await element.send(for_id=card["id"])
             if elements is not None:
                 elements.append(element.to_dict())
