@@ -26,7 +26,9 @@ from sqlalchemy import text  # noqa: E402
 
 from assistant.chat_history import HistoryLayer  # noqa: E402
 from assistant.database import SCHEMA_VERSION, database_url  # noqa: E402
-from tests.assistant.threads import open_database  # noqa: E402
+from assistant.session import ThreadState  # noqa: E402
+from memory.files import write_atomic, write_json  # noqa: E402
+from tests.assistant.threads import open_database, thread_store  # noqa: E402
 from tools.errors import BenchmarkAgentError  # noqa: E402
 
 
@@ -172,3 +174,38 @@ def test_the_database_url_gets_its_async_driver(tmp_path: Path, url: str | None,
 def test_a_database_url_this_app_cannot_use_is_refused_with_an_example(tmp_path: Path, url: str) -> None:
     with pytest.raises(BenchmarkAgentError, match="postgresql"):
         database_url(url, tmp_path)
+
+
+async def test_the_json_files_of_an_earlier_release_are_imported_once(tmp_path: Path) -> None:
+    user = {"id": "u-1", "createdAt": "2025-01-01T00:00:00", "identifier": "alice", "display_name": None,
+            "metadata": {}}
+    thread = {"id": "t-old", "createdAt": "2025-01-01T00:00:00", "name": "geometry", "userId": "u-1",
+              "userIdentifier": "alice", "tags": None, "metadata": {},
+              "steps": [{**_step("t-old", "s-1", "2025-01-01T00:00:01", "the old card"), "streaming": False,
+                         "feedback": {"id": "f-1", "forId": "s-1", "value": 1, "comment": None}}], "elements": []}
+    state = ThreadState(thread_id="t-old", owner="alice", phase="planned", last_message="make them hard")
+    write_json(tmp_path / "chat" / "users" / "a.json", user)
+    write_json(tmp_path / "chat" / "threads" / "b.json", thread)
+    (tmp_path / "chat" / "threads" / "c.json").write_text("{not json")
+    write_atomic(tmp_path / "threads" / "users" / "x" / "d.json", state.model_dump_json())
+    layer = _open(tmp_path)
+    imported = await layer.get_thread("t-old")
+    assert imported is not None and imported["userIdentifier"] == "alice" and imported["name"] == "geometry"
+    assert [(s["output"], s["feedback"]["value"]) for s in imported["steps"]] == [("the old card", 1)]  # type: ignore[index]
+    assert (await thread_store(tmp_path, layer.database).load("t-old", "alice")).last_message == "make them hard"
+    [summary] = await layer.database.rows("SELECT summary FROM imports")
+    assert summary["summary"] == "1 users, 1 threads, 1 thread states imported; 1 unreadable files skipped"
+    await layer.delete_thread("t-old")
+    assert await _layer(tmp_path).get_thread("t-old") is None, "imported once: a deleted thread stays deleted"
+
+
+async def test_a_damaged_state_is_kept_aside_and_said(tmp_path: Path) -> None:
+    threads = thread_store(tmp_path)
+    await threads.save(ThreadState(thread_id="t1", owner="alice", phase="planned"))
+    async with threads.database.write() as connection:
+        await connection.execute(text("UPDATE thread_states SET state = '{\"phase\": 7}'"))
+    state = await threads.load("t1", "alice")
+    assert state.phase == "gathering" and "kept aside in the database (table damaged_thread_states)" in state.notices[0]
+    [kept] = await threads.database.rows("SELECT state FROM damaged_thread_states")
+    assert kept["state"] == '{"phase": 7}'
+    assert not (await threads.load("t1", "alice")).notices, "said once"
