@@ -257,8 +257,14 @@ class HistoryLayer(SQLAlchemyDataLayer):
 
     @queue_until_user_message()
     async def delete_step(self, step_id: str) -> None:
-        if not await self._foreign(await self._thread_of_step(step_id)):
-            await SQLAlchemyDataLayer.delete_step.__wrapped__(self, step_id)  # type: ignore[attr-defined]
+        """The step with its feedback and its files (a card replaced each turn takes its old charts with it)."""
+        if await self._foreign(await self._thread_of_step(step_id)):
+            return
+        keys = await self.database.rows('SELECT "objectKey" FROM elements WHERE "forId" = :id', id=step_id)
+        await SQLAlchemyDataLayer.delete_step.__wrapped__(self, step_id)  # type: ignore[attr-defined]
+        for row in keys:
+            if row["objectKey"] and self.storage_provider is not None:
+                await self.storage_provider.delete_file(row["objectKey"])
 
     # --- feedback -----------------------------------------------------------------------
 

@@ -536,6 +536,32 @@ async def test_a_reopened_thread_gets_its_buttons_and_current_card_back(fake_mod
     assert state().phase == "built"
 
 
+async def test_a_reopened_built_thread_shows_its_files_once_and_keeps_the_users_own(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await _planned(recorder)
+    await app.ON_BUTTON["confirm"](confirm("planned"))
+    built, thread_id = state(), cl.context.session.thread_id
+    assert built.phase == "built"
+    layer = chainlit.data.get_data_layer()
+    for _ in range(100):  # Chainlit stores a message's elements in background tasks
+        thread = await layer.get_thread(thread_id)
+        stored = [e["name"] for e in (thread or {}).get("elements") or [] if e.get("forId") == built.card_message_id]
+        if "benchmark.jsonl" in stored:
+            break
+        await asyncio.sleep(0.05)
+    assert thread is not None and "benchmark.jsonl" in stored, "the card's files are in the chat history"
+    upload = {"id": "upload-1", "threadId": thread_id, "type": "file", "name": "benchmark.jsonl", "forId": "a-user-message",
+              "display": "inline", "url": "/history-files/x"}
+    thread["elements"].append(upload)  # the user's own file of the same name, on their message
+
+    open_session(thread_id)
+    app.runtime.cache_clear()
+    await app.on_resume(thread)
+    on_card = [e["name"] for e in thread["elements"] if e.get("forId") == built.card_message_id]
+    assert sorted(on_card) == sorted(set(on_card)), f"each file of the card once: {on_card}"
+    assert "benchmark.jsonl" in on_card and upload in thread["elements"]
+
+
 async def test_sign_in_without_configured_users_is_the_local_user_and_with_them_needs_the_password(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     user = await app.header_user({})

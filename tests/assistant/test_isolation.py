@@ -247,3 +247,18 @@ async def test_a_file_shown_in_a_thread_is_stored_per_user_and_thread_and_served
     _as("alice", "alice-thread")
     await layer.delete_thread("alice-thread")
     assert not (files / key).exists() and await layer.get_thread("alice-thread") is None
+
+
+async def test_a_deleted_message_takes_its_stored_files_with_it() -> None:
+    layer = chainlit.data.get_data_layer()
+    assert isinstance(layer, HistoryLayer)
+    await _alice_thread(layer)
+    _as("alice", "alice-thread")
+    chart = cl.File(name="chart.svg", content=b"<svg/>", mime="image/svg+xml", for_id="a1", thread_id="alice-thread")
+    await layer.create_element(chart)
+    stored = await layer.get_element("alice-thread", chart.id)
+    assert stored is not None
+    path = layer.storage_provider.root / stored["objectKey"]  # type: ignore[union-attr]
+    assert path.exists()
+    await layer.delete_step("a1")  # the card replaced by a new one
+    assert not path.exists() and await layer.get_element("alice-thread", chart.id) is None
