@@ -31,14 +31,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.database import Database
 from assistant.request_user import REQUEST_USER
+from assistant.thread_ids import SAFE_ID as _SAFE_ID
 
 FILE_ROUTE = "/history-files"
 _STEP_COLUMNS = frozenset((
     "id", "name", "type", "threadId", "parentId", "streaming", "waitForAnswer", "isError", "metadata", "tags", "input",
     "output", "createdAt", "command", "modes", "start", "end", "generation", "showInput", "language", "indent",
     "defaultOpen", "autoCollapse", "icon"))
-# Ids Chainlit makes are UUIDs; anything else a client sends must still be safe in a path and in Chainlit's queries.
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
 
 def _session_user() -> str | None:
@@ -223,7 +222,7 @@ class HistoryLayer(SQLAlchemyDataLayer):
 
     async def _upsert_step(self, step: dict[str, Any]) -> None:
         thread_id = step.get("threadId")
-        if not thread_id or not _SAFE_ID.match(str(step.get("id", ""))):
+        if not thread_id or not _SAFE_ID.match(str(thread_id)) or not _SAFE_ID.match(str(step.get("id", ""))):
             return
         async with self._order.setdefault(thread_id, asyncio.Lock()):  # taken at once, or queued in call order
             await self._write_step(thread_id, step)

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from assistant.thread_ids import SAFE_ID
+
 IMPORT_NAME = "json-files"
 _STEP_COLUMNS = ("id", "name", "type", "threadId", "parentId", "streaming", "waitForAnswer", "isError", "metadata",
                  "tags", "input", "output", "createdAt", "command", "start", "end", "generation", "showInput",
@@ -36,6 +38,9 @@ def read_legacy(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
                 if not isinstance(data, dict) or "thread_id" not in data:
                     continue  # not a state file (a build's or the material's own JSON)
                 data = {"thread_id": data["thread_id"], "owner": data.get("owner") or "", "state": json.dumps(data)}
+            if kind in ("threads", "states") and not SAFE_ID.match(str(data.get("id", data.get("thread_id")))):
+                found["unreadable"].append({"path": str(path)})  # an id the history cannot hold safely
+                continue
             found[kind].append(data)
     return found
 

@@ -15,6 +15,7 @@ from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
 from sqlalchemy import text
 
 from assistant.database import Database
+from assistant.thread_ids import SAFE_ID
 from tools.contracts import (
     BenchmarkSpec,
     ClarifyingQuestion,
@@ -209,10 +210,11 @@ class ThreadStore:
         values = {"thread_id": state.thread_id, "owner": state.owner or "", "state": state.model_dump_json(),
                   "now": _now()}
         async with self._lock(state.thread_id, state.owner), self.database.write() as connection:
-            await connection.execute(text(
-                'INSERT INTO threads ("id", "createdAt", "userIdentifier", "metadata") '
-                "VALUES (:thread_id, :now, :author, '{}') ON CONFLICT (\"id\") DO NOTHING"),
-                {**values, "author": state.owner})
+            if SAFE_ID.match(state.thread_id):  # no other id ever gets a thread row (thread_ids.py)
+                await connection.execute(text(
+                    'INSERT INTO threads ("id", "createdAt", "userIdentifier", "metadata") '
+                    "VALUES (:thread_id, :now, :author, '{}') ON CONFLICT (\"id\") DO NOTHING"),
+                    {**values, "author": state.owner})
             await connection.execute(text(
                 "INSERT INTO thread_states (thread_id, owner, state, updated_at) "
                 "VALUES (:thread_id, :owner, :state, :now) ON CONFLICT (thread_id, owner) "

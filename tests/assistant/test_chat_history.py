@@ -209,3 +209,15 @@ async def test_a_damaged_state_is_kept_aside_and_said(tmp_path: Path) -> None:
     [kept] = await threads.database.rows("SELECT state FROM damaged_thread_states")
     assert kept["state"] == '{"phase": 7}'
     assert not (await threads.load("t1", "alice")).notices, "said once"
+
+
+@pytest.mark.parametrize("thread_id", ["x') OR 1=1 --", "a/b", "", "t" * 201])
+async def test_a_thread_id_the_history_cannot_hold_safely_gets_no_row(tmp_path: Path, thread_id: str) -> None:
+    layer = _open(tmp_path)
+    alice = await _thread(layer, "alice", "t1", "mine")
+    await layer.update_thread(thread_id, name="crafted", user_id=alice)
+    await layer.create_step(_step(thread_id, "s-crafted", "2025-01-01T00:00:09"))
+    await thread_store(tmp_path, layer.database).save(ThreadState(thread_id=thread_id, owner="alice"))
+    assert [r["id"] for r in await layer.database.rows('SELECT "id" FROM threads')] == ["t1"]
+    listed = await layer.list_threads(Pagination(first=10), ThreadFilter(userId=alice))
+    assert [t["id"] for t in listed.data] == ["t1"]
