@@ -116,6 +116,7 @@ class Database:
             if self.sqlite:
                 engine = create_async_engine(self.url, connect_args={"timeout": 30}, pool_size=self.pool_size)
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+                event.listen(engine.sync_engine, "begin", _sqlite_begin)
             else:
                 # Five chats at once each write steps while builds write their progress: room for them all.
                 engine = create_async_engine(self.url, pool_size=self.pool_size, max_overflow=2 * self.pool_size,
@@ -139,10 +140,19 @@ class Database:
         time in this process (SQLite has a single writer; waiting here costs no busy-timeout polling)."""
         await self.migrate()
         if self.sqlite:
-            async with self._lock(self._writers), self.engine.begin() as connection:
+            async with self._lock(self._writers), self._begin_write() as connection:
                 yield connection
         else:
             async with self.engine.begin() as connection:
+                yield connection
+
+    @asynccontextmanager
+    async def _begin_write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that holds the write lock from its start (SQLite's BEGIN IMMEDIATE; another process writing
+        is waited for): what it reads cannot change before it writes."""
+        async with self.engine.connect() as plain:
+            connection = await plain.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            async with connection.begin():
                 yield connection
 
     @asynccontextmanager
@@ -164,8 +174,9 @@ class Database:
         async with self._lock(self._ready):
             if self.migrated:
                 return
-            async with self.engine.begin() as connection:
-                if not self.sqlite:  # replicas starting together: one migrates, the others wait for it
+            # Servers (or event loops) starting together: one migrates, the others wait for it and find it done.
+            async with self._begin_write() if self.sqlite else self.engine.begin() as connection:
+                if not self.sqlite:
                     await connection.execute(text("SELECT pg_advisory_xact_lock(716151)"))
                 await connection.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
                 found = (await connection.execute(text("SELECT MAX(version) FROM schema_version"))).scalar()
@@ -201,7 +212,14 @@ class Database:
             await engine.dispose()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    """SQLAlchemy decides where a transaction begins (the driver's own implicit BEGIN is off, see below): DDL and
+    reads are then inside it too, and a write transaction takes the write lock first."""
+    connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    connection.isolation_level = None  # the driver emits no BEGIN of its own (SQLAlchemy's aiosqlite recipe)
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
     cursor.execute("PRAGMA busy_timeout=30000")  # another process writing: wait for it instead of failing

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 if "CHAINLIT_APP_ROOT" not in os.environ:  # importing chainlit writes .chainlit/ and .files/ under its app root
@@ -221,3 +222,11 @@ async def test_a_thread_id_the_history_cannot_hold_safely_gets_no_row(tmp_path: 
     assert [r["id"] for r in await layer.database.rows('SELECT "id" FROM threads')] == ["t1"]
     listed = await layer.list_threads(Pagination(first=10), ThreadFilter(userId=alice))
     assert [t["id"] for t in listed.data] == ["t1"]
+
+
+def test_servers_starting_together_on_one_sqlite_file_migrate_it_once(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:  # an event loop each, as processes or threads would
+        versions = list(pool.map(lambda _: asyncio.run(open_database(tmp_path).schema_version()), range(4)))
+    assert versions == [SCHEMA_VERSION] * 4
+    rows = asyncio.run(open_database(tmp_path).rows("SELECT version FROM schema_version"))
+    assert [r["version"] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
