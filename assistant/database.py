@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from assistant.history_import import IMPORT_NAME, import_legacy, read_legacy
@@ -27,44 +27,46 @@ from tools.errors import BenchmarkAgentError
 
 logger = logging.getLogger(__name__)
 
-# Each entry migrates the schema from the version before it; the last one's number is the current version.
+# Each entry migrates the schema from the version before it; the last one's number is the current version. Each
+# statement can run twice (IF NOT EXISTS): SQLite's driver runs DDL outside the transaction, so two servers starting
+# together on one file may both run it.
 # Ids are TEXT (this app's thread ids are not all UUIDs); JSON is stored as TEXT on both backends, as Chainlit's
 # layer writes json.dumps() strings and reads them back as they are.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
-        'CREATE TABLE users ("id" TEXT PRIMARY KEY, "identifier" TEXT NOT NULL UNIQUE, "metadata" TEXT NOT NULL, '
+        'CREATE TABLE IF NOT EXISTS users ("id" TEXT PRIMARY KEY, "identifier" TEXT NOT NULL UNIQUE, "metadata" TEXT NOT NULL, '
         '"createdAt" TEXT)',
-        'CREATE TABLE threads ("id" TEXT PRIMARY KEY, "createdAt" TEXT, "name" TEXT, "userId" TEXT, '
+        'CREATE TABLE IF NOT EXISTS threads ("id" TEXT PRIMARY KEY, "createdAt" TEXT, "name" TEXT, "userId" TEXT, '
         '"userIdentifier" TEXT, "tags" TEXT, "metadata" TEXT, '
         'FOREIGN KEY ("userId") REFERENCES users ("id") ON DELETE CASCADE)',
-        'CREATE INDEX threads_user ON threads ("userId")',
-        'CREATE TABLE steps ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "type" TEXT NOT NULL, '
+        'CREATE INDEX IF NOT EXISTS threads_user ON threads ("userId")',
+        'CREATE TABLE IF NOT EXISTS steps ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "type" TEXT NOT NULL, '
         '"threadId" TEXT NOT NULL, "parentId" TEXT, "streaming" BOOLEAN NOT NULL DEFAULT FALSE, "waitForAnswer" BOOLEAN, '
         '"isError" BOOLEAN, "metadata" TEXT, "tags" TEXT, "input" TEXT, "output" TEXT, "createdAt" TEXT, '
         '"command" TEXT, "modes" TEXT, "start" TEXT, "end" TEXT, "generation" TEXT, "showInput" TEXT, '
         '"language" TEXT, "indent" INTEGER, "defaultOpen" BOOLEAN, "autoCollapse" BOOLEAN, "icon" TEXT, '
         'FOREIGN KEY ("threadId") REFERENCES threads ("id") ON DELETE CASCADE)',
-        'CREATE INDEX steps_thread ON steps ("threadId")',
-        'CREATE TABLE elements ("id" TEXT PRIMARY KEY, "threadId" TEXT, "type" TEXT, "url" TEXT, '
+        'CREATE INDEX IF NOT EXISTS steps_thread ON steps ("threadId")',
+        'CREATE TABLE IF NOT EXISTS elements ("id" TEXT PRIMARY KEY, "threadId" TEXT, "type" TEXT, "url" TEXT, '
         '"chainlitKey" TEXT, "name" TEXT NOT NULL, "display" TEXT, "objectKey" TEXT, "size" TEXT, "page" INTEGER, '
         '"language" TEXT, "forId" TEXT, "mime" TEXT, "props" TEXT, "autoPlay" BOOLEAN, "playerConfig" TEXT, '
         'FOREIGN KEY ("threadId") REFERENCES threads ("id") ON DELETE CASCADE)',
-        'CREATE INDEX elements_thread ON elements ("threadId")',
-        'CREATE TABLE feedbacks ("id" TEXT PRIMARY KEY, "forId" TEXT NOT NULL, "threadId" TEXT, '
+        'CREATE INDEX IF NOT EXISTS elements_thread ON elements ("threadId")',
+        'CREATE TABLE IF NOT EXISTS feedbacks ("id" TEXT PRIMARY KEY, "forId" TEXT NOT NULL, "threadId" TEXT, '
         '"value" INTEGER NOT NULL, "comment" TEXT)',
-        'CREATE INDEX feedbacks_step ON feedbacks ("forId")',
+        'CREATE INDEX IF NOT EXISTS feedbacks_step ON feedbacks ("forId")',
         # The assistant's own state of a thread, one row per (thread, owner) as a thread is found only with its
         # owner; written in the same transaction as the thread's row.
-        "CREATE TABLE thread_states (thread_id TEXT NOT NULL, owner TEXT NOT NULL, state TEXT NOT NULL, "
+        "CREATE TABLE IF NOT EXISTS thread_states (thread_id TEXT NOT NULL, owner TEXT NOT NULL, state TEXT NOT NULL, "
         "updated_at TEXT NOT NULL, PRIMARY KEY (thread_id, owner))",
-        "CREATE TABLE damaged_thread_states (thread_id TEXT NOT NULL, owner TEXT NOT NULL, kept_at TEXT NOT NULL, "
+        "CREATE TABLE IF NOT EXISTS damaged_thread_states (thread_id TEXT NOT NULL, owner TEXT NOT NULL, kept_at TEXT NOT NULL, "
         "state TEXT NOT NULL, error TEXT NOT NULL, PRIMARY KEY (thread_id, owner, kept_at))",
         # Which server process runs a thread's build: held with a heartbeat, so that no two replicas run it.
-        "CREATE TABLE build_leases (thread_id TEXT PRIMARY KEY, owner TEXT NOT NULL, holder TEXT NOT NULL, "
+        "CREATE TABLE IF NOT EXISTS build_leases (thread_id TEXT PRIMARY KEY, owner TEXT NOT NULL, holder TEXT NOT NULL, "
         "host TEXT NOT NULL, pid INTEGER NOT NULL, heartbeat_at DOUBLE PRECISION NOT NULL, "
         "started_at DOUBLE PRECISION NOT NULL)",
         # Things done once per database, e.g. importing the JSON files of earlier releases.
-        "CREATE TABLE imports (name TEXT PRIMARY KEY, done_at TEXT NOT NULL, summary TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS imports (name TEXT PRIMARY KEY, done_at TEXT NOT NULL, summary TEXT NOT NULL)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -116,7 +118,6 @@ class Database:
             if self.sqlite:
                 engine = create_async_engine(self.url, connect_args={"timeout": 30}, pool_size=self.pool_size)
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-                event.listen(engine.sync_engine, "begin", _sqlite_begin)
             else:
                 # Five chats at once each write steps while builds write their progress: room for them all.
                 engine = create_async_engine(self.url, pool_size=self.pool_size, max_overflow=2 * self.pool_size,
@@ -140,19 +141,10 @@ class Database:
         time in this process (SQLite has a single writer; waiting here costs no busy-timeout polling)."""
         await self.migrate()
         if self.sqlite:
-            async with self._lock(self._writers), self._begin_write() as connection:
+            async with self._lock(self._writers), self.engine.begin() as connection:
                 yield connection
         else:
             async with self.engine.begin() as connection:
-                yield connection
-
-    @asynccontextmanager
-    async def _begin_write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that holds the write lock from its start (SQLite's BEGIN IMMEDIATE; another process writing
-        is waited for): what it reads cannot change before it writes."""
-        async with self.engine.connect() as plain:
-            connection = await plain.execution_options(sqlite_begin="BEGIN IMMEDIATE")
-            async with connection.begin():
                 yield connection
 
     @asynccontextmanager
@@ -174,24 +166,32 @@ class Database:
         async with self._lock(self._ready):
             if self.migrated:
                 return
-            # Servers (or event loops) starting together: one migrates, the others wait for it and find it done.
-            async with self._begin_write() if self.sqlite else self.engine.begin() as connection:
-                if not self.sqlite:
-                    await connection.execute(text("SELECT pg_advisory_xact_lock(716151)"))
-                await connection.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
-                found = (await connection.execute(text("SELECT MAX(version) FROM schema_version"))).scalar()
-                version = int(found or 0)
-                if version > SCHEMA_VERSION:
-                    raise BenchmarkAgentError(
-                        f"The chat history database ({self.backend}) has schema version {version}, newer than this "
-                        f"release knows ({SCHEMA_VERSION}): run the release that wrote it, or a newer one.")
-                for number in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in MIGRATIONS[number - 1]:
-                        await connection.execute(text(statement))
-                    await connection.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": number})
-                if self.legacy_dir is not None:
-                    await self._import_once(connection, self.legacy_dir)
+            try:
+                await self._migrate()
+            except OperationalError:  # SQLite: another server migrating the same file at this moment; it is done now
+                await asyncio.sleep(0.2)
+                await self._migrate()
             self.migrated = True
+
+    async def _migrate(self) -> None:
+        async with self.engine.begin() as connection:
+            if not self.sqlite:  # replicas starting together: one migrates, the others wait for it
+                await connection.execute(text("SELECT pg_advisory_xact_lock(716151)"))
+            await connection.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+            found = (await connection.execute(text("SELECT MAX(version) FROM schema_version"))).scalar()
+            version = int(found or 0)
+            if version > SCHEMA_VERSION:
+                raise BenchmarkAgentError(
+                    f"The chat history database ({self.backend}) has schema version {version}, newer than this "
+                    f"release knows ({SCHEMA_VERSION}): run the release that wrote it, or a newer one.")
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[number - 1]:
+                    await connection.execute(text(statement))
+                await connection.execute(text(
+                    "INSERT INTO schema_version (version) SELECT :v WHERE NOT EXISTS "
+                    "(SELECT 1 FROM schema_version WHERE version = :v)"), {"v": number})
+            if self.legacy_dir is not None:
+                await self._import_once(connection, self.legacy_dir)
 
     async def _import_once(self, connection: AsyncConnection, data_dir: Path) -> None:
         done = (await connection.execute(text("SELECT 1 FROM imports WHERE name = :name"),
@@ -212,14 +212,7 @@ class Database:
             await engine.dispose()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    """SQLAlchemy decides where a transaction begins (the driver's own implicit BEGIN is off, see below): DDL and
-    reads are then inside it too, and a write transaction takes the write lock first."""
-    connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
-
-
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    connection.isolation_level = None  # the driver emits no BEGIN of its own (SQLAlchemy's aiosqlite recipe)
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
     cursor.execute("PRAGMA busy_timeout=30000")  # another process writing: wait for it instead of failing

@@ -93,6 +93,7 @@ async def import_legacy(connection: AsyncConnection, found: dict[str, list[dict[
             ":now) ON CONFLICT DO NOTHING"), {**state, "now": now})
     summary = (f"{len(found['users'])} users, {len(found['threads'])} threads, {len(found['states'])} thread states "
                f"imported; {len(found['unreadable'])} unreadable files skipped")
-    await connection.execute(text("INSERT INTO imports (name, done_at, summary) VALUES (:name, :now, :summary)"),
+    await connection.execute(text("INSERT INTO imports (name, done_at, summary) VALUES (:name, :now, :summary) "
+                                  "ON CONFLICT DO NOTHING"),
                              {"name": IMPORT_NAME, "now": now, "summary": summary})
     return summary
