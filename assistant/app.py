@@ -1,8 +1,9 @@
 """The Chainlit shell: turns chat events into conversation turns and renders what the pipeline reports.
 
 What the thread holds is shown in one card (spec, questions, plan, build) that is replaced each
-turn, with buttons that run every step without the model. Threads are stored per signed-in user
-(chat_history.FileDataLayer), so a reload or a server restart reopens them with their state.
+turn, with buttons that run every step without the model. Threads and their state are stored per signed-in user
+in one database (chat_history.HistoryLayer, session.ThreadStore), so a reload, a server restart or another server
+process sharing the database reopens them with their state.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import os
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import chainlit as cl
@@ -21,11 +23,13 @@ from pydantic_ai.exceptions import ModelAPIError
 
 from assistant import auth, boot, file_requests, screen, settings_panel
 from assistant.build_slots import BuildSlots
-from assistant.chat_history import FileDataLayer
+from assistant.chat_history import HistoryLayer
 from assistant.chat_markdown import keep_visible
 from assistant.conversation import Reply, attach, press, respond
+from assistant.database import Database, database_url
 from assistant.deps import AssistantDeps, memory_embedder, open_catalog, open_store, settle_heap
 from assistant.flow import BUTTONS, refusal
+from assistant.leases import BuildLeases
 from assistant.model_registry import TOY_MODEL_WARNING, stage_models, uses_toy_model
 from assistant.render import DOWNLOADS  # noqa: F401  (re-exported: the tests name the files by it)
 from assistant.session import ThreadStore
@@ -57,6 +61,7 @@ class Runtime(NamedTuple):
     catalog: PriorCatalog | None = None
     build_tasks: dict[str, asyncio.Task[Any]] = {}
     stop_requests: set[str] = set()
+    leases: BuildLeases | None = None
 
 
 @lru_cache(maxsize=1)
@@ -65,16 +70,28 @@ def runtime() -> Runtime:
     settings = Settings()
     embedder = memory_embedder()  # one model for the samples memory and the catalog
     loaded = Runtime(settings=settings, models=stage_models(settings), store=open_store(settings, embedder),
-                     threads=ThreadStore(settings.data_dir / "threads"),
+                     threads=ThreadStore(settings.data_dir / "threads", database(settings)),
                      active_builds=BuildSlots(per_user=settings.max_builds_per_user, total=settings.max_builds),
-                     catalog=open_catalog(settings, embedder), build_tasks={}, stop_requests=set())
+                     catalog=open_catalog(settings, embedder), build_tasks={}, stop_requests=set(),
+                     leases=BuildLeases(database(settings), timeout_s=settings.build_lease_timeout_s))
     settle_heap()
     return loaded
 
 
+def database(settings: Settings) -> Database:
+    """The process's one database of the data dir's or the configured URL (one engine, one pool)."""
+    return _database(database_url(settings.database_url, settings.data_dir), settings.data_dir.resolve())
+
+
+@lru_cache(maxsize=4)
+def _database(url: str, data_dir: Path) -> Database:
+    return Database(url, legacy_dir=data_dir)
+
+
 @cl.data_layer
-def chat_history() -> FileDataLayer:
-    return FileDataLayer(Settings().data_dir / "chat")
+def chat_history() -> HistoryLayer:
+    settings = Settings()
+    return HistoryLayer(database(settings), settings.data_dir / "history-files")
 
 
 # Sign-in needs only the settings: not runtime(), whose first call loads the embedding model, which would hold
@@ -104,22 +121,22 @@ def _owner() -> str | None:
     return user.identifier if user else None
 
 
-def _deps(thread_id: str | None = None) -> AssistantDeps:
+async def _deps(thread_id: str | None = None) -> AssistantDeps:
     rt = runtime()
-    state = rt.threads.load(thread_id or cl.context.session.thread_id, owner=_owner())
+    state = await rt.threads.load(thread_id or cl.context.session.thread_id, owner=_owner())
     settings, models = settings_panel.effective(rt.settings, rt.models, _owner())  # with the user's panel changes
     # The memory this user's builds check and write: their own entries plus the published ones (memory/owners.py).
     user, thread = _owner() or settings.local_user, state.thread_id
     deps = AssistantDeps(settings=settings, models=models, store=rt.store.scoped(user, thread_id=thread), state=state,
                          on_event=screen.ProgressView(state), threads=rt.threads, active_builds=rt.active_builds,
                          catalog=rt.catalog.scoped(user, thread_id=thread) if rt.catalog is not None else None,
-                         build_tasks=rt.build_tasks, stop_requests=rt.stop_requests)
-    recover_interrupted(deps)
+                         build_tasks=rt.build_tasks, stop_requests=rt.stop_requests, leases=rt.leases)
+    await recover_interrupted(deps)
     return deps
 
 
-def _save(deps: AssistantDeps) -> None:
-    runtime().threads.save(deps.state)
+async def _save(deps: AssistantDeps) -> None:
+    await runtime().threads.save(deps.state)
 
 
 async def _unless_failed(run: Awaitable[Reply], what: str = "step") -> Reply:
@@ -134,7 +151,7 @@ async def _unless_failed(run: Awaitable[Reply], what: str = "step") -> Reply:
 
 async def _press(action: cl.Action, *, remove: bool = False) -> None:
     """Run the step the conversation table gives this button; remove the clicked button first when asked."""
-    deps, threads = _deps(), runtime().threads
+    deps, threads = await _deps(), runtime().threads
     if remove and refusal(deps.state, action.name, action.payload) is None:
         await action.remove()
     reply = await _unless_failed(press(deps, threads, action.name, action.payload))
@@ -216,7 +233,7 @@ async def _say_output_modes(models: StageModels) -> None:
 @cl.on_stop
 async def on_stop() -> None:
     """Chainlit's stop button: this conversation's build stops where it is (what it accepted is kept)."""
-    deps = _deps()
+    deps = await _deps()
     if deps.state.thread_id in deps.active_builds:
         await screen.say(stop_build(deps))
 
@@ -224,7 +241,7 @@ async def on_stop() -> None:
 @cl.on_chat_resume
 async def on_resume(thread: ThreadDict) -> None:
     """A reopened thread (page reload, server restart): its buttons, current card and files come back."""
-    deps = _deps(thread["id"])
+    deps = await _deps(thread["id"])
     await settings_panel.send(deps.settings)
     state = deps.state
     on_screen = {step["id"]: step for step in thread["steps"]}
@@ -235,7 +252,11 @@ async def on_resume(thread: ThreadDict) -> None:
     if card is not None:
         card["output"] = screen.card_text(deps)  # Chainlit shows the thread dict it passed here
         elements = thread.get("elements")
-        for element in screen.files(deps):
+        resent = screen.files(deps)
+        if elements is not None:  # the stored copies of the files sent again here would show twice
+            names = {element.name for element in resent}
+            elements[:] = [e for e in elements if not (e.get("forId") == card["id"] and e.get("name") in names)]
+        for element in resent:
             await element.send(for_id=card["id"])
             if elements is not None:
                 elements.append(element.to_dict())
@@ -243,7 +264,7 @@ async def on_resume(thread: ThreadDict) -> None:
     for notice in notices:  # e.g. an interrupted build; sent here, so also added to what Chainlit shows
         message = await screen.say(f"_{notice}_")
         thread["steps"].append(message.to_dict())  # type: ignore[arg-type]
-    _save(deps)
+    await _save(deps)
 
 
 @cl.on_settings_update
@@ -257,7 +278,7 @@ async def on_settings(values: dict[str, Any]) -> None:
 async def on_message(message: cl.Message) -> None:
     """Attached files are read first (each named in a reply); then the text, if any, goes through the flow with
     the material known, after the request that waited for these files, if one did."""
-    deps, threads = _deps(), runtime().threads
+    deps, threads = await _deps(), runtime().threads
     text = message.content
     if message.elements:
         reply = await _read_attached(deps, message.elements)
@@ -322,7 +343,7 @@ ON_BUTTON = {name: _button(name) for name in sorted(BUTTONS - {"preview"})}
 @cl.action_callback("preview")
 @_busy
 async def on_preview(action: cl.Action) -> None:
-    deps, threads = _deps(), runtime().threads
+    deps, threads = await _deps(), runtime().threads
     refused = refusal(deps.state, action.name, action.payload)
     if refused is not None:
         await screen.say(refused)

@@ -13,7 +13,7 @@ from chainlit.config import config
 from chainlit.server import app as server
 from chainlit.server import sio
 
-from assistant import auth, request_user
+from assistant import auth, chat_history, request_user
 from assistant.settings import Settings
 from tools.errors import ConfigurationError
 
@@ -31,6 +31,7 @@ def prepare(settings: Settings) -> auth.SignIn:
     # user's cookie (same-site sibling hosts send it). Only the server's own page and the allowed origins may.
     sio.eio.cors_allowed_origins = socket_origins(settings.origins())
     request_user.install(server)  # the chat history checks who sends Chainlit's HTTP requests (feedback)
+    chat_history.install(server)  # the files shown in a thread, served to its author only
     uploads = config.features.spontaneous_file_upload
     if uploads is not None:  # Chainlit refuses bigger uploads before the reader would (tools.sources checks again)
         uploads.max_files, uploads.max_size_mb = settings.max_uploads, settings.max_upload_mb

@@ -1,43 +1,43 @@
-"""Chainlit's data layer over plain JSON files under the data directory: users, threads, their messages.
+"""The chat history: Chainlit's own SQLAlchemy data layer on this app's database (assistant/database.py).
 
-With it, Chainlit lists each signed-in user's threads in the sidebar and reopens one after a page
-reload or a server restart (`@cl.on_chat_resume`). One file per thread, replaced atomically on each
-change; a small in-memory index keeps the thread list fast. A thread is served only to its author
-(Chainlit checks `get_thread_author` and the thread's `userIdentifier`), and once it has an author, no other
-user's session can take it over, add to it or remove from it, even with its id.
+With it, Chainlit lists each signed-in user's threads in the sidebar and reopens one after a page reload, a server
+restart or on another server process sharing the database (`@cl.on_chat_resume`). A thread is served only to its
+author (Chainlit checks `get_thread_author` and the thread's `userIdentifier`), and once it has an author, no other
+user's session can take it over, add to it or remove from it, even with its id. Files shown in the chat are kept
+under the data directory, per user and thread, and served only to the thread's author (`FILE_ROUTE`).
 
-Part of the Chainlit shell, like app.py: nothing outside assistant/app.py uses it.
+Part of the Chainlit shell, like app.py: nothing outside assistant/app.py and boot.py uses it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiofiles
 from chainlit.context import ChainlitContextException, get_context
-from chainlit.data.base import BaseDataLayer
+from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
+from chainlit.data.storage_clients.base import BaseStorageClient
 from chainlit.data.utils import queue_until_user_message
 from chainlit.logger import logger
 from chainlit.types import Feedback, PageInfo, PaginatedResponse, Pagination, ThreadDict, ThreadFilter
-from chainlit.user import PersistedUser, User
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.database import Database
 from assistant.request_user import REQUEST_USER
-from memory.files import write_atomic
+from assistant.thread_ids import SAFE_ID as _SAFE_ID
 
-_HEADER_KEYS = ("id", "createdAt", "name", "userId", "userIdentifier", "tags")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+FILE_ROUTE = "/history-files"
+_STEP_COLUMNS = frozenset((
+    "id", "name", "type", "threadId", "parentId", "streaming", "waitForAnswer", "isError", "metadata", "tags", "input",
+    "output", "createdAt", "command", "modes", "start", "end", "generation", "showInput", "language", "indent",
+    "defaultOpen", "autoCollapse", "icon"))
 
 
 def _session_user() -> str | None:
@@ -52,154 +52,165 @@ def _session_user() -> str | None:
     return user.identifier if user else None
 
 
-def _foreign(thread: dict[str, Any] | None) -> bool:
-    """Whether `thread` has an author and the calling session is another user's."""
-    if not thread or not thread.get("userIdentifier"):
-        return False
-    caller = _session_user()
-    return caller is not None and caller != thread["userIdentifier"]
+def _matches(thread: ThreadDict, filters: ThreadFilter) -> bool:
+    if filters.search:
+        words = filters.search.lower()
+        texts = [thread.get("name") or "", *(step.get("output") or "" for step in thread["steps"])]
+        if not any(words in t.lower() for t in texts):
+            return False
+    if filters.feedback is not None:
+        return any((step.get("feedback") or {"value": None})["value"] == filters.feedback for step in thread["steps"])
+    return True
 
 
-class FileDataLayer(BaseDataLayer):
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._threads: dict[str, dict[str, Any]] = {}
-        self._headers: dict[str, dict[str, Any]] | None = None
-        self._step_thread: dict[str, str] = {}
-        self._writing: dict[str, asyncio.Lock] = {}
+def _step_values(step: dict[str, Any]) -> dict[str, Any]:
+    """The columns Chainlit's create_step writes: what is set (an update made from a new Message object carries no
+    creation time or parent: the stored ones are kept), JSON as text."""
+    values = {k: v for k, v in step.items() if k in _STEP_COLUMNS and v is not None
+              and not (isinstance(v, dict) and not v)}
+    values["metadata"] = json.dumps(step.get("metadata") or {})
+    values["generation"] = json.dumps(step.get("generation") or {})
+    if "showInput" in values:
+        values["showInput"] = str(values["showInput"]).lower()
+    for key in ("tags", "modes"):
+        if key in values:
+            values[key] = json.dumps(values[key])
+    return values
 
-    # --- files ------------------------------------------------------------------------------
 
-    def _user_path(self, identifier: str) -> Path:
-        return self.directory / "users" / f"{_digest(identifier)}.json"
+def _is_write(query: str) -> bool:
+    return not query.lstrip().upper().startswith("SELECT")
 
-    def _thread_path(self, thread_id: str) -> Path:
-        return self.directory / "threads" / f"{_digest(thread_id)}.json"
 
-    def _load(self, thread_id: str) -> dict[str, Any] | None:
-        if thread_id not in self._threads:
-            path = self._thread_path(thread_id)
-            if not path.exists():
-                return None
-            thread = json.loads(path.read_text(encoding="utf-8"))
-            self._threads[thread_id] = thread
-            self._step_thread.update({step["id"]: thread_id for step in thread["steps"]})
-        return self._threads[thread_id]
+class LocalFiles(BaseStorageClient):
+    """Element files under the data directory: `<root>/<user id>/<thread id>/<element id>/<name>`."""
 
-    async def _save(self, thread: dict[str, Any]) -> None:
-        """Write the thread as it is now. The file is written and fsync'd off the event loop (a long thread's file is
-        hundreds of KB, rewritten on every step update), one write at a time per thread, in the order asked."""
-        text = json.dumps(thread, default=str, ensure_ascii=False)  # now: the thread changes while the write waits
-        if self._headers is not None:
-            self._headers[thread["id"]] = {k: thread.get(k) for k in _HEADER_KEYS}
-        async with self._writing.setdefault(thread["id"], asyncio.Lock()):  # FIFO: the last asked is the last written
-            await asyncio.to_thread(write_atomic, self._thread_path(thread["id"]), text)
+    def __init__(self, root: Path) -> None:
+        self.root = root
 
-    def _thread(self, thread_id: str) -> dict[str, Any]:
-        thread = self._load(thread_id)
-        if thread is None:
-            thread = {"id": thread_id, "createdAt": _now(), "name": None, "userId": None, "userIdentifier": None,
-                      "tags": None, "metadata": {}, "steps": [], "elements": []}
-            self._threads[thread_id] = thread
-        return thread
-
-    def _all_headers(self) -> dict[str, dict[str, Any]]:
-        if self._headers is None:
-            self._headers = {}
-            for path in sorted((self.directory / "threads").glob("*.json")):
-                try:
-                    thread = json.loads(path.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    continue  # a damaged file hides one thread, never the list
-                self._headers[thread["id"]] = {k: thread.get(k) for k in _HEADER_KEYS}
-        return self._headers
-
-    # --- users ------------------------------------------------------------------------------
-
-    async def get_user(self, identifier: str) -> PersistedUser | None:
-        path = self._user_path(identifier)
-        if not path.exists():
+    def path_of(self, object_key: str) -> Path | None:
+        parts = object_key.split("/")
+        if len(parts) != 4 or not all(_SAFE_ID.match(p) for p in parts[:3]) or parts[3] in ("", ".", ".."):
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return PersistedUser(id=data["id"], createdAt=data["createdAt"], identifier=data["identifier"],
-                             display_name=data.get("display_name"), metadata=data.get("metadata") or {})
+        return self.root.joinpath(*parts)
 
-    async def create_user(self, user: User) -> PersistedUser | None:
-        existing = await self.get_user(user.identifier)
-        if existing is not None:
-            return existing
-        data = {"id": str(uuid.uuid4()), "createdAt": _now(), "identifier": user.identifier,
-                "display_name": user.display_name, "metadata": user.metadata}
-        write_atomic(self._user_path(user.identifier), json.dumps(data, default=str))
-        return await self.get_user(user.identifier)
+    async def upload_file(self, object_key: str, data: bytes | str, mime: str = "application/octet-stream",
+                          overwrite: bool = True, content_disposition: str | None = None) -> dict[str, Any]:
+        path = self.path_of(object_key)
+        if path is None:
+            raise ValueError(f"not a file key of the chat history: {object_key!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        async with aiofiles.open(path, "wb") as handle:
+            await handle.write(data.encode() if isinstance(data, str) else data)
+        return {"object_key": object_key, "url": await self.get_read_url(object_key)}
 
-    def _identifier_of(self, user_id: str) -> str | None:
-        for path in (self.directory / "users").glob("*.json"):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data["id"] == user_id:
-                return str(data["identifier"])
+    async def delete_file(self, object_key: str) -> bool:
+        path = self.path_of(object_key)
+        if path is None or not path.exists():
+            return False
+        path.unlink()
+        return True
+
+    async def get_read_url(self, object_key: str) -> str:
+        return f"{FILE_ROUTE}/{object_key}"
+
+    async def close(self) -> None:
         return None
 
-    # --- threads ----------------------------------------------------------------------------
+
+class HistoryLayer(SQLAlchemyDataLayer):
+    def __init__(self, database: Database, files: Path) -> None:
+        # Not Chainlit's __init__, which builds an engine of its own from a URL: this layer shares the app's
+        # database (pools, pragmas, writer lock); every statement goes through execute_sql below.
+        self._conninfo, self.user_thread_limit, self.show_logger = database.url, 1000, False
+        self.storage_provider: BaseStorageClient | None = LocalFiles(files)
+        self.database = database
+        # Chainlit sends a streamed message's updates as tasks: per thread, they land in the order asked.
+        self._order: dict[str, asyncio.Lock] = {}
+
+    # --- one way in and out of the database ---------------------------------------------
+
+    async def execute_sql(self, query: str, parameters: dict[str, Any]) -> list[dict[str, Any]] | int | None:
+        """Chainlit's statements, on the shared engine: writes one at a time on SQLite. Lists and dicts (tags) are
+        stored as JSON text. A failure is logged as an error and answers None, as Chainlit's own method does."""
+        values = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in parameters.items()}
+        try:
+            if _is_write(query):
+                async with self.database.write() as connection:
+                    result = await connection.execute(text(query), values)
+                    rows = [dict(r._mapping) for r in result.fetchall()] if result.returns_rows else None
+                    return rows if rows is not None else result.rowcount
+            async with self.database.read() as connection:
+                result = await connection.execute(text(query), values)
+                return [dict(r._mapping) for r in result.fetchall()]
+        except SQLAlchemyError as exc:
+            logger.error("The chat history could not run a statement (%s): %s", exc.__class__.__name__, exc)
+            return None
+
+    # --- who may touch what -------------------------------------------------------------
+
+    async def _author(self, thread_id: str) -> str | None:
+        rows = await self.database.rows('SELECT "userIdentifier" FROM threads WHERE "id" = :id', id=thread_id)
+        return rows[0]["userIdentifier"] if rows else None
+
+    async def _foreign(self, thread_id: str | None) -> bool:
+        """Whether the thread has an author and the calling session is another user's."""
+        if not thread_id:
+            return False
+        author, caller = await self._author(thread_id), _session_user()
+        return author is not None and caller is not None and caller != author
+
+    async def _thread_of_step(self, step_id: str) -> str | None:
+        rows = await self.database.rows('SELECT "threadId" FROM steps WHERE "id" = :id', id=step_id)
+        return rows[0]["threadId"] if rows else None
+
+    async def get_thread_author(self, thread_id: str) -> str:
+        return await self._author(thread_id) or ""  # "": Chainlit answers "not found"
 
     async def update_thread(self, thread_id: str, name: str | None = None, user_id: str | None = None,
                             metadata: dict[str, Any] | None = None, tags: list[str] | None = None) -> None:
-        thread = self._thread(thread_id)
-        identifier = self._identifier_of(user_id) if user_id is not None else None
-        if _foreign(thread) or (thread.get("userId") and user_id is not None and user_id != thread["userId"]):
+        if not _SAFE_ID.match(thread_id):
+            logger.warning("Refused a thread id that is not one this server makes: %r", thread_id[:80])
+            return
+        author = await self._author(thread_id)
+        claimed = await self._identifier_of(user_id) if user_id else None
+        if await self._foreign(thread_id) or (author and claimed and claimed != author):
             logger.warning("A session of another user tried to change thread %s; refused.", thread_id)
             return
-        if name is not None:
-            thread["name"] = name[:200]
-        if user_id is not None:
-            thread["userId"], thread["userIdentifier"] = user_id, identifier
-        if metadata is not None:
-            thread["metadata"] = {**(thread.get("metadata") or {}), **metadata}
-        if tags is not None:
-            thread["tags"] = tags
-        await self._save(thread)
+        await super().update_thread(thread_id, name=name[:200] if name else name, user_id=user_id,
+                                    metadata=metadata, tags=tags)
 
-    async def get_thread_author(self, thread_id: str) -> str:
-        thread = self._load(thread_id)
-        return str(thread.get("userIdentifier") or "") if thread else ""
-
-    async def get_thread(self, thread_id: str) -> ThreadDict | None:
-        thread = self._load(thread_id)
-        if thread is None:
-            return None
-        copy = json.loads(json.dumps(thread))
-        copy["steps"] = sorted(copy["steps"], key=lambda step: step.get("createdAt") or "")
-        return copy  # type: ignore[no-any-return]
+    async def _identifier_of(self, user_id: str) -> str | None:
+        rows = await self.database.rows('SELECT "identifier" FROM users WHERE "id" = :id', id=user_id)
+        return rows[0]["identifier"] if rows else None
 
     async def delete_thread(self, thread_id: str) -> None:
-        thread = self._load(thread_id)
-        for step in thread["steps"] if thread else []:
-            self._step_thread.pop(step["id"], None)
-        self._threads.pop(thread_id, None)
-        if self._headers is not None:
-            self._headers.pop(thread_id, None)
-        async with self._writing.setdefault(thread_id, asyncio.Lock()):  # after the writes already asked for
-            self._thread_path(thread_id).unlink(missing_ok=True)
+        """The thread, its messages, files, feedback and the assistant's state of it, in one transaction."""
+        if await self._foreign(thread_id):
+            logger.warning("A session of another user tried to delete thread %s; refused.", thread_id)
+            return
+        keys = await self.database.rows('SELECT "objectKey" FROM elements WHERE "threadId" = :id', id=thread_id)
+        async with self.database.write() as connection:
+            for query in ('DELETE FROM feedbacks WHERE "forId" IN (SELECT "id" FROM steps WHERE "threadId" = :id)',
+                          'DELETE FROM elements WHERE "threadId" = :id', 'DELETE FROM steps WHERE "threadId" = :id',
+                          "DELETE FROM thread_states WHERE thread_id = :id",
+                          "DELETE FROM build_leases WHERE thread_id = :id", 'DELETE FROM threads WHERE "id" = :id'):
+                await connection.execute(text(query), {"id": thread_id})
+        for row in keys:
+            if row["objectKey"] and self.storage_provider is not None:
+                await self.storage_provider.delete_file(row["objectKey"])
 
     async def list_threads(self, pagination: Pagination, filters: ThreadFilter) -> PaginatedResponse[ThreadDict]:
-        headers = [h for h in self._all_headers().values() if h.get("userId") and h["userId"] == filters.userId]
-        if filters.search:
-            headers = [h for h in headers if filters.search.lower() in (h.get("name") or "").lower()]
-        if filters.feedback is not None:
-            headers = [h for h in headers if self._has_feedback(h["id"], filters.feedback)]
-        headers.sort(key=lambda h: h.get("createdAt") or "", reverse=True)
-        start = next((i + 1 for i, h in enumerate(headers) if h["id"] == pagination.cursor), 0)
-        page = headers[start:start + pagination.first]
-        info = PageInfo(hasNextPage=start + pagination.first < len(headers),
+        """The user's threads, the most recently active first; a search matches a thread's name or messages."""
+        threads = await self.get_all_user_threads(user_id=filters.userId) if filters.userId else []
+        found = [t for t in threads or [] if t.get("userId") == filters.userId and _matches(t, filters)]
+        start = next((i + 1 for i, t in enumerate(found) if t["id"] == pagination.cursor), 0)
+        page = found[start:start + pagination.first]
+        info = PageInfo(hasNextPage=start + pagination.first < len(found),
                         startCursor=page[0]["id"] if page else None, endCursor=page[-1]["id"] if page else None)
-        data = [{**h, "metadata": {}, "steps": [], "elements": []} for h in page]
-        return PaginatedResponse(pageInfo=info, data=data)  # type: ignore[arg-type]
+        return PaginatedResponse(pageInfo=info, data=page)
 
-    def _has_feedback(self, thread_id: str, value: int) -> bool:
-        thread = self._load(thread_id)
-        return any((step.get("feedback") or {}).get("value") == value for step in (thread or {}).get("steps", []))
-
-    # --- steps ------------------------------------------------------------------------------
+    # --- steps --------------------------------------------------------------------------
 
     @queue_until_user_message()  # a thread exists once the user has said something
     async def create_step(self, step_dict: Any) -> None:
@@ -211,85 +222,145 @@ class FileDataLayer(BaseDataLayer):
 
     async def _upsert_step(self, step: dict[str, Any]) -> None:
         thread_id = step.get("threadId")
-        if not thread_id:
+        if not thread_id or not _SAFE_ID.match(str(thread_id)) or not _SAFE_ID.match(str(step.get("id", ""))):
             return
-        thread = self._thread(thread_id)
-        if _foreign(thread):
-            logger.warning("A session of another user tried to write into thread %s; refused.", thread_id)
-            return
-        steps = thread["steps"]
-        at = next((i for i, s in enumerate(steps) if s["id"] == step["id"]), None)
-        if at is None:
-            steps.append(step)
-        else:  # an update made from a new Message object carries no creation time or parent: keep the stored ones
-            kept = {k: v for k, v in step.items() if v is not None or k not in ("createdAt", "start", "end", "parentId")}
-            steps[at] = {**steps[at], **kept}
-        self._step_thread[step["id"]] = thread_id
-        await self._save(thread)
+        async with self._order.setdefault(thread_id, asyncio.Lock()):  # taken at once, or queued in call order
+            await self._write_step(thread_id, step)
+
+    async def _write_step(self, thread_id: str, step: dict[str, Any]) -> None:
+        """Chainlit's upsert of a step (with its thread's row if new), checked and written in one transaction."""
+        values = _step_values(step)
+        columns = ", ".join(f'"{c}"' for c in values)
+        updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in values if c not in ("id", "threadId"))
+        caller = _session_user()
+        try:
+            async with self.database.write() as connection:
+                found = (await connection.execute(text(
+                    'SELECT t."id", t."userIdentifier" AS author, s."threadId" AS step_thread, '
+                    'o."userIdentifier" AS step_author FROM (SELECT :t AS tid) q '
+                    'LEFT JOIN threads t ON t."id" = q.tid LEFT JOIN steps s ON s."id" = :s '
+                    'LEFT JOIN threads o ON o."id" = s."threadId"'), {"t": thread_id, "s": step["id"]})).one()
+                authors = {found.author, found.step_author} - {None}
+                if (caller is not None and authors - {caller}) or (found.step_thread not in (None, thread_id)):
+                    logger.warning("A session of another user tried to write into thread %s; refused.", thread_id)
+                    return
+                if found.id is None:
+                    await connection.execute(text(
+                        'INSERT INTO threads ("id", "createdAt", "metadata") VALUES (:t, :now, \'{}\') '
+                        'ON CONFLICT ("id") DO NOTHING'), {"t": thread_id, "now": datetime.now(UTC).isoformat()})
+                await connection.execute(text(
+                    f'INSERT INTO steps ({columns}) VALUES ({", ".join(f":{c}" for c in values)}) '
+                    f'ON CONFLICT ("id") DO UPDATE SET {updates}'), values)
+        except SQLAlchemyError as exc:
+            logger.error("The chat history could not store a message of thread %s: %s", thread_id, exc)
 
     @queue_until_user_message()
     async def delete_step(self, step_id: str) -> None:
-        thread = self._thread_of_step(step_id)
-        if thread is not None and not _foreign(thread):
-            thread["steps"] = [s for s in thread["steps"] if s["id"] != step_id]
-            self._step_thread.pop(step_id, None)
-            await self._save(thread)
+        """The step with its feedback and its files (a card replaced each turn takes its old charts with it)."""
+        if await self._foreign(await self._thread_of_step(step_id)):
+            return
+        keys = await self.database.rows('SELECT "objectKey" FROM elements WHERE "forId" = :id', id=step_id)
+        await SQLAlchemyDataLayer.delete_step.__wrapped__(self, step_id)  # type: ignore[attr-defined]
+        for row in keys:
+            if row["objectKey"] and self.storage_provider is not None:
+                await self.storage_provider.delete_file(row["objectKey"])
 
-    def _thread_of_step(self, step_id: str) -> dict[str, Any] | None:
-        if step_id not in self._step_thread:
-            for thread_id in list(self._all_headers()):
-                self._load(thread_id)
-        owner = self._step_thread.get(step_id)
-        return self._load(owner) if owner else None
-
-    # --- feedback ---------------------------------------------------------------------------
+    # --- feedback -----------------------------------------------------------------------
 
     async def upsert_feedback(self, feedback: Feedback) -> str:
-        thread = self._thread_of_step(feedback.forId)
-        if _foreign(thread):
+        thread_id = await self._thread_of_step(feedback.forId)
+        if thread_id is None or await self._foreign(thread_id):
             raise PermissionError("That message is not in one of your threads.")
-        feedback_id = feedback.id or str(uuid.uuid4())
-        if thread is not None:
-            for step in thread["steps"]:
-                if step["id"] == feedback.forId:
-                    step["feedback"] = {"id": feedback_id, "forId": feedback.forId, "value": feedback.value,
-                                        "comment": feedback.comment}
-            await self._save(thread)
-        return feedback_id
+        if feedback.id:
+            owner = await self.database.rows('SELECT "threadId" FROM feedbacks WHERE "id" = :id', id=feedback.id)
+            if owner and owner[0]["threadId"] != thread_id:
+                raise PermissionError("That feedback is not on one of your messages.")
+        feedback.threadId = thread_id  # type: ignore[attr-defined]
+        return await super().upsert_feedback(feedback)
 
     async def delete_feedback(self, feedback_id: str) -> bool:
-        for thread_id in list(self._all_headers()):
-            thread = self._load(thread_id)
-            for step in (thread or {}).get("steps", []) if not _foreign(thread) else []:
-                if (step.get("feedback") or {}).get("id") == feedback_id:
-                    step.pop("feedback")
-                    await self._save(thread)  # type: ignore[arg-type]
-                    return True
-        return False
+        rows = await self.database.rows('SELECT "threadId" FROM feedbacks WHERE "id" = :id', id=feedback_id)
+        if not rows or await self._foreign(rows[0]["threadId"]):
+            return False
+        return await super().delete_feedback(feedback_id)
 
-    # --- elements: the app re-attaches its files on resume, so they are not stored --------
+    # --- elements: the file is kept per user and thread -----------------------------------
 
     @queue_until_user_message()
     async def create_element(self, element: Any) -> None:
-        return None
+        if not element.for_id or not _SAFE_ID.match(str(element.id)) or await self._foreign(element.thread_id):
+            return
+        content: bytes | str | None = None
+        if element.path:
+            async with aiofiles.open(element.path, "rb") as handle:
+                content = await handle.read()
+        elif element.content is not None:
+            content = element.content
+        element_dict = dict(element.to_dict())
+        element_dict.pop("path", None)
+        element_dict["props"] = element_dict.get("props") or {}  # Chainlit's get_element reads it as JSON
+        if content is not None:
+            author = await self._author(element.thread_id) or "unknown"
+            user = str(uuid.uuid5(uuid.NAMESPACE_URL, author))  # a name safe in a path, the same on every replica
+            base = Path((element.name or "file").replace("\\", "/")).name  # the name only, never a path
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", base)[:120].lstrip(".") or "file"
+            key = f"{user}/{element.thread_id}/{element.id}/{name}"
+            assert self.storage_provider is not None
+            stored = await self.storage_provider.upload_file(key, content, mime=element.mime or "application/octet-stream")
+            element_dict["url"], element_dict["objectKey"] = stored["url"], key
+        elif not element.url:
+            return
+        values = {k: v for k, v in element_dict.items() if v is not None}
+        columns = ", ".join(f'"{c}"' for c in values)
+        updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in values if c != "id")
+        await self.execute_sql(f'INSERT INTO elements ({columns}) VALUES ({", ".join(f":{c}" for c in values)}) '
+                               f'ON CONFLICT ("id") DO UPDATE SET {updates}', values)
 
     async def get_element(self, thread_id: str, element_id: str) -> Any:
-        return None
+        if await self._foreign(thread_id):
+            return None
+        return await super().get_element(thread_id, element_id)
 
     @queue_until_user_message()
     async def delete_element(self, element_id: str, thread_id: str | None = None) -> None:
-        return None
+        rows = await self.database.rows('SELECT "threadId" FROM elements WHERE "id" = :id', id=element_id)
+        if rows and not await self._foreign(rows[0]["threadId"]):
+            await SQLAlchemyDataLayer.delete_element.__wrapped__(self, element_id, thread_id)  # type: ignore[attr-defined]
 
-    # --- the rest ---------------------------------------------------------------------------
-
-    async def build_debug_url(self) -> str:
-        return ""
+    async def file_for(self, object_key: str, user: str | None) -> Path | None:
+        """The stored file of `object_key` when `user` is the author of the thread it was shown in; else None."""
+        rows = await self.database.rows('SELECT "threadId" FROM elements WHERE "objectKey" = :key', key=object_key)
+        if not rows or user is None or await self._author(rows[0]["threadId"]) != user:
+            return None
+        assert isinstance(self.storage_provider, LocalFiles)
+        path = self.storage_provider.path_of(object_key)
+        return path if path is not None and path.is_file() else None
 
     async def close(self) -> None:
-        """Wait for every write asked for so far: Chainlit ends the process right after closing the data layer."""
-        for lock in list(self._writing.values()):
+        """Wait for every step write asked for so far (Chainlit ends the process right after), then close the pool."""
+        for lock in list(self._order.values()):
             async with lock:  # FIFO: once it is ours, the writes queued before are done
                 pass
+        await self.database.close()
 
-    async def get_favorite_steps(self, user_id: str) -> list[Any]:
-        return []
+
+async def serve_file(request: Any) -> Any:
+    """GET FILE_ROUTE/<key>: a file shown in a thread, to that thread's author only (others get 404, as for a
+    file that does not exist)."""
+    from chainlit.data import get_data_layer
+    from starlette.responses import FileResponse, PlainTextResponse
+
+    layer = get_data_layer()
+    key = str(request.path_params["key"])
+    path = await layer.file_for(key, REQUEST_USER.get()) if isinstance(layer, HistoryLayer) else None
+    if path is None:
+        return PlainTextResponse("Not found", status_code=404)
+    return FileResponse(path)
+
+
+def install(app: Any) -> None:
+    """Add the file route to Chainlit's server app once, ahead of its catch-all page route."""
+    from starlette.routing import Route
+
+    if not any(getattr(r, "path", None) == f"{FILE_ROUTE}/{{key:path}}" for r in app.router.routes):
+        app.router.routes.insert(0, Route(f"{FILE_ROUTE}/{{key:path}}", serve_file, methods=["GET"]))

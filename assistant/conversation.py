@@ -38,7 +38,7 @@ async def attach(deps: AssistantDeps, threads: ThreadStore, elements: Sequence[A
     """Files attached to a message: read into the thread's material, each named in the reply with what was read or
     why it was not. Refused, and said so, while this thread's build runs (it reads the same material)."""
     state = deps.state
-    if state.phase == "building" and state.thread_id in deps.active_builds:
+    if state.phase == "building" and (state.thread_id in deps.active_builds or deps.build_elsewhere is not None):
         names = ", ".join(f"`{getattr(e, 'name', '?')}`" for e in elements)
         return Reply(f"A build is running on this conversation's material, so {names} was not read: attach it again "
                      "once the build has finished.", view="note")
@@ -48,7 +48,7 @@ async def attach(deps: AssistantDeps, threads: ThreadStore, elements: Sequence[A
     except BenchmarkAgentError as exc:
         text = str(exc)
     finally:
-        threads.save(state)
+        await threads.save(state)
     return Reply(text, _take_notices(deps))
 
 
@@ -70,6 +70,8 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
     rejected = check_message(message, deps.settings.max_message_chars)
     if rejected is not None:
         return Reply(rejected, _take_notices(deps))
+    if state.phase == "building" and deps.build_elsewhere is not None:
+        return Reply(steps.running_elsewhere(deps.build_elsewhere), _take_notices(deps), view="note")
     if state.phase == "building" and state.thread_id in deps.active_builds:
         # Answered at once and without saving: the running build owns the thread's state (and card) until it ends.
         if STOP_WORDS.match(message):
@@ -97,7 +99,7 @@ async def respond(deps: AssistantDeps, message: str, threads: ThreadStore) -> Re
     except AgentRunError as exc:
         text = f"The chat model could not complete this step ({exc}). Your spec and plan are unchanged; try again."
     finally:
-        reply = _finish(deps, threads, text)
+        reply = await _finish(deps, threads, text)
     return reply
 
 
@@ -129,7 +131,7 @@ async def run_step(deps: AssistantDeps, threads: ThreadStore,
     except BenchmarkAgentError as exc:
         outcome = flow.Outcome(str(exc))
     finally:
-        reply = _finish(deps, threads, outcome.text)
+        reply = await _finish(deps, threads, outcome.text)
     return Reply(reply.text, reply.notices, view=outcome.view, ask=outcome.ask)
 
 
@@ -138,7 +140,7 @@ def _take_notices(deps: AssistantDeps) -> list[str]:
     return notices
 
 
-def _finish(deps: AssistantDeps, threads: ThreadStore, text: str) -> Reply:
+async def _finish(deps: AssistantDeps, threads: ThreadStore, text: str) -> Reply:
     notices = _take_notices(deps)
-    threads.save(deps.state)
+    await threads.save(deps.state)  # committed before the reply is shown: the next message reads this state
     return Reply(text, notices)

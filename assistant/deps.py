@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.build_slots import BuildSlots
+from assistant.leases import BuildLeases
 from assistant.model_registry import resolve_model
 from assistant.session import ThreadState, ThreadStore
 from assistant.settings import EMBEDDED_MODEL, Settings
@@ -128,6 +129,11 @@ class AssistantDeps:
     # The task running each of those builds, and the threads whose user asked to stop theirs (shared like it).
     build_tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     stop_requests: set[str] = field(default_factory=set)
+    # Shared with the other server processes of the database: which of them runs each thread's build. None: only
+    # this process's builds count (tests, the CLI).
+    leases: BuildLeases | None = None
+    # Set when this thread's build runs in another server process: who runs it.
+    build_elsewhere: str | None = None
     # Known benchmarks: the design notes overlaps with them, and a finished build joins them. None = not used.
     catalog: PriorCatalog | None = None
 

@@ -230,7 +230,7 @@ async def show(reply: Reply, deps: AssistantDeps, threads: ThreadStore) -> None:
             await sync_editor(deps)
         await sync_previews(deps, card=False)
         await render_card(deps)
-    threads.save(deps.state)
+    await threads.save(deps.state)
 
 
 class ProgressView:

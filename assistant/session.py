@@ -1,16 +1,21 @@
-"""A chat thread's state: where the conversation stands, kept on disk so a reload or restart loses nothing."""
+"""A chat thread's state: where the conversation stands, kept in the database so a reload, a restart or another
+server process loses nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import json
+import weakref
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
+from sqlalchemy import text
 
-from memory.files import write_atomic
+from assistant.database import Database
+from assistant.thread_ids import SAFE_ID
 from tools.contracts import (
     BenchmarkSpec,
     ClarifyingQuestion,
@@ -143,43 +148,78 @@ class ThreadState(Strict):
 
 
 class ThreadStore:
-    """One JSON file per thread, under a folder per signed-in user, replaced atomically on every save; the
-    thread's material and builds in a folder beside it.
+    """Each thread's state in the database (assistant/database.py), one row per thread and owner, written in one
+    transaction with the thread's own row; the thread's material and builds in a folder under `directory`.
 
     A thread is found only with its owner: one user can never load another's thread, even by its id.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, database: Database) -> None:
         self.directory = directory
+        self.database = database
+        # Per thread and owner: a load waits for the saves asked before it, and saves land in the order asked.
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Lock]] = (
+            weakref.WeakKeyDictionary())
 
-    def _path(self, thread_id: str, owner: str | None) -> Path:
-        safe = hashlib.sha256(thread_id.encode()).hexdigest()[:32]
-        if owner is None:
-            return self.directory / f"{safe}.json"
-        return self.directory / "users" / hashlib.sha256(owner.encode()).hexdigest()[:24] / f"{safe}.json"
+    def _lock(self, thread_id: str, owner: str | None) -> asyncio.Lock:
+        locks = self._turns.setdefault(asyncio.get_running_loop(), {})
+        return locks.setdefault((thread_id, owner or ""), asyncio.Lock())
 
     def thread_dir(self, thread_id: str, owner: str | None = None) -> Path:
-        """The thread's own folder, beside its state file: its material and its builds, which only its owner's
-        thread ever finds."""
-        return self._path(thread_id, owner).with_suffix("")
+        """The thread's own folder: its material and its builds, which only its owner's thread ever finds."""
+        safe = hashlib.sha256(thread_id.encode()).hexdigest()[:32]
+        if owner is None:
+            return self.directory / safe
+        return self.directory / "users" / hashlib.sha256(owner.encode()).hexdigest()[:24] / safe
 
     def material_dir(self, thread_id: str, owner: str | None = None) -> Path:
         """Where the thread's attached files are read into."""
         return self.thread_dir(thread_id, owner) / "material"
 
-    def load(self, thread_id: str, owner: str | None = None) -> ThreadState:
-        path = self._path(thread_id, owner)
-        if not path.exists():
+    async def load(self, thread_id: str, owner: str | None = None) -> ThreadState:
+        key = {"thread_id": thread_id, "owner": owner or ""}
+        async with self._lock(thread_id, owner):
+            return await self._load(key)
+
+    async def _load(self, key: dict[str, str]) -> ThreadState:
+        thread_id, owner = key["thread_id"], key["owner"] or None
+        rows = await self.database.rows(
+            "SELECT state FROM thread_states WHERE thread_id = :thread_id AND owner = :owner", **key)
+        if not rows:
             return ThreadState(thread_id=thread_id, owner=owner)
         try:
-            return ThreadState.model_validate_json(path.read_text(encoding="utf-8"))
-        except (ValidationError, json.JSONDecodeError) as exc:
-            # Never silently start over on a damaged file: keep it aside and say so.
-            path.rename(path.with_suffix(".damaged.json"))
+            return ThreadState.model_validate_json(rows[0]["state"])
+        except (ValidationError, ValueError) as exc:
+            # Never silently start over on a damaged state: keep it aside and say so.
+            async with self.database.write() as connection:
+                await connection.execute(text(
+                    "INSERT INTO damaged_thread_states (thread_id, owner, kept_at, state, error) "
+                    "VALUES (:thread_id, :owner, :kept_at, :state, :error)"),
+                    {**key, "kept_at": _now(), "state": rows[0]["state"], "error": str(exc)[:2000]})
+                await connection.execute(text(
+                    "DELETE FROM thread_states WHERE thread_id = :thread_id AND owner = :owner"), key)
             state = ThreadState(thread_id=thread_id, owner=owner)
             state.notices.append(f"The saved state of this thread could not be read ({exc.__class__.__name__}); "
-                                 f"it was kept as {path.with_suffix('.damaged.json').name} and the thread starts fresh.")
+                                 "it was kept aside in the database (table damaged_thread_states) and the thread "
+                                 "starts fresh.")
             return state
 
-    def save(self, state: ThreadState) -> None:
-        write_atomic(self._path(state.thread_id, state.owner), state.model_dump_json(indent=1))
+    async def save(self, state: ThreadState) -> None:
+        """Commit the state, with the thread's row (made here if the chat history has not made it yet, owned by
+        the state's owner): when this returns, any server process sharing the database reads this state."""
+        values = {"thread_id": state.thread_id, "owner": state.owner or "", "state": state.model_dump_json(),
+                  "now": _now()}
+        async with self._lock(state.thread_id, state.owner), self.database.write() as connection:
+            if SAFE_ID.match(state.thread_id):  # no other id ever gets a thread row (thread_ids.py)
+                await connection.execute(text(
+                    'INSERT INTO threads ("id", "createdAt", "userIdentifier", "metadata") '
+                    "VALUES (:thread_id, :now, :author, '{}') ON CONFLICT (\"id\") DO NOTHING"),
+                    {**values, "author": state.owner})
+            await connection.execute(text(
+                "INSERT INTO thread_states (thread_id, owner, state, updated_at) "
+                "VALUES (:thread_id, :owner, :state, :now) ON CONFLICT (thread_id, owner) "
+                "DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at"), values)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

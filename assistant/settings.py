@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=120.0, gt=0)
 
     data_dir: Path = Path("data")
+    # The chat history and thread states: SQLite under data_dir unless a PostgreSQL URL is given (for replicas).
+    database_url: str | None = None
+    build_lease_timeout_s: float = Field(
+        default=60.0, ge=5, description="How long a build's lease outlives the last heartbeat of its server process.")
     max_size: int = Field(default=500, ge=1, description="Largest benchmark a single build may produce.")
     default_size: int = Field(default=20, ge=1)
     batch_size: int = Field(default=4, ge=1, le=20, description="Samples asked of the generator per call.")

@@ -7,10 +7,12 @@ whichever way the user asks for it. What goes back to the LLM is a short summary
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from assistant import material
 from assistant.deps import AssistantDeps, build_options, finish_options, limits
+from assistant.leases import BuildLeases
 from assistant.model_registry import model_warnings
 from assistant.session import BuildSummary
 from memory.files import read_jsonl
@@ -25,6 +27,8 @@ from tools.stages.plan_edits import plan_diff
 from tools.stages.refine import revise
 from tools.stages.requirements import analyze_request, apply_answer
 from tools.stages.spec_words import needs_material_in_text
+
+logger = logging.getLogger(__name__)
 
 
 def describe_spec(spec: BenchmarkSpec) -> str:
@@ -175,6 +179,17 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
     if refused is not None:
         deps.refused = True  # the limit and its setting are said as written here, not as the chat model retells them
         return refused
+    # The slot is taken before anything is awaited: builds asked at once cannot all pass the limit.
+    deps.active_builds.add(state.thread_id, state.owner)
+    try:
+        holder = await deps.leases.take(state.thread_id, state.owner) if deps.leases is not None else None
+    except BaseException:
+        deps.active_builds.discard(state.thread_id)
+        raise
+    if holder is not None:
+        deps.active_builds.discard(state.thread_id)
+        deps.refused = True
+        return running_elsewhere(holder)
     reusable = ("stopped", "short") if continue_short else ("stopped",)
     resuming = (not fresh and state.build is not None and state.build.status in reusable
                 and Path(state.build.directory).exists())
@@ -186,8 +201,13 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
     # Saved before starting, so a restarted server finds the directory and can resume the build.
     state.build = BuildSummary(build_id=build_id, directory=str(directory), status="stopped", accepted=0,
                                requested=state.plan.total, message="in progress")
-    _save(deps)
-    deps.active_builds.add(state.thread_id, state.owner)
+    try:
+        await _save(deps)
+    except BaseException:
+        deps.active_builds.discard(state.thread_id)
+        if deps.leases is not None:
+            await _release(deps.leases, state.thread_id)
+        raise
     if (task := asyncio.current_task()) is not None:
         deps.build_tasks[state.thread_id] = task
     try:
@@ -214,6 +234,8 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
             current.uncancel()  # the user's stop is handled here: the turn goes on to show where the build stands
         return stopped_by_user(deps, directory)
     finally:
+        if deps.leases is not None:
+            await _release(deps.leases, state.thread_id)
         deps.active_builds.discard(state.thread_id)
         deps.build_tasks.pop(state.thread_id, None)
         deps.stop_requests.discard(state.thread_id)
@@ -237,6 +259,19 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
                       "versions is in it.")
     return (f"Build {report.build_id} finished: {report.accepted}/{report.requested} samples accepted, "
             f"stored as benchmark.jsonl and benchmark.csv with a report and a dataset card.{shortfall}")
+
+
+def running_elsewhere(holder: str) -> str:
+    """What to say while this thread's build runs in another server process of this installation."""
+    return (f"This conversation's build is running on another server process ({holder}); it is not started twice. "
+            "Its progress shows in the window that started it; open this conversation again once it has finished.")
+
+
+async def _release(leases: BuildLeases, thread_id: str) -> None:
+    try:
+        await leases.release(thread_id)
+    except Exception as exc:  # the lease then expires, or a restart of this server takes it over
+        logger.warning("The build lease of thread %s could not be released: %s", thread_id, exc)
 
 
 def stop_build(deps: AssistantDeps) -> str:
@@ -300,19 +335,25 @@ def building_status(deps: AssistantDeps) -> str:
             "everything accepted is saved as it goes.")
 
 
-def recover_interrupted(deps: AssistantDeps) -> None:
-    """A thread saved mid-build whose build is not running here (the server restarted): make it resumable."""
+async def recover_interrupted(deps: AssistantDeps) -> None:
+    """A thread saved mid-build whose build is not running here: left to the server process that runs it, if one
+    does (`deps.build_elsewhere`); else (the server was restarted or killed) made resumable."""
     state = deps.state
     if state.phase == "building" and state.thread_id not in deps.active_builds:
+        if deps.leases is not None:
+            deps.build_elsewhere = await deps.leases.holder_elsewhere(state.thread_id)
+            if deps.build_elsewhere is not None:
+                return
+            await deps.leases.clear_gone(state.thread_id)
         state.phase = "planned"
         if state.build is not None:
             state.build = state.build.model_copy(update={"status": "stopped"})
         state.notices.append("The last build was interrupted; what it accepted is saved. Build again to resume it.")
 
 
-def _save(deps: AssistantDeps) -> None:
+async def _save(deps: AssistantDeps) -> None:
     if deps.threads is not None:
-        deps.threads.save(deps.state)
+        await deps.threads.save(deps.state)
 
 
 def _new_build_dir(builds: Path) -> Path:

@@ -46,6 +46,7 @@ import socketio
 ROOT = Path(__file__).resolve().parents[1]
 BUILT = re.compile(r"\*\*Build ([\w-]+)\*\*: (\d+)/(\d+) samples, (complete|fell short|failed|stopped early)")
 BUSY = "BENCHMARK_AGENT_MAX_BUILDS"  # the server's own limit on builds at once (per user, or in all)
+HISTORY_LAG_S = 5.0
 # Sent beside the chat after the welcome (the output-mode probe's result): not a reply to the user's request.
 ASIDES = ("Structured output for", "**Note:** the model endpoint")
 
@@ -224,7 +225,8 @@ async def connect(url: str, session: Session, timeout_s: float = 60.0) -> socket
     await sio.connect(url, socketio_path="/ws/socket.io", transports=["websocket"],
                       headers={"Cookie": session.cookie, "Origin": url},
                       auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": session.thread_id,
-                            "userEnv": "{}", "chatProfile": None})
+                            "userEnv": "{}", "chatProfile": None},
+                      wait_timeout=20)  # as the page's socket.io client (python-socketio's default is 1 s)
     await sio.emit("connection_successful")
     return sio
 
@@ -297,9 +299,17 @@ def isolation_problems(url: str, sessions: list[Session], data: Path) -> list[st
                 problems.append(f"{session.user} received a file of thread {element.get('threadId')}")
     with httpx.Client(base_url=url, timeout=30) as client:
         for n, session in enumerate(sessions):
-            own = client.get(f"/project/thread/{session.thread_id}", headers={"Cookie": session.cookie})
-            if own.status_code != 200 or (session.build_id and session.build_id not in own.text):
-                problems.append(f"{session.user}'s own thread is not theirs on the server ({own.status_code})")
+            # Chainlit stores a message's last update in a background task, just after sending it: allow a moment.
+            deadline = time.monotonic() + HISTORY_LAG_S
+            while True:
+                own = client.get(f"/project/thread/{session.thread_id}", headers={"Cookie": session.cookie})
+                if own.status_code == 200 and (not session.build_id or session.build_id in own.text):
+                    break
+                if time.monotonic() > deadline:
+                    problems.append(f"{session.user}'s own thread is not theirs on the server ({own.status_code}), "
+                                    f"or its build is not in it {HISTORY_LAG_S:.0f} s after it was shown")
+                    break
+                time.sleep(0.1)
             other = sessions[(n + 1) % len(sessions)]
             if other is not session:
                 taken = client.get(f"/project/thread/{other.thread_id}", headers={"Cookie": session.cookie})

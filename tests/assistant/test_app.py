@@ -41,6 +41,7 @@ from assistant.model_registry import TOY_MODEL_WARNING  # noqa: E402
 from assistant.render import CONFIRM_LABELS  # noqa: E402
 from assistant.settings import EMBEDDED_MODEL  # noqa: E402
 from memory.embeddings import HashEmbedder  # noqa: E402
+from tests.assistant.threads import run_sync  # noqa: E402
 from tests.fake_llm import FakeLLMServer  # noqa: E402
 from tests.tools.sources.fixtures import write_image  # noqa: E402
 from tools.sources import SUPPORTED  # noqa: E402
@@ -159,7 +160,7 @@ def task_lists(recorder: Recorder) -> list[dict[str, Any]]:
 
 def state() -> Any:
     user = cl.context.session.user
-    return app.runtime().threads.load(cl.context.session.thread_id, owner=user.identifier if user else None)
+    return run_sync(app.runtime().threads.load(cl.context.session.thread_id, owner=user.identifier if user else None))
 
 
 async def test_welcome_names_the_configured_model(fake_models: FakeLLMServer) -> None:
@@ -517,10 +518,13 @@ async def test_preview_buttons_accept_and_reject_with_a_reason(fake_models: Fake
 async def test_a_reopened_thread_gets_its_buttons_and_current_card_back(fake_models: FakeLLMServer) -> None:
     recorder = open_session()
     await _planned(recorder)
-    await asyncio.sleep(0.05)  # Chainlit persists messages in background tasks
     thread_id = cl.context.session.thread_id
-    thread = await chainlit.data.get_data_layer().get_thread(thread_id)
     saved = state()
+    for _ in range(100):  # Chainlit persists messages in background tasks
+        thread = await chainlit.data.get_data_layer().get_thread(thread_id)
+        if thread is not None and saved.card_message_id in [s["id"] for s in thread["steps"]]:
+            break
+        await asyncio.sleep(0.05)
     assert thread is not None and saved.card_message_id in [s["id"] for s in thread["steps"]]
 
     reopened = open_session(thread_id)  # a new browser session on the same thread, e.g. after a restart
@@ -531,6 +535,32 @@ async def test_a_reopened_thread_gets_its_buttons_and_current_card_back(fake_mod
     assert {a["name"] for a in reopened.of("action") if a["forId"] == saved.card_message_id} == {"confirm", "preview", "edit"}
     await app.ON_BUTTON["confirm"](confirm("planned"))  # and the flow goes on from where it was
     assert state().phase == "built"
+
+
+async def test_a_reopened_built_thread_shows_its_files_once_and_keeps_the_users_own(fake_models: FakeLLMServer) -> None:
+    recorder = open_session()
+    await _planned(recorder)
+    await app.ON_BUTTON["confirm"](confirm("planned"))
+    built, thread_id = state(), cl.context.session.thread_id
+    assert built.phase == "built"
+    layer = chainlit.data.get_data_layer()
+    for _ in range(100):  # Chainlit stores a message's elements in background tasks
+        thread = await layer.get_thread(thread_id)
+        stored = [e["name"] for e in (thread or {}).get("elements") or [] if e.get("forId") == built.card_message_id]
+        if "benchmark.jsonl" in stored:
+            break
+        await asyncio.sleep(0.05)
+    assert thread is not None and "benchmark.jsonl" in stored, "the card's files are in the chat history"
+    upload = {"id": "upload-1", "threadId": thread_id, "type": "file", "name": "benchmark.jsonl", "forId": "a-user-message",
+              "display": "inline", "url": "/history-files/x"}
+    thread["elements"].append(upload)  # the user's own file of the same name, on their message
+
+    open_session(thread_id)
+    app.runtime.cache_clear()
+    await app.on_resume(thread)
+    on_card = [e["name"] for e in thread["elements"] if e.get("forId") == built.card_message_id]
+    assert sorted(on_card) == sorted(set(on_card)), f"each file of the card once: {on_card}"
+    assert "benchmark.jsonl" in on_card and upload in thread["elements"]
 
 
 async def test_sign_in_without_configured_users_is_the_local_user_and_with_them_needs_the_password(
@@ -564,8 +594,9 @@ async def test_each_signed_in_user_has_their_own_state_even_under_the_same_threa
     open_session(thread_id, user="alice")
     await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
     threads = app.runtime().threads
-    assert threads.load(thread_id, owner="alice").phase == "spec_ready"
-    assert threads.load(thread_id, owner="bob").phase == "gathering" and threads.load(thread_id).phase == "gathering"
+    assert (await threads.load(thread_id, owner="alice")).phase == "spec_ready"
+    assert (await threads.load(thread_id, owner="bob")).phase == "gathering"
+    assert (await threads.load(thread_id)).phase == "gathering"
 
 
 # --- a build that fell short ------------------------------------------------------------------
@@ -642,7 +673,7 @@ async def test_the_chat_answers_while_a_build_runs(monkeypatch: pytest.MonkeyPat
         assert not build.done(), "both answers came while the build was still running"
         [answer] = [m["output"] for m in same.messages()]  # the answer alone: the card is the build's
         assert answer.startswith("The build is running: ") and "samples accepted so far" in answer, answer
-        assert app.runtime().threads.load(thread).phase == "building", "the thread's state is left to the build"
+        assert (await app.runtime().threads.load(thread)).phase == "building", "the thread's state is left to the build"
         assert other.messages() and state().phase in ("clarifying", "spec_ready")
         no_errors(same)
         no_errors(other)
@@ -702,7 +733,7 @@ async def test_a_build_stopped_from_the_chat_keeps_its_samples_and_resumes_where
         thread = cl.context.session.thread_id
         build = asyncio.create_task(app.ON_BUTTON["confirm"](confirm("planned")))
         for _ in range(500):  # until the build has accepted something
-            built = app.runtime().threads.load(thread).build
+            built = (await app.runtime().threads.load(thread)).build
             if built is not None and (Path(built.directory) / "checkpoints" / "accepted.jsonl").is_file():
                 break
             await asyncio.sleep(0.02)

@@ -10,10 +10,11 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from assistant.conversation import respond, run_next_step
 from assistant.deps import AssistantDeps
 from assistant.flow import allowed_tools
-from assistant.session import ThreadStore
+from assistant.session import ThreadState
 from assistant.settings import Settings
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
+from tests.assistant.threads import thread_store
 from tests.scripted import Script, chat_turns
 from tests.tools.samples import ACCEPT, SPEC_CLEAR, SPEC_VAGUE, SUBTASKS, batch_for
 from tools.llm.stage import StageModels
@@ -43,8 +44,9 @@ class Chat:
                                  quality_sample_size=0)
         models = StageModels(models={"chat": FunctionModel(orchestrator), "generator": script.model(), "judge": script.model()},
                              names={"chat": "function:chat", "generator": "function:gen", "judge": "function:judge"})
-        self.threads = ThreadStore(self.settings.data_dir / "threads")
-        self.deps = AssistantDeps(settings=self.settings, models=models, store=store, state=self.threads.load("t1"))
+        self.threads = thread_store(self.settings.data_dir)
+        self.deps = AssistantDeps(settings=self.settings, models=models, store=store,
+                                  state=ThreadState(thread_id="t1"))
         self.script = script
 
     async def say(self, text: str) -> str:
@@ -86,7 +88,7 @@ async def test_state_survives_reloading_the_thread(tmp_path: Path, store: Sample
     chat = Chat(tmp_path, store, _script(SPEC_CLEAR), "analyze_request", "design_plan")
     await chat.say("40 arithmetic word problems")
     await chat.say("go")
-    reloaded = ThreadStore(chat.settings.data_dir / "threads").load("t1")
+    reloaded = await thread_store(chat.settings.data_dir).load("t1")  # as a new server process reads it
     assert reloaded.spec == chat.deps.state.spec and reloaded.plan == chat.deps.state.plan
     assert reloaded.phase == "planned" and len(reloaded.history()) == len(chat.deps.state.history())
 
@@ -138,7 +140,7 @@ async def test_a_build_interrupted_by_a_restart_resumes_in_its_own_directory(tmp
     state = chat.deps.state
     state.phase = "building"  # as saved by a server that died mid-build
     state.build = BuildSummary(build_id="b", directory=str(directory), status="stopped", accepted=0, requested=8)
-    recover_interrupted(chat.deps)
+    await recover_interrupted(chat.deps)
     assert state.phase == "planned" and any("interrupted" in n for n in state.notices)
     reply = await run_next_step(chat.deps, chat.threads)
     assert state.phase == "built" and state.build.directory == str(directory), reply.text  # type: ignore[union-attr]

@@ -101,7 +101,7 @@ async def test_a_button_the_table_does_not_offer_in_that_phase_does_nothing_but_
                                                            "choice": "drop"})
     assert reply.view == "note" and reply.text == flow.STALE
     assert state == before and chat.offered == [] and not chat.script.calls, "nothing ran, no model was asked"
-    assert not (chat.settings.data_dir / "threads").exists(), "nothing was saved"
+    assert await chat.threads.database.rows("SELECT * FROM thread_states") == [], "nothing was saved"
 
 
 async def test_a_button_made_for_another_phase_is_refused_even_where_its_step_is_offered(

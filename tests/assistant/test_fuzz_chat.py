@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 from assistant.conversation import Reply, respond
 from assistant.deps import AssistantDeps
 from assistant.model_registry import stage_models
-from assistant.session import ThreadState, ThreadStore
+from assistant.session import ThreadState
 from assistant.settings import Settings
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
+from tests.assistant.threads import thread_store
 from tests.fake_llm import FakeLLMServer
 from tests.file_audit import FileAudit
 from tools.contracts import BenchmarkSpec, SpecDraft, Subtask, SubtaskPlan
@@ -103,7 +104,7 @@ class Lab:
                                  request_timeout_s=10.0, max_message_chars=MAX_CHARS)
         self.models = stage_models(self.settings)
         self.store = SampleStore(self.data / "chroma", embedder=HashEmbedder())
-        self.threads = ThreadStore(self.data / "threads")
+        self.threads = thread_store(self.data)
         # Another user's thread, with a file of theirs: no turn of alice's may touch it.
         self.secret = self.threads.material_dir("bobs-thread", "bob") / "files" / "secret.txt"
         self.secret.parent.mkdir(parents=True)
@@ -155,14 +156,15 @@ def _check_turn(lab: Lab, phase: str, text: str) -> None:
     assert isinstance(reply, Reply) and isinstance(reply.text, str)
     assert reply.text.strip() or reply.view != "turn", f"an empty reply to {text[:80]!r}"
     own = lab.threads.thread_dir(deps.state.thread_id, "alice")
-    shared = (own.parent, lab.data / "chroma", lab.data / "endpoints.json")  # its state file's folder, the memory
+    database = [lab.data / f"history.sqlite3{end}" for end in ("", "-wal", "-shm", "-journal")]  # the thread's state
+    shared = (own.parent, lab.data / "chroma", lab.data / "endpoints.json", *database)  # its folder, the memory
     assert not audit.outside(*shared), f"written outside the thread's folder: {audit.outside(*shared)}"
     assert not [p for p in audit.written if p.parent == own.parent and not p.name.lstrip(".").startswith(own.name)], \
-        "only this thread's own state file is written beside it"
+        "nothing but this thread's own folder is written beside it"
     touched = audit.read | audit.written
     assert lab.secret.resolve() not in touched and Path("/etc/passwd") not in touched
     assert not [p for p in touched if p.is_relative_to(lab.threads.thread_dir("bobs-thread", "bob").resolve())]
-    saved = lab.threads.load(deps.state.thread_id, "alice")
+    saved = lab.loop.run_until_complete(lab.threads.load(deps.state.thread_id, "alice"))
     assert saved.phase in ("gathering", "clarifying", "spec_ready", "planned", "built") and not saved.notices
 
 

@@ -33,9 +33,10 @@ from starlette.testclient import TestClient  # noqa: E402
 
 import assistant.app as app  # noqa: E402
 from assistant import boot  # noqa: E402
-from assistant.chat_history import FileDataLayer  # noqa: E402
+from assistant.chat_history import FILE_ROUTE, HistoryLayer  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from memory.embeddings import HashEmbedder  # noqa: E402
+from tests.assistant.threads import open_database  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +67,7 @@ def _step(thread_id: str, step_id: str, text: str) -> dict[str, Any]:
             "createdAt": "2025-01-01T00:00:00", "name": "Assistant"}
 
 
-async def _alice_thread(layer: FileDataLayer, thread_id: str = "alice-thread") -> str:
+async def _alice_thread(layer: HistoryLayer, thread_id: str = "alice-thread") -> str:
     _as(None)
     alice = await layer.create_user(User(identifier="alice"))
     await layer.create_user(User(identifier="bob"))
@@ -78,7 +79,7 @@ async def _alice_thread(layer: FileDataLayer, thread_id: str = "alice-thread") -
 
 
 async def test_another_users_session_cannot_take_over_write_into_or_delete_from_a_thread(tmp_path: Path) -> None:
-    layer = FileDataLayer(tmp_path)
+    layer = HistoryLayer(open_database(tmp_path), tmp_path / "files")
     await _alice_thread(layer)
     bob = await layer.get_user("bob")
     assert bob is not None
@@ -87,7 +88,7 @@ async def test_another_users_session_cannot_take_over_write_into_or_delete_from_
     await layer.create_step(_step("alice-thread", "b1", "bob was here"))
     await layer.update_step(_step("alice-thread", "a1", "bob overwrote the card"))
     await layer.delete_step("a1")
-    thread = await FileDataLayer(tmp_path).get_thread("alice-thread")
+    thread = await HistoryLayer(open_database(tmp_path), tmp_path / "files").get_thread("alice-thread")
     assert thread is not None and thread["userIdentifier"] == "alice" and thread["name"] == "alice's plan"
     assert [(s["id"], s["output"]) for s in thread["steps"]] == [("a1", "alice's card")]
 
@@ -102,7 +103,7 @@ def _token(user: str) -> dict[str, str]:
 
 async def test_a_guessed_thread_id_gets_another_user_nothing_over_http() -> None:
     layer = chainlit.data.get_data_layer()
-    assert isinstance(layer, FileDataLayer)
+    assert isinstance(layer, HistoryLayer)
     alice_id = await _alice_thread(layer)
     client = _client()
     assert client.get("/project/thread/alice-thread", headers=_token("alice")).json()["steps"][0]["output"] == "alice's card"
@@ -141,17 +142,17 @@ async def test_a_download_url_of_another_users_session_gets_nothing(tmp_path: Pa
 async def test_builds_and_material_of_each_user_live_in_their_own_thread_folder() -> None:
     thread_id = str(uuid.uuid4())
     _as("alice", thread_id)
-    alice = app._deps(thread_id)
+    alice = await app._deps(thread_id)
     _as("bob", thread_id)  # the same thread id, guessed or replayed
-    bob = app._deps(thread_id)
+    bob = await app._deps(thread_id)
     threads = app.runtime().threads
     assert alice.builds_dir != bob.builds_dir
     assert alice.builds_dir.parent == threads.thread_dir(thread_id, "alice")
     assert threads.material_dir(thread_id, "alice").parent == alice.builds_dir.parent
     assert not bob.builds_dir.is_relative_to(alice.builds_dir.parent)
     alice.state.phase = "planned"
-    threads.save(alice.state)
-    assert threads.load(thread_id, owner="bob").phase == "gathering", "bob loads his own, empty thread"
+    await threads.save(alice.state)
+    assert (await threads.load(thread_id, owner="bob")).phase == "gathering", "bob loads his own, empty thread"
 
 
 def test_no_other_site_may_call_the_server_unless_it_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,19 +184,19 @@ def test_chainlit_refuses_uploads_over_the_settings_before_the_reader_does(monke
 
 async def test_feedback_on_another_users_message_is_refused_and_theirs_cannot_be_deleted() -> None:
     layer = chainlit.data.get_data_layer()
-    assert isinstance(layer, FileDataLayer)
+    assert isinstance(layer, HistoryLayer)
     await _alice_thread(layer)
     client = _client()
     feedback = {"feedback": {"forId": "a1", "value": 0, "comment": "bob's"}, "sessionId": str(uuid.uuid4())}
     assert client.put("/feedback", headers=_token("bob"), json=feedback).status_code >= 400
-    assert "feedback" not in (await layer.get_thread("alice-thread"))["steps"][0]  # type: ignore[index]
+    assert (await layer.get_thread("alice-thread"))["steps"][0].get("feedback") is None  # type: ignore[index]
     given = client.put("/feedback", headers=_token("alice"), json={**feedback, "feedback": {"forId": "a1", "value": 1}})
     assert given.status_code == 200, given.text
     feedback_id = given.json()["feedbackId"]
     client.request("DELETE", "/feedback", headers=_token("bob"), json={"feedbackId": feedback_id})
     assert (await layer.get_thread("alice-thread"))["steps"][0]["feedback"]["value"] == 1  # type: ignore[index]
     client.request("DELETE", "/feedback", headers=_token("alice"), json={"feedbackId": feedback_id})
-    assert "feedback" not in (await layer.get_thread("alice-thread"))["steps"][0]  # type: ignore[index]
+    assert (await layer.get_thread("alice-thread"))["steps"][0].get("feedback") is None  # type: ignore[index]
 
 
 def test_the_chat_socket_accepts_the_servers_own_page_and_the_allowed_origins_only() -> None:
@@ -219,3 +220,45 @@ async def test_a_button_of_another_users_session_cannot_be_pressed_over_http() -
         assert app.runtime.cache_info().currsize == 0, "no step ran: the runtime was never even started"
     finally:
         await session.delete()
+
+
+async def test_a_file_shown_in_a_thread_is_stored_per_user_and_thread_and_served_to_its_author_only() -> None:
+    layer = chainlit.data.get_data_layer()
+    assert isinstance(layer, HistoryLayer)
+    await _alice_thread(layer)
+    _as("alice", "alice-thread")
+    chart = cl.File(name="../../report.csv", content=b"q,a\n1,2\n", mime="text/csv", for_id="a1", thread_id="alice-thread")
+    await layer.create_element(chart)
+    stored = await layer.get_element("alice-thread", chart.id)
+    assert stored is not None and stored["url"].startswith(FILE_ROUTE)
+    key = stored["objectKey"]
+    assert key is not None and key.split("/")[1:] == ["alice-thread", chart.id, "report.csv"]
+    files = layer.storage_provider.root  # type: ignore[union-attr]
+    assert (files / key).read_bytes() == b"q,a\n1,2\n" and (files / key).resolve().is_relative_to(files.resolve())
+    client = _client()
+    assert client.get(stored["url"], headers=_token("alice")).content == b"q,a\n1,2\n"
+    for headers in (_token("bob"), {}):
+        response = client.get(stored["url"], headers=headers)
+        assert response.status_code == 404 and b"q,a" not in response.content
+    _as("bob", "alice-thread")
+    assert await layer.get_element("alice-thread", chart.id) is None
+    await layer.delete_element(chart.id, "alice-thread")
+    assert (files / key).exists(), "bob's session cannot delete it"
+    _as("alice", "alice-thread")
+    await layer.delete_thread("alice-thread")
+    assert not (files / key).exists() and await layer.get_thread("alice-thread") is None
+
+
+async def test_a_deleted_message_takes_its_stored_files_with_it() -> None:
+    layer = chainlit.data.get_data_layer()
+    assert isinstance(layer, HistoryLayer)
+    await _alice_thread(layer)
+    _as("alice", "alice-thread")
+    chart = cl.File(name="chart.svg", content=b"<svg/>", mime="image/svg+xml", for_id="a1", thread_id="alice-thread")
+    await layer.create_element(chart)
+    stored = await layer.get_element("alice-thread", chart.id)
+    assert stored is not None
+    path = layer.storage_provider.root / stored["objectKey"]  # type: ignore[union-attr]
+    assert path.exists()
+    await layer.delete_step("a1")  # the card replaced by a new one
+    assert not path.exists() and await layer.get_element("alice-thread", chart.id) is None

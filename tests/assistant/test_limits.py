@@ -10,11 +10,12 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from assistant.build_slots import BuildSlots
 from assistant.conversation import check_message, respond
 from assistant.deps import AssistantDeps
-from assistant.session import ThreadState, ThreadStore
+from assistant.session import ThreadState
 from assistant.settings import Settings
 from assistant.steps import _budget_setting
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
+from tests.assistant.threads import thread_store
 from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan, TokenUsage
 from tools.engine.budget import Budget
 from tools.llm.stage import StageModels
@@ -71,6 +72,6 @@ async def test_a_build_refused_at_the_servers_limit_says_the_limit_whatever_the_
         deps = AssistantDeps(settings=Settings(data_dir=tmp_path / "data"), store=store, state=state,
                              models=StageModels(models={"chat": FunctionModel(chatty)}, names={"chat": "function:chat"}),
                              active_builds=slots)
-        reply = await respond(deps, "go", ThreadStore(tmp_path / "data" / "threads"))
+        reply = await respond(deps, "go", thread_store(tmp_path / "data"))
     assert "BENCHMARK_AGENT_MAX_BUILDS=1" in reply.text and "on its way" not in reply.text
     assert state.phase == "planned", "nothing of the plan is lost"

@@ -14,11 +14,11 @@ from assistant.conversation import respond, run_next_step, run_step
 from assistant.editor import Ask, next_ask
 from assistant.previews import preview_step, review_step
 from assistant.refinement import undo_step
-from assistant.session import ThreadStore
 from assistant.steps import answer_step
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
 from tests.assistant.test_conversation import Chat
+from tests.assistant.threads import thread_store
 from tests.scripted import Script
 from tests.tools.samples import ACCEPT, SPEC_CLEAR, SPEC_VAGUE, SUBTASKS, batch_for
 
@@ -249,7 +249,7 @@ async def test_state_survives_reloading_the_thread_with_versions_and_previews(tm
     await chat.say("drop 3")
     await run_step(chat.deps, chat.threads, lambda: preview_step(chat.deps))
     await run_step(chat.deps, chat.threads, lambda: review_step(chat.deps, chat.deps.state.previews[0].id, "reject"))
-    reloaded = ThreadStore(chat.settings.data_dir / "threads").load("t1")  # a new process reads the same files
+    reloaded = await thread_store(chat.settings.data_dir).load("t1")  # a new process reads the same database
     state = chat.deps.state
     assert (reloaded.spec, reloaded.plan, reloaded.versions) == (state.spec, state.plan, state.versions)
     assert reloaded.previews == state.previews and reloaded.pending == state.pending
@@ -257,12 +257,12 @@ async def test_state_survives_reloading_the_thread_with_versions_and_previews(tm
 
 
 async def test_threads_of_different_users_are_kept_apart(tmp_path: Path) -> None:
-    threads = ThreadStore(tmp_path / "threads")
-    alice = threads.load("same-id", owner="alice")
+    threads = thread_store(tmp_path)
+    alice = await threads.load("same-id", owner="alice")
     alice.last_message = "secret plan"
-    threads.save(alice)
-    assert threads.load("same-id", owner="bob").last_message == ""
-    assert threads.load("same-id", owner="alice").last_message == "secret plan"
+    await threads.save(alice)
+    assert (await threads.load("same-id", owner="bob")).last_message == ""
+    assert (await threads.load("same-id", owner="alice")).last_message == "secret plan"
 
 
 async def test_undo_without_an_earlier_version_says_so(tmp_path: Path, store: SampleStore) -> None:

@@ -76,7 +76,7 @@ async def test_a_change_in_the_panel_is_used_from_the_next_step_and_shown_on_the
     said = recorder.last_message()["output"]
     assert said.startswith("Settings saved for your next step.") and "judge `openai\\:fake-judge`" not in said
     assert "judge `openai:fake-judge`" in said and "3 calls in flight" in said and "budget 50,000 tokens" in said
-    deps = app._deps()
+    deps = (await app._deps())
     assert (deps.settings.concurrency, deps.settings.max_tokens) == (3, 50_000)
     assert deps.models.names["judge"] == "openai:fake-judge" and deps.models.names["generator"] == "openai:fake-model"
 
@@ -89,7 +89,7 @@ async def test_a_change_in_the_panel_is_used_from_the_next_step_and_shown_on_the
            "`openai:fake-judge`, solver `openai:fake-model`; 3 calls in flight; budget 50,000 tokens" in card
 
     open_session(user="bob")  # another user keeps the installation's settings
-    assert app._deps().settings.concurrency == 8 and app._deps().models.names["judge"] == "openai:fake-model"
+    assert (await app._deps()).settings.concurrency == 8 and (await app._deps()).models.names["judge"] == "openai:fake-model"
 
 
 async def test_a_refused_change_keeps_the_settings_as_they_were(endpoint: FakeLLMServer) -> None:
@@ -97,4 +97,4 @@ async def test_a_refused_change_keeps_the_settings_as_they_were(endpoint: FakeLL
     await app.on_settings({"concurrency": "2"})
     await app.on_settings({"concurrency": "0", "judge_model": "openai:other"})
     assert recorder.last_message()["output"].startswith("Nothing in the settings was changed: Model calls in flight")
-    assert app._deps().settings.concurrency == 2 and app._deps().models.names["judge"] == "openai:fake-model"
+    assert (await app._deps()).settings.concurrency == 2 and (await app._deps()).models.names["judge"] == "openai:fake-model"

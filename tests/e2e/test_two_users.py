@@ -50,7 +50,8 @@ async def _connect(server: AppServer, client: httpx.Client, thread_id: str,
         await sio.connect(server.url, socketio_path="/ws/socket.io", transports=["websocket"],
                           headers={"Cookie": cookie, "Origin": origin or server.url},
                           auth={"clientType": "webapp", "sessionId": str(uuid.uuid4()), "threadId": thread_id,
-                                "userEnv": "{}", "chatProfile": None})
+                                "userEnv": "{}", "chatProfile": None},
+                          wait_timeout=20)  # as the page's client; python-socketio's default is 1 s
     except socketio.exceptions.ConnectionError:
         if sio.eio.http is not None and not sio.eio.http.closed:  # a refused client keeps its HTTP session open
             await sio.eio.http.close()
