@@ -69,6 +69,14 @@ class BuildLeases:
             return None
         return f"{lease['host']} (process {lease['pid']})"
 
+    async def running(self, owner: str | None, *, besides: str) -> tuple[int, int]:
+        """The builds whose leases are live, of every process sharing the database, but thread `besides`'s: (those of
+        `owner`, all of them)."""
+        rows = await self.database.rows("SELECT * FROM build_leases")
+        now = time.time()
+        live = [lease for lease in rows if lease["thread_id"] != besides and not self._gone(lease, now)]
+        return sum(1 for lease in live if lease["owner"] == (owner or "")), len(live)
+
     async def take(self, thread_id: str, owner: str | None) -> str | None:
         """Hold the thread's build lease; None when held now, else who holds it (see `holder_elsewhere`)."""
         now = time.time()

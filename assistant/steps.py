@@ -183,13 +183,22 @@ async def build_step(deps: AssistantDeps, *, continue_short: bool = False, fresh
     deps.active_builds.add(state.thread_id, state.owner)
     try:
         holder = await deps.leases.take(state.thread_id, state.owner) if deps.leases is not None else None
+        # Counted again with the builds of every replica sharing the database, once this one holds its lease: two
+        # builds started at once on two replicas both see each other, so the limits are never passed.
+        refused = None if holder is not None or deps.leases is None else deps.active_builds.refusal(
+            state.owner, besides=state.thread_id,
+            elsewhere=await deps.leases.running(state.owner, besides=state.thread_id))
     except BaseException:
         deps.active_builds.discard(state.thread_id)
+        if deps.leases is not None:
+            await _release(deps.leases, state.thread_id)
         raise
-    if holder is not None:
+    if holder is not None or refused is not None:
         deps.active_builds.discard(state.thread_id)
+        if refused is not None and deps.leases is not None:
+            await _release(deps.leases, state.thread_id)
         deps.refused = True
-        return running_elsewhere(holder)
+        return running_elsewhere(holder) if holder is not None else str(refused)
     reusable = ("stopped", "short") if continue_short else ("stopped",)
     resuming = (not fresh and state.build is not None and state.build.status in reusable
                 and Path(state.build.directory).exists())

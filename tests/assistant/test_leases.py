@@ -8,8 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart, ToolReturnPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
 from sqlalchemy import text
 
+from assistant.build_slots import BuildSlots
 from assistant.conversation import respond
 from assistant.deps import AssistantDeps
 from assistant.leases import BuildLeases, pid_alive
@@ -18,7 +21,9 @@ from assistant.settings import Settings
 from assistant.steps import recover_interrupted
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
-from tests.assistant.threads import open_database
+from tests.assistant.threads import open_database, thread_store
+from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
+from tools.llm.stage import StageModels
 
 
 def _live_pid() -> subprocess.Popen[bytes]:
@@ -96,3 +101,35 @@ async def test_a_thread_whose_build_runs_on_another_replica_is_not_marked_interr
         deps.build_elsewhere = None
         await recover_interrupted(deps)
         assert deps.state.phase == "planned" and any("interrupted" in n for n in deps.state.notices)
+
+
+async def test_the_build_limits_count_the_builds_another_replica_runs(tmp_path: Path) -> None:
+    def build(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if any(isinstance(p, ToolReturnPart) for p in messages[-1].parts):
+            return ModelResponse(parts=[TextPart("Done.")])
+        return ModelResponse(parts=[ToolCallPart(info.function_tools[0].name, {})])
+
+    database = open_database(tmp_path)
+    elsewhere, here = BuildLeases(database, host="replica-a"), BuildLeases(database, host="replica-b")
+    assert await elsewhere.take("alice-other-thread", "alice") is None  # alice's build on the other replica
+    spec = BenchmarkSpec(goal="g", capability="c", domain="d", answer_format="numeric", size=2)
+    with SampleStore(tmp_path / "chroma", embedder=HashEmbedder()) as store:
+        def deps_for(owner: str, slots: BuildSlots) -> AssistantDeps:
+            state = ThreadState(thread_id=f"{owner}-here", owner=owner, phase="planned")
+            state.commit(SubtaskPlan(subtasks=[Subtask(id="a", name="A", description="d", answer_format="numeric",
+                                                       quota=2)]), spec, "designed", [])
+            return AssistantDeps(settings=Settings(data_dir=tmp_path / "data"), store=store, state=state, leases=here,
+                                 models=StageModels(models={"chat": FunctionModel(build)}, names={"chat": "f:chat"}),
+                                 active_builds=slots)
+
+        alice = deps_for("alice", BuildSlots(per_user=1, total=8))  # this replica runs nothing of alice's
+        reply = await respond(alice, "go", thread_store(tmp_path / "data"))
+        assert "BENCHMARK_AGENT_MAX_BUILDS_PER_USER=1" in reply.text, reply.text
+        assert alice.state.phase == "planned" and "alice-here" not in alice.active_builds
+        assert await elsewhere.take("alice-here", "alice") is None, "the refused build left no lease behind"
+        await elsewhere.release("alice-here")
+
+        carol = deps_for("carol", BuildSlots(per_user=1, total=1))  # one build in all, and it runs on replica-a
+        reply = await respond(carol, "go", thread_store(tmp_path / "data"))
+        assert "BENCHMARK_AGENT_MAX_BUILDS=1" in reply.text, reply.text
+    await elsewhere.release("alice-other-thread")

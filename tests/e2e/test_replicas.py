@@ -78,6 +78,14 @@ async def test_a_thread_started_on_one_replica_opens_on_the_other_and_its_build_
     assert len(builds) == 1, f"one build, run once: {builds}"
     finished = alice_two.get(f"/project/thread/{thread_id}").json()
     assert any("**Build " in (s.get("output") or "") for s in finished["steps"]), "the other replica sees it finished"
+    # The finished build's files, by the URLs the thread gives its author: served by either replica to her, to bob by
+    # neither (on the replica that built them, or the other).
+    urls = [e["url"] for e in finished.get("elements") or [] if e.get("url")]
+    assert any(url.endswith("/benchmark.jsonl") for url in urls), urls
+    bob_one = _signed_in(one, "bob")
+    for url in urls:
+        assert alice_two.get(url).status_code == 200 and alice_one.get(url).status_code == 200, url
+        assert bob_two.get(url).status_code in (401, 403, 404) and bob_one.get(url).status_code in (401, 403, 404), url
     for server in (one, two):
         log = server.log.read_text(errors="replace")
         assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
