@@ -75,7 +75,7 @@ async def test_a_users_benchmark_enters_others_memory_only_while_published(fake_
     build_id, copy = await _alice_builds()
     said = await _bob_checks(copy)
     assert "**Audit of copy.jsonl**: 8 items read" in said and f"build {build_id}" not in said
-    assert app._deps().store.count() == 0 and app._deps().catalog.built() == []  # type: ignore[union-attr]
+    assert (await app._deps()).store.count() == 0 and (await app._deps()).catalog.built() == []  # type: ignore[union-attr]
 
     recorder = open_session("alice-thread", user="alice")
     await _send("publish it")
@@ -89,8 +89,8 @@ async def test_a_users_benchmark_enters_others_memory_only_while_published(fake_
 
     said = await _bob_checks(copy)
     assert f"from build {build_id}" in said, "bob's check now finds alice's published items"
-    assert app._deps().store.count() == 8
-    assert [b.build_id for b in app._deps().catalog.built()] == [build_id]  # type: ignore[union-attr]
+    assert (await app._deps()).store.count() == 8
+    assert [b.build_id for b in (await app._deps()).catalog.built()] == [build_id]  # type: ignore[union-attr]
 
     recorder = open_session("alice-thread", user="alice")
     await app.ON_BUTTON["publish"](cl.Action(name="publish", payload=unpublish["payload"], label=unpublish["label"]))
@@ -103,12 +103,12 @@ async def test_a_users_benchmark_enters_others_memory_only_while_published(fake_
 
     said = await _bob_checks(copy)
     assert f"build {build_id}" not in said
-    assert app._deps().store.count() == 0 and app._deps().catalog.built() == []  # type: ignore[union-attr]
+    assert (await app._deps()).store.count() == 0 and (await app._deps()).catalog.built() == []  # type: ignore[union-attr]
 
 
 async def test_publishing_in_a_thread_without_a_finished_benchmark_says_so(fake_models: FakeLLMServer) -> None:
     recorder = open_session("bob-thread", user="bob")
-    deps = app._deps()
+    deps = await app._deps()
     reply = await flow.run(flow.STEPS[flow.PUBLISH], deps, flow.Given(message="publish it"))
     assert reply == publishing.NOTHING
     no_errors(recorder)
