@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import pydantic_ai.models
@@ -14,7 +15,7 @@ from assistant.settings import Settings
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
 from tests.fake_llm import FakeLLMServer
-from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
+from tools.contracts import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan
 from tools.pipeline import build_and_export, resume_build
 
 SPEC = BenchmarkSpec(goal="arithmetic word problems", capability="multi-step arithmetic", domain="arithmetic word problems",
@@ -123,6 +124,27 @@ async def test_the_report_counts_what_finishing_spent_in_its_tokens_and_cost(tmp
     assert result.quality is not None and result.quality.scored == 5
     assert sum(u.requests for u in report.usage.values()) == completions, "every call, quality scoring included"
     assert report.cost is not None and report.cost == cost_of(report.usage, report.models, {"openai:fake-model": Price(1.0, 2.0)})
+
+
+async def test_finishing_keeps_as_many_calls_in_flight_as_the_build(tmp_path: Path, store: SampleStore) -> None:
+    """Quality scoring after the build is held to the configured concurrency, not to a smaller one of its own."""
+    from assistant.deps import finish_options
+
+    built: list[float] = []
+
+    async def on_event(event: BuildEvent) -> None:
+        if event.stage == "build" and event.kind == "finished":
+            built.append(time.time())
+
+    with FakeLLMServer(port=0, seed=4, latency_ms=300) as server:
+        settings = _settings(server, quality_sample_size=12, concurrency=16, request_timeout_s=3.0)
+        result = await build_and_export(SPEC, PLAN, models=stage_models(settings), store=store, directory=tmp_path / "out",
+                                        options=build_options(settings), finishing=finish_options(settings),
+                                        on_event=on_event)
+        finishing = [span for span in server.spans if span[0] >= built[0]]
+    assert result.quality is not None and result.quality.scored == 12 and len(finishing) >= 12
+    most = max(sum(1 for a, b in finishing if a <= start < b) for start, _ in finishing)
+    assert most == 12, f"{most} scoring calls in flight at most, with 16 allowed"
 
 
 async def test_a_build_with_a_difficulty_panel_reports_a_cost_that_covers_the_panel(tmp_path: Path, store: SampleStore) -> None:
