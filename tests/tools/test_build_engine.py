@@ -176,3 +176,23 @@ async def test_a_panel_that_includes_the_generator_is_named_in_the_report(tmp_pa
                                         finishing=finish_options(settings))
     assert any(w.startswith("The difficulty panel includes the model that writes the items (openai:fake-model)")
                for w in result.report.warnings)
+
+
+@pytest.mark.parametrize(("accepted", "dropped", "planned"), [(90, 10, 26), (100, 0, 10), (0, 0, 13)])
+def test_the_last_batches_ask_for_the_drops_to_come_with_a_margin(tmp_path: Path, store: SampleStore, accepted: int,
+                                                                 dropped: int, planned: int) -> None:
+    """20 or 10 missing at a yield of 0.9 so far: 22.2 expected, two standard deviations (3.1) on top, so 26 are
+    asked for; at a yield of 1.0 just the 10 missing; before any decision 11 at the assumed 0.9 (12.2), no margin."""
+    from tools.engine.batches import Build, BuildOptions
+
+    quota = 110 if dropped else (110 if accepted else 11)
+    plan = SubtaskPlan(subtasks=[PLAN.subtasks[0].model_copy(update={"quota": quota})])
+    with FakeLLMServer(port=0) as server:
+        build = Build(SPEC, plan, build_id="b", models=stage_models(_settings(server)), store=store,
+                      directory=tmp_path / "checkpoints", options=BuildOptions(batch_size=4, concurrency=8), on_event=None)
+    build.ledger.count = lambda subtask_id: accepted  # type: ignore[method-assign]
+    build.ledger.dropped = lambda subtask_id: dropped  # type: ignore[method-assign]
+    counts = []
+    while (batch := build.plan_next(0)) is not None:
+        counts.append(batch.count)
+    assert sum(counts) == planned and max(counts) <= 4
