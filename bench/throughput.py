@@ -1,7 +1,7 @@
 """Build throughput against the fake OpenAI-compatible server, compared with what the endpoint allows.
 
     python bench/throughput.py [--samples 200] [--latency-ms 300] [--concurrency 8] [--fault-rate 0]
-                               [--profile build.prof]
+                               [--profile build.prof] [--spans spans.json]
 
 The bound is what a perfect client would reach: `concurrency / latency` calls per second, divided
 by the calls one accepted sample takes. An 8-sample build runs first, untimed, so that models and
@@ -15,7 +15,9 @@ chat message waited for the loop at worst), and the calls by tool and the counts
 own figures say whether it was the limit: `server_latency_ms` (mean time per completion, against `--latency-ms`)
 and `server_cpu_share` (its CPU time over the wall time; 1.0 is one core busy). The memory is the one the product
 ships (the int8 ONNX MiniLM, assistant.deps.open_store). `--profile` writes a cProfile of the timed build (the
-event loop's thread only) and prints its top entries to stderr.
+event loop's thread only) and prints its top entries to stderr. `idle` says where the endpoint's idle
+slot-seconds were (idle_breakdown: ramp-up, steady, tail, finishing) from the endpoint's own spans of requests in
+flight, with the client's slots held and requests waiting beside them (SlotWatch); `--spans` writes those spans.
 """
 
 from __future__ import annotations
