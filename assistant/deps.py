@@ -98,7 +98,7 @@ def finish_options(settings: Settings) -> FinishOptions:
     return FinishOptions(panel=panel, band=band, panel_attempts=settings.panel_attempts,
                          calibration_rounds=settings.calibration_rounds,
                          quality_sample_size=settings.quality_sample_size, qc=qc_options(settings),
-                         dedup_threshold=settings.dedup_threshold)
+                         dedup_threshold=settings.dedup_threshold, concurrency=settings.concurrency)
 
 
 def limits(settings: Settings) -> Limits:

@@ -1,7 +1,7 @@
 """Build throughput against the fake OpenAI-compatible server, compared with what the endpoint allows.
 
     python bench/throughput.py [--samples 200] [--latency-ms 300] [--concurrency 8] [--fault-rate 0]
-                               [--profile build.prof]
+                               [--profile build.prof] [--spans spans.json]
 
 The bound is what a perfect client would reach: `concurrency / latency` calls per second, divided
 by the calls one accepted sample takes. An 8-sample build runs first, untimed, so that models and
@@ -15,7 +15,9 @@ chat message waited for the loop at worst), and the calls by tool and the counts
 own figures say whether it was the limit: `server_latency_ms` (mean time per completion, against `--latency-ms`)
 and `server_cpu_share` (its CPU time over the wall time; 1.0 is one core busy). The memory is the one the product
 ships (the int8 ONNX MiniLM, assistant.deps.open_store). `--profile` writes a cProfile of the timed build (the
-event loop's thread only) and prints its top entries to stderr.
+event loop's thread only) and prints its top entries to stderr. `idle` says where the endpoint's idle
+slot-seconds were (idle_breakdown: ramp-up, steady, tail, finishing) from the endpoint's own spans of requests in
+flight, with the client's slots held and requests waiting beside them (SlotWatch); `--spans` writes those spans.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from assistant.deps import build_options, finish_options, memory_embedder, open_
 from assistant.model_registry import stage_models  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from tools.contracts import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan  # noqa: E402
+from tools.llm.resilience import Slots  # noqa: E402
 from tools.pipeline import build_and_export  # noqa: E402
 from tools.stages.design import allocate  # noqa: E402
 
@@ -145,6 +148,77 @@ def _print_profile(profile: cProfile.Profile, path: str) -> None:
         pstats.Stats(path, stream=sys.stderr).strip_dirs().sort_stats(order).print_stats(30)
 
 
+class SlotWatch:
+    """Samples, from a thread, the build's request slots every `every_s`: how many are held (a request on
+    the wire, or handed a slot and not yet woken to send it) and how many requests wait for one. Set against
+    the endpoint's own count of requests in flight, it says whether idle slots had no work (scheduling) or
+    had work the client had not sent yet."""
+
+    def __init__(self, every_s: float = 0.05) -> None:
+        self.every_s, self.samples = every_s, []  # (wall time, held, waiting)
+        self.slots: list[tuple[Slots, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="slot-watch", daemon=True)
+        original = Slots.__init__
+
+        def init(slots: Slots, size: int) -> None:
+            original(slots, size)
+            self.slots.append((slots, size))
+
+        self._original = original
+        Slots.__init__ = init  # type: ignore[method-assign]
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every_s):
+            if self.slots:  # the timed build's own, the first made once the watch started
+                slots, size = self.slots[0]
+                self.samples.append((time.time(), size - slots.free, len(slots._waiters)))
+
+    def __enter__(self) -> SlotWatch:
+        self.samples.clear()
+        self.slots.clear()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        Slots.__init__ = self._original  # type: ignore[method-assign]
+
+
+def idle_breakdown(spans: list[tuple[float, float]], start: float, built: float, end: float, slots: int,
+                   watch: list[tuple[float, int, int]], step_s: float = 0.05) -> dict[str, object]:
+    """Where the endpoint's idle slot-seconds were, from its own spans of requests in flight: `ramp_up` (from
+    the start until the first time all slots were busy), `steady` (from then to the last time they all were),
+    `tail` (from then until the build loop ended) and `finishing` (the rest: quality scoring and export).
+    For each: seconds, idle slot-seconds, and from the client's side the mean slots held and requests waiting."""
+    n = int((end - start) / step_s) + 1
+    delta = [0] * (n + 1)
+    for a, b in spans:
+        if b <= start:
+            continue
+        i, j = max(0, int((a - start) / step_s)), min(n, int((b - start) / step_s))
+        delta[i] += 1
+        delta[j] -= 1
+    level, running = [], 0
+    for i in range(n):
+        running += delta[i]
+        level.append(running)
+    built_i = min(n, int((built - start) / step_s))
+    full = [i for i, v in enumerate(level[:built_i]) if v >= slots]
+    first, last = (full[0], full[-1] + 1) if full else (0, 0)
+    phases = {"ramp_up": (0, first), "steady": (first, last), "tail": (last, built_i), "finishing": (built_i, n)}
+    out: dict[str, object] = {}
+    for name, (i, j) in phases.items():
+        seconds = (j - i) * step_s
+        busy = sum(min(v, slots) for v in level[i:j]) * step_s
+        client = [(h, w) for t, h, w in watch if start + i * step_s <= t < start + j * step_s]
+        out[name] = {"s": round(seconds, 1), "idle_slot_s": round(slots * seconds - busy, 1),
+                     "server_in_flight": round(busy / seconds, 1) if seconds else None,
+                     "client_held": round(sum(h for h, _ in client) / len(client), 1) if client else None,
+                     "client_waiting": round(sum(w for _, w in client) / len(client), 1) if client else None}
+    return out
+
+
 class _ServerProcess:
     """The fake endpoint in a process of its own, as a real endpoint would be (its CPU is not ours)."""
 
@@ -158,8 +232,8 @@ class _ServerProcess:
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.process.stdout is not None and "listening" in self.process.stdout.readline()
 
-    def stats(self) -> dict[str, object]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as response:
+    def stats(self, what: str = "stats") -> dict[str, object]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/{what}", timeout=10) as response:
             return dict(json.load(response))
 
     def __enter__(self) -> _ServerProcess:
@@ -191,8 +265,9 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             loop_cpu_before = time.thread_time()
             profile = cProfile.Profile() if args.profile else None
-            started = time.perf_counter()
-            with LoopWatch(phase=lambda: "finish" if "built" in _MARKS else "build") as watch:
+            slot_watch = SlotWatch()
+            started, started_wall = time.perf_counter(), time.time()
+            with LoopWatch(phase=lambda: "finish" if "built" in _MARKS else "build") as watch, slot_watch:
                 if profile is not None:
                     profile.enable()
                 result = await build_and_export(spec, plan, models=models, store=store, directory=work / "out",
@@ -201,10 +276,17 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
                 if profile is not None:
                     profile.disable()
             seconds = time.perf_counter() - started
+            ended_wall = time.time()
             loop_cpu = time.thread_time() - loop_cpu_before
             cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         stats = server.stats()
         calls = int(stats["completions"]) - calls_before  # type: ignore[call-overload]
+        spans = [(float(a), float(b)) for a, b in server.stats("spans")["spans"]]  # type: ignore[attr-defined]
+    built_wall = started_wall + _MARKS.get("built", started) - started
+    idle = idle_breakdown(spans, started_wall, built_wall, ended_wall, args.concurrency, slot_watch.samples)
+    if args.spans:
+        Path(args.spans).write_text(json.dumps({"start": started_wall, "built": built_wall, "end": ended_wall,
+                                                "spans": spans, "slots": slot_watch.samples}))
     if profile is not None:
         _print_profile(profile, args.profile)
     report = result.report
@@ -233,6 +315,7 @@ async def _run(args: argparse.Namespace, work: Path) -> dict[str, object]:
         "server_latency_ms": round(busy / max(calls, 1) * 1000, 1),
         "server_cpu_share": round((float(stats["cpu_s"]) - float(before["cpu_s"])) / seconds, 3),  # type: ignore[arg-type]
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "idle": idle,
     }
 
 
@@ -244,6 +327,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--profile", metavar="PATH", help="write a cProfile of the timed build here")
+    parser.add_argument("--spans", metavar="PATH", help="write the endpoint's request spans and the build's marks here (JSON)")
     args = parser.parse_args()
     pydantic_ai.models.ALLOW_MODEL_REQUESTS = True
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as work:

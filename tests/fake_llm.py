@@ -101,6 +101,9 @@ class FakeLLMServer:
                                     errors=errors or ErrorRates(), choice_programs=choice_programs)
         self.recent_requests: deque[dict[str, Any]] = deque(maxlen=100)  # request bodies, newest last
         self._stats = FakeLLMStats()
+        # (start, end) wall-clock times of every completion answered, for benchmarks that chart the
+        # requests in flight over time (GET /spans)
+        self.spans: list[tuple[float, float]] = []
         self._lock = threading.Lock()
         self._fault_rng = random.Random(seed)
         self._stopping = threading.Event()
@@ -212,6 +215,10 @@ class _Handler(BaseHTTPRequestHandler):
                                   "by_tool": dict(stats.by_tool), "faults": dict(stats.faults),
                                   "busy_s": stats.busy_s, "mistakes": self.server.fake.mistakes,
                                   "cpu_s": time.process_time()})
+        elif self.path.rstrip("/") == "/spans":
+            with self.server.fake._lock:
+                spans = list(self.server.fake.spans)
+            self._send_json(200, {"spans": spans})
         else:
             self._send_error(404, f"no route for GET {self.path}", "not_found")
 
@@ -235,12 +242,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fake.recent_requests.append(body)
         fake.count(completions=1, streamed=1 if body.get("stream") else 0)
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         try:
             self._complete(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (timeout) while we worked
         fake.count(busy_s=time.perf_counter() - started)
+        with fake._lock:
+            fake.spans.append((wall, time.time()))
 
     def _set_faults(self, raw: bytes) -> None:
         fake = self.server.fake

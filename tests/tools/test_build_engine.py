@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from assistant.settings import Settings
 from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
 from tests.fake_llm import FakeLLMServer
-from tools.contracts import BenchmarkSpec, Subtask, SubtaskPlan
+from tools.contracts import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan
 from tools.pipeline import build_and_export, resume_build
 
 SPEC = BenchmarkSpec(goal="arithmetic word problems", capability="multi-step arithmetic", domain="arithmetic word problems",
@@ -125,6 +126,27 @@ async def test_the_report_counts_what_finishing_spent_in_its_tokens_and_cost(tmp
     assert report.cost is not None and report.cost == cost_of(report.usage, report.models, {"openai:fake-model": Price(1.0, 2.0)})
 
 
+async def test_finishing_keeps_as_many_calls_in_flight_as_the_build(tmp_path: Path, store: SampleStore) -> None:
+    """Quality scoring after the build is held to the configured concurrency, not to a smaller one of its own."""
+    from assistant.deps import finish_options
+
+    built: list[float] = []
+
+    async def on_event(event: BuildEvent) -> None:
+        if event.stage == "build" and event.kind == "finished":
+            built.append(time.time())
+
+    with FakeLLMServer(port=0, seed=4, latency_ms=300) as server:
+        settings = _settings(server, quality_sample_size=12, concurrency=16, request_timeout_s=3.0)
+        result = await build_and_export(SPEC, PLAN, models=stage_models(settings), store=store, directory=tmp_path / "out",
+                                        options=build_options(settings), finishing=finish_options(settings),
+                                        on_event=on_event)
+        finishing = [span for span in server.spans if span[0] >= built[0]]
+    assert result.quality is not None and result.quality.scored == 12 and len(finishing) >= 12
+    most = max(sum(1 for a, b in finishing if a <= start < b) for start, _ in finishing)
+    assert most == 12, f"{most} scoring calls in flight at most, with 16 allowed"
+
+
 async def test_a_build_with_a_difficulty_panel_reports_a_cost_that_covers_the_panel(tmp_path: Path, store: SampleStore) -> None:
     from assistant.deps import finish_options
     from tools.engine.budget import Price
@@ -154,3 +176,23 @@ async def test_a_panel_that_includes_the_generator_is_named_in_the_report(tmp_pa
                                         finishing=finish_options(settings))
     assert any(w.startswith("The difficulty panel includes the model that writes the items (openai:fake-model)")
                for w in result.report.warnings)
+
+
+@pytest.mark.parametrize(("accepted", "dropped", "planned"), [(90, 10, 26), (100, 0, 10), (0, 0, 13)])
+def test_the_last_batches_ask_for_the_drops_to_come_with_a_margin(tmp_path: Path, store: SampleStore, accepted: int,
+                                                                 dropped: int, planned: int) -> None:
+    """20 or 10 missing at a yield of 0.9 so far: 22.2 expected, two standard deviations (3.1) on top, so 26 are
+    asked for; at a yield of 1.0 just the 10 missing; before any decision 11 at the assumed 0.9 (12.2), no margin."""
+    from tools.engine.batches import Build, BuildOptions
+
+    quota = 110 if dropped else (110 if accepted else 11)
+    plan = SubtaskPlan(subtasks=[PLAN.subtasks[0].model_copy(update={"quota": quota})])
+    with FakeLLMServer(port=0) as server:
+        build = Build(SPEC, plan, build_id="b", models=stage_models(_settings(server)), store=store,
+                      directory=tmp_path / "checkpoints", options=BuildOptions(batch_size=4, concurrency=8), on_event=None)
+    build.ledger.count = lambda subtask_id: accepted  # type: ignore[method-assign]
+    build.ledger.dropped = lambda subtask_id: dropped  # type: ignore[method-assign]
+    counts = []
+    while (batch := build.plan_next(0)) is not None:
+        counts.append(batch.count)
+    assert sum(counts) == planned and max(counts) <= 4

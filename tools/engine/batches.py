@@ -137,6 +137,16 @@ class Build:
         accepted, dropped = self.ledger.count(subtask_id), self.ledger.dropped(subtask_id)
         return accepted / (accepted + dropped) if accepted + dropped else 0.9
 
+    def enough(self, subtask_id: str, missing: int) -> float:
+        """Candidates to ask for so that `missing` more samples are accepted without another round trip: the
+        expected number at the yield so far, and, once some were decided, two standard deviations of the drops
+        on top (a late drop otherwise starts a whole chain of calls, brief to verdict, for one sample, while the
+        endpoint's slots idle at the end of the build)."""
+        rate = max(self.yield_rate(subtask_id), 0.25)
+        decided = self.ledger.count(subtask_id) + self.ledger.dropped(subtask_id)
+        spread = 2 * math.sqrt(missing * (1 - rate)) / rate if decided else 0.0
+        return missing / rate + spread
+
     def plan_next(self, decided: int) -> _Batch | None:
         """The next batch, from the decisions of the first `decided` batches and the batches still out;
         None when no subtask needs more (or may ask for more). A subtask whose candidates keep failing
@@ -151,7 +161,7 @@ class Build:
         for subtask in self.plan.subtasks:
             missing = subtask.quota - self.ledger.count(subtask.id)
             out = sum(int(b["count"]) for b in self.planned(subtask.id)[self.progress.decided_of(subtask.id):])  # type: ignore[call-overload]
-            wanted = min(math.ceil(missing / max(self.yield_rate(subtask.id), 0.25)), 2 * missing) - out
+            wanted = min(math.ceil(self.enough(subtask.id, missing)), 2 * missing) - out
             count = min(wanted, self.options.batch_size, self.allowed_candidates(subtask) - self.requested(subtask.id))
             if use is not None and subtask.material is not None:  # no more items than units left to write them from
                 count = len(pick_units(subtask, count, use, attempts))
@@ -239,12 +249,18 @@ class Build:
 
     async def run_batch(self, batch: _Batch) -> list[_Candidate] | None:
         """The batch's judged candidates; None when the build stopped before its generation call."""
-        call_priority.set(batch.wave)  # this task's requests: earlier batches are decided first, so served first
+        # This task's requests: earlier batches are decided first, so served first; but a call with more of its
+        # batch's calls still behind it (the brief, then generation, before the checks) goes ahead of the checks of
+        # the `lead` batches before it, so that the last batches' chains do not start only once all others are
+        # done, with the endpoint's slots idling while they run out one call after another.
+        lead = max(1, self.options.concurrency // max(1, self.options.batch_size))
+        call_priority.set(batch.wave - 2 * lead)
         subtask = batch.subtask
         avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_batch=batch.basis)]
         lessons = self.ledger.lessons(subtask.id, before_batch=batch.basis)[-3:]
         briefs = await self._briefs(batch, avoid) if self.options.briefs else None
         blocks = material_blocks(self.material, [list(g) for g in batch.units]) if self.material and batch.units else []
+        call_priority.set(batch.wave - lead)
         try:
             drafts = await self._call(lambda: generate_batch(self.spec, subtask, batch.count, models=self.models,
                                                              avoid=avoid, guidance=lessons, batch_label=batch.label,
@@ -257,6 +273,7 @@ class Build:
                       for i, draft in enumerate(list(drafts)[: batch.count])]  # type: ignore[call-overload]
         for candidate, brief in zip(candidates, briefs or [], strict=False):
             candidate.brief = brief
+        call_priority.set(batch.wave)
         await asyncio.gather(*(self._check(c) for c in candidates if c.sample is not None))
         return candidates
 
