@@ -76,8 +76,14 @@ async def test_a_thread_started_on_one_replica_opens_on_the_other_and_its_build_
         await sio.disconnect()
     builds = sorted(Path(one.data_dir / "threads").rglob("builds/*/benchmark.jsonl"))
     assert len(builds) == 1, f"one build, run once: {builds}"
+    # Chainlit stores a message's last update in a task of its own, so the other replica may see it a moment later.
+    def finished_there() -> bool:
+        thread = alice_two.get(f"/project/thread/{thread_id}").json()
+        return (any("**Build " in (s.get("output") or "") for s in thread["steps"])
+                and any((e.get("url") or "").endswith("/benchmark.jsonl") for e in thread.get("elements") or []))
+
+    await _until(finished_there, timeout_s=30)  # the other replica sees it finished
     finished = alice_two.get(f"/project/thread/{thread_id}").json()
-    assert any("**Build " in (s.get("output") or "") for s in finished["steps"]), "the other replica sees it finished"
     # The finished build's files, by the URLs the thread gives its author: served by either replica to her, to bob by
     # neither (on the replica that built them, or the other).
     urls = [e["url"] for e in finished.get("elements") or [] if e.get("url")]

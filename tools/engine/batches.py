@@ -11,13 +11,12 @@ import asyncio
 import math
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from memory.dedup import SHIPPED_THRESHOLD, DedupItem, Deduplicator, Duplicate, TieBreak
+from memory.dedup import DedupItem, Deduplicator, Duplicate
 from memory.files import Journal
 from memory.store import SampleStore
 from tools.contracts import (
@@ -36,14 +35,15 @@ from tools.contracts import (
     SubtaskPlan,
     emit,
 )
-from tools.engine.budget import Budget, Price, cost_of
+from tools.engine.budget import cost_of
 from tools.engine.ledger import Ledger, Progress, dedup_item
+from tools.engine.parts import Batch, BuildOptions, Candidate, all_judged, failed_call
 from tools.engine.units import UnitUse, pick_units
 from tools.errors import BudgetReached, ModelUnavailable, StageFailed
 from tools.llm.resilience import call_priority
 from tools.llm.stage import StageModels
 from tools.qc.dedup_judge import same_item
-from tools.qc.gate import QCOptions, check_candidate
+from tools.qc.gate import check_candidate
 from tools.qc.schema import Block, CheckFailed, make_provenance, material_blocks, to_grounded_sample, to_sample
 from tools.stages.brief import design_briefs
 from tools.stages.generate import generate_batch
@@ -52,46 +52,7 @@ if TYPE_CHECKING:
     from tools.sources import MaterialView
 
 CHECKPOINTS = "checkpoints"
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    batch_size: int = 4
-    max_rounds_per_sample: float = 3.0
-    dedup_threshold: float = SHIPPED_THRESHOLD
-    dedup_tie_break: TieBreak | None = None  # settles near-duplicates the text check cannot decide
-    llm_tie_break: bool = True  # without dedup_tie_break: the judge model settles them (tools/dedup_judge.py)
-    concurrency: int = 8
-    budget: Budget = Budget()
-    prices: dict[str, Price] = field(default_factory=dict)
-    # The full quality gate (tools/qc.py) instead of a single judge verdict; None keeps the single judge.
-    qc: QCOptions | None = None
-    briefs: bool = False  # a design brief per sample, written before the batch (one more call per batch)
-
-
-@dataclass(frozen=True)
-class _Batch:
-    subtask: Subtask
-    wave: int  # the batch's position in the plan (kept on its samples and drops as "wave")
-    label: str
-    count: int
-    basis: int  # planned from the decisions of batches [0, basis)
-    units: tuple[tuple[str, ...], ...] = ()  # grounded subtasks: per item, the material units it is written from
-
-
-@dataclass
-class _Candidate:
-    subtask: Subtask
-    sample: Sample | None = None
-    drop: tuple[CheckName, str] | None = None
-    question: str | None = None
-    unjudged: bool = False  # its checks were never run: the build was told to stop
-    brief: SampleBrief | None = None
-    records: list[CheckRecord] = field(default_factory=list)
-
-
-def _complete(candidates: list[_Candidate] | None) -> bool:
-    return candidates is not None and not any(c.unjudged for c in candidates)
+__all__ = ["CHECKPOINTS", "Build", "BuildOptions", "dedup_item"]
 
 
 class Build:
@@ -147,7 +108,7 @@ class Build:
         spread = 2 * math.sqrt(missing * (1 - rate)) / rate if decided else 0.0
         return missing / rate + spread
 
-    def plan_next(self, decided: int) -> _Batch | None:
+    def plan_next(self, decided: int) -> Batch | None:
         """The next batch, from the decisions of the first `decided` batches and the batches still out;
         None when no subtask needs more (or may ask for more). A subtask whose candidates keep failing
         is asked for more than it misses, so that fewer replacement round trips are needed.
@@ -173,15 +134,15 @@ class Build:
         _, subtask, count = best
         seq = len(self.progress.batches)
         units = pick_units(subtask, count, use, attempts) if use is not None else []
-        batch = _Batch(subtask, seq, f"{subtask.id}/batch {seq + 1}", count, decided, tuple(tuple(g) for g in units))
+        batch = Batch(subtask, seq, f"{subtask.id}/batch {seq + 1}", count, decided, tuple(tuple(g) for g in units))
         entry: dict[str, object] = {"subtask": subtask.id, "label": batch.label, "count": count, "basis": decided}
         self.progress.plan({**entry, "units": units} if units else entry)
         return batch
 
-    def undecided(self) -> list[_Batch]:
+    def undecided(self) -> list[Batch]:
         """Planned batches without a `done` marker (an interrupted run's), in plan order; those of a subtask no
         longer in the plan are left out (`close_dropped` closes them)."""
-        return [_Batch(self.subtasks[str(b["subtask"])], seq, str(b["label"]), int(b["count"]), int(b["basis"]),  # type: ignore[call-overload]
+        return [Batch(self.subtasks[str(b["subtask"])], seq, str(b["label"]), int(b["count"]), int(b["basis"]),  # type: ignore[call-overload]
                        tuple(tuple(g) for g in b.get("units") or []))  # type: ignore[attr-defined]
                 for seq, b in enumerate(self.progress.batches)
                 if b["label"] not in self.progress.done and str(b["subtask"]) in self.subtasks]
@@ -203,7 +164,7 @@ class Build:
     async def run_batches(self) -> None:
         """Keep up to `2 x concurrency` batches out; decide each in plan order as soon as it is in."""
         window = 2 * self.options.concurrency
-        out: dict[int, tuple[_Batch, asyncio.Task[list[_Candidate] | None]]] = {
+        out: dict[int, tuple[Batch, asyncio.Task[list[Candidate] | None]]] = {
             b.wave: (b, asyncio.create_task(self.run_batch(b))) for b in self.undecided()}
         decided = self.progress.decided()
         replenishing: set[str] = set()
@@ -222,7 +183,7 @@ class Build:
                     return
                 batch, task = out.pop(decided)
                 candidates = await task
-                if not _complete(candidates):
+                if not all_judged(candidates):
                     return  # stopped: this batch and the ones after it are redone on resume
                 self.progress.finish_batch(batch.label, await self.decide(batch, candidates))  # type: ignore[arg-type]
                 decided += 1
@@ -247,7 +208,7 @@ class Build:
             self.stop_reason = self.stop_reason or str(exc)
             return None
 
-    async def run_batch(self, batch: _Batch) -> list[_Candidate] | None:
+    async def run_batch(self, batch: Batch) -> list[Candidate] | None:
         """The batch's judged candidates; None when the build stopped before its generation call."""
         # This task's requests: earlier batches are decided first, so served first; but a call with more of its
         # batch's calls still behind it (the brief, then generation, before the checks) goes ahead of the checks of
@@ -266,7 +227,7 @@ class Build:
                                                              avoid=avoid, guidance=lessons, batch_label=batch.label,
                                                              briefs=briefs, material=blocks or None))
         except StageFailed as exc:
-            return [_Candidate(subtask, drop=("parse", str(exc).split(" (")[0]))]
+            return [Candidate(subtask, drop=("parse", str(exc).split(" (")[0]))]
         if drafts is None:
             return None
         candidates = [self._schema(batch, draft, blocks[i] if blocks else None, blocks)
@@ -277,7 +238,7 @@ class Build:
         await asyncio.gather(*(self._check(c) for c in candidates if c.sample is not None))
         return candidates
 
-    async def _briefs(self, batch: _Batch, avoid: list[str]) -> list[SampleBrief] | None:
+    async def _briefs(self, batch: Batch, avoid: list[str]) -> list[SampleBrief] | None:
         try:
             briefs = await self._call(lambda: design_briefs(self.spec, batch.subtask, batch.count, models=self.models,
                                                             avoid=avoid, batch_label=batch.label))
@@ -285,7 +246,7 @@ class Build:
             return None  # the samples are written without briefs rather than not at all
         return briefs  # type: ignore[return-value]
 
-    def _schema(self, batch: _Batch, draft: SampleDraft, own: list[Block] | None, blocks: list[list[Block]]) -> _Candidate:
+    def _schema(self, batch: Batch, draft: SampleDraft, own: list[Block] | None, blocks: list[list[Block]]) -> Candidate:
         provenance = make_provenance(self.build_id, self.models.names["generator"], self.models.names["judge"],
                                      batch.wave + 1, datetime.now(UTC))
         try:
@@ -295,11 +256,11 @@ class Build:
                 shown = {b.mid: b for item in blocks for b in item}
                 sample = to_grounded_sample(draft, batch.subtask, provenance, own, shown)
         except CheckFailed as exc:
-            return _Candidate(batch.subtask, drop=("schema", str(exc)), question=draft.question)
+            return Candidate(batch.subtask, drop=("schema", str(exc)), question=draft.question)
         sample.metadata.update(batch=batch.label, wave=batch.wave)
-        return _Candidate(batch.subtask, sample=sample, question=draft.question)
+        return Candidate(batch.subtask, sample=sample, question=draft.question)
 
-    async def _check(self, candidate: _Candidate) -> None:
+    async def _check(self, candidate: Candidate) -> None:
         """The quality gate, or the single judge; sets the candidate's records and its drop, if any."""
         sample = candidate.sample
         assert sample is not None
@@ -326,12 +287,12 @@ class Build:
 
     # -- decisions --------------------------------------------------------------------------------
 
-    async def decide(self, batch: _Batch, candidates: list[_Candidate]) -> Counter[str]:
-        counts = Counter({"generate:attempted": 1, f"generate:{'dropped' if _failed_call(candidates) else 'passed'}": 1})
+    async def decide(self, batch: Batch, candidates: list[Candidate]) -> Counter[str]:
+        counts = Counter({"generate:attempted": 1, f"generate:{'dropped' if failed_call(candidates) else 'passed'}": 1})
         async with self.store.accepting():  # check and store as one step for all builds of this memory scope
             return await self._decide(batch, candidates, counts)
 
-    async def _decide(self, batch: _Batch, candidates: list[_Candidate], counts: Counter[str]) -> Counter[str]:
+    async def _decide(self, batch: Batch, candidates: list[Candidate], counts: Counter[str]) -> Counter[str]:
         duplicates = await self._duplicates([c.sample for c in candidates if c.sample is not None and c.drop is None])
         accepted: list[DedupItem] = []
         for candidate in candidates:
@@ -363,7 +324,7 @@ class Build:
     def _remember(self, items: list[DedupItem], subtask_id: str) -> None:
         self.dedup.remember_all(items, self.store, build_id=self.build_id, subtask_id=subtask_id)
 
-    async def _accept_unless_duplicate(self, batch: _Batch, candidate: _Candidate, duplicates: dict[str, Duplicate],
+    async def _accept_unless_duplicate(self, batch: Batch, candidate: Candidate, duplicates: dict[str, Duplicate],
                                        accepted: list[DedupItem]) -> list[str]:
         subtask, sample = batch.subtask, candidate.sample
         assert sample is not None
@@ -387,7 +348,7 @@ class Build:
                         message=f"{subtask.name}: {done}/{subtask.quota} accepted")
         return ["duplicate:attempted", "duplicate:passed"]
 
-    async def _drop(self, batch: _Batch, candidate: _Candidate, check: CheckName, reason: str, *,
+    async def _drop(self, batch: Batch, candidate: Candidate, check: CheckName, reason: str, *,
                     duplicate_of: str | None = None, similarity: float | None = None) -> None:
         sample = candidate.sample
         self.ledger.drop(Drop(subtask_id=batch.subtask.id, check=check, reason=reason[:300],
@@ -410,8 +371,3 @@ class Build:
     def _restore_memory(self, kept: list[Sample]) -> None:
         items = [(s.subtask_id, dedup_item(s)) for s in kept]
         self.dedup.keep_only(items, self.store, build_id=self.build_id)
-
-
-def _failed_call(candidates: list[_Candidate]) -> bool:
-    return any(c.drop is not None and c.drop[0] == "parse" for c in candidates)
-
