@@ -818,3 +818,27 @@ async def test_a_plan_estimated_over_the_build_budget_is_refused_before_spending
     said = "\n".join(m["output"] for m in recorder.messages())
     assert "BENCHMARK_AGENT_MAX_TOKENS" in said and "1,000 tokens" in said, said
     assert state().phase == "planned" and state().build is None and fake_models.stats.requests == requests
+
+
+async def test_the_api_key_is_in_no_log_report_export_thread_state_or_chat_message(
+        fake_models: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        tmp_path: Path) -> None:
+    key = "sk-proj-" + uuid.uuid4().hex  # the endpoint takes any key; this one is findable if anything writes it
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    caplog.set_level("DEBUG")
+    recorder = open_session()
+    await app.start()
+    await app.on_message(cl.Message(content=REQUEST, author="User", type="user_message"))
+    await app.ON_BUTTON["confirm"](confirm("spec_ready"))
+    await app.ON_BUTTON["confirm"](confirm("planned"))
+    no_errors(recorder)
+    built = state()
+    assert built.phase == "built" and built.build is not None and built.build.status == "complete"
+    assert key not in built.model_dump_json(), "thread state"
+    assert key not in json.dumps(recorder.events, default=str), "what went to the browser"
+    assert key not in caplog.text, "logs"
+    # Everything written under the data dir: the chat database (history and thread state), the build's ledger,
+    # call cache, report, card and exports, the memory.
+    written = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert any(p.name == "benchmark.jsonl" for p in written) and any(p.suffix == ".sqlite3" for p in written)
+    assert [p for p in written if key.encode() in p.read_bytes()] == []
