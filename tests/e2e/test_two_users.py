@@ -66,6 +66,13 @@ async def _say(sio: socketio.AsyncClient, thread_id: str, text: str) -> None:
         "createdAt": datetime.now(UTC).isoformat()}, "fileReferences": []})
 
 
+def _stored_spec(client: httpx.Client, thread_id: str) -> bool:
+    """Whether the server has stored the thread with its plan's spec among the steps."""
+    response = client.get(f"/project/thread/{thread_id}")
+    return response.status_code == 200 and any("**Spec**" in (s.get("output") or "")
+                                               for s in response.json()["steps"])
+
+
 async def _until(check: Any, timeout_s: float = 60) -> None:
     for _ in range(int(timeout_s * 10)):
         if check():
@@ -88,7 +95,7 @@ async def test_another_users_thread_is_out_of_reach_by_page_socket_or_list(lab_s
     try:
         await _say(sio, thread_id, REQUEST)
         await _until(lambda: any("**Spec**" in (m.get("output") or "") for m in received))
-        await _until(lambda: alice.get(f"/project/thread/{thread_id}").status_code == 200)
+        await _until(lambda: _stored_spec(alice, thread_id))  # Chainlit stores each message in a task of its own
     finally:
         await sio.disconnect()
     mine = alice.get(f"/project/thread/{thread_id}").json()
