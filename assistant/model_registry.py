@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import get_args
 from urllib.parse import urlsplit
 
-from openai import AsyncOpenAI
 from pydantic_ai.exceptions import UserError
 from pydantic_ai.models import Model, infer_model
 from pydantic_ai.providers import infer_provider_class
@@ -14,6 +13,7 @@ from assistant.settings import EMBEDDED_MODEL, Settings
 from tools.contracts import Role
 from tools.errors import ConfigurationError
 from tools.llm.endpoints import Endpoint, EndpointChatModel, ModeMemory, NegotiatedModel, OutputMode, endpoint_key
+from tools.llm.lean_client import LeanAsyncOpenAI
 from tools.llm.resilience import RateLimiter, ResilientModel, RetryPolicy
 from tools.llm.stage import StageModels
 
@@ -86,7 +86,7 @@ class _Endpoints:
 
     def _endpoint(self, name: str, base_url: str | None, key: str | None) -> Endpoint:
         # Retries are ours (tools/llm/resilience.py): they honour Retry-After and know when to give up.
-        client = AsyncOpenAI(base_url=base_url, api_key=key or "not-needed", timeout=self.settings.request_timeout_s,
+        client = LeanAsyncOpenAI(base_url=base_url, api_key=key or "not-needed", timeout=self.settings.request_timeout_s,
                              max_retries=0)
 
         def client_model(mode: OutputMode) -> EndpointChatModel:

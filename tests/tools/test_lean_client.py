@@ -1,0 +1,152 @@
+"""The product's OpenAI client posts exactly what the SDK's own client posts, without the SDK's body transform."""
+
+from __future__ import annotations
+
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pydantic_ai.models
+import pytest
+from openai import AsyncOpenAI
+from openai._utils._transform import PropertyInfo
+from openai.types.chat import completion_create_params
+from pydantic_ai import BinaryContent
+from pydantic_ai.exceptions import ModelHTTPError
+from pydantic_ai.messages import (
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai.models import ModelRequestParameters
+
+from assistant.model_registry import _Endpoints
+from assistant.settings import Settings
+from tests.tools.test_stage_call import STAGES
+from tools.llm.endpoints import OUTPUT_MODES, EndpointChatModel, OutputMode
+from tools.llm.lean_client import LeanAsyncOpenAI, LeanCompletions
+
+COMPLETION = {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+              "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
+              "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}
+
+
+def _annotations(tp: Any, seen: set[int]) -> list[PropertyInfo]:
+    """Every PropertyInfo (alias, format, discriminator) the SDK's transform would act on, anywhere in `tp`."""
+    if id(tp) in seen:
+        return []
+    seen.add(id(tp))
+    found: list[PropertyInfo] = []
+    if typing.get_origin(tp) is typing.Annotated:
+        found += [meta for meta in tp.__metadata__ if isinstance(meta, PropertyInfo)]
+    if isinstance(tp, type) and typing.is_typeddict(tp):
+        for hint in typing.get_type_hints(tp, include_extras=True).values():
+            found += _annotations(hint, seen)
+    for arg in typing.get_args(tp):
+        found += _annotations(arg, seen)
+    return found
+
+
+def test_the_sdks_chat_completion_parameters_have_nothing_the_transform_would_change() -> None:
+    found = _annotations(completion_create_params.CompletionCreateParamsNonStreaming, set())
+    changing = [info for info in found if info.alias is not None or info.format is not None]
+    assert not changing, "the SDK now renames or encodes a chat parameter: the lean client must transform again"
+
+
+class _Recorder:
+    def __init__(self, status: int = 200) -> None:
+        self.requests: list[httpx2.Request] = []
+        self.status = status
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        return httpx2.Response(self.status, json=COMPLETION if self.status == 200 else {"error": {"message": "no"}})
+
+
+def _clients(status: int = 200) -> tuple[tuple[AsyncOpenAI, _Recorder], tuple[AsyncOpenAI, _Recorder]]:
+    made = []
+    for cls in (AsyncOpenAI, LeanAsyncOpenAI):
+        recorder = _Recorder(status)
+        http = httpx2.AsyncClient(transport=httpx2.MockTransport(recorder))
+        made.append((cls(base_url="http://endpoint.test/v1", api_key="sk-test", max_retries=0, http_client=http),
+                     recorder))
+    return made[0], made[1]
+
+
+def _sent(request: httpx2.Request) -> tuple[str, str, dict[str, str], Any]:
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in ("x-stainless-retry-count",)}
+    return request.method, str(request.url), headers, json.loads(request.content)
+
+
+@pytest.fixture(autouse=True)
+def _requests_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)
+
+
+@pytest.mark.parametrize("mode", OUTPUT_MODES)
+async def test_every_stage_agent_posts_the_same_request_through_either_client(mode: OutputMode) -> None:
+    (stock, stock_seen), (lean, lean_seen) = _clients(status=400)  # the first request is all that is compared
+    for agent, output_type in STAGES:
+        for client in (stock, lean):
+            model = EndpointChatModel("served-model", client=client, mode=mode)
+            with pytest.raises(ModelHTTPError):
+                await agent.run("Question: what is 2 + 3?", model=model, output_type=output_type)
+    assert len(stock_seen.requests) == len(lean_seen.requests) == len(STAGES)
+    for stock_request, lean_request in zip(stock_seen.requests, lean_seen.requests, strict=True):
+        assert _sent(lean_request) == _sent(stock_request)
+
+
+async def test_a_retry_with_an_image_tool_calls_and_settings_is_posted_the_same() -> None:
+    (stock, stock_seen), (lean, lean_seen) = _clients()
+    messages = [
+        ModelRequest(parts=[UserPromptPart(["Read the chart.", BinaryContent(b"\x89PNG\r\n", media_type="image/png")])],
+                     instructions="Answer from the chart."),
+        ModelResponse(parts=[TextPart("looking"), ToolCallPart("submit_answer", {"answer": "7"}, tool_call_id="t1")]),
+        ModelRequest(parts=[ToolReturnPart("submit_answer", "answer must be a number", tool_call_id="t1",
+                                           outcome="retried")]),
+    ]
+    settings = {"temperature": 0.3, "max_tokens": 500, "seed": 7, "extra_body": {"top_k": 20},
+                "extra_headers": {"X-Lab": "a"}, "timeout": 12.5}
+    replies = []
+    for client in (stock, lean):
+        model = EndpointChatModel("served-model", client=client, mode="tool")
+        replies.append(await model.request(messages, settings, ModelRequestParameters()))  # type: ignore[arg-type]
+    assert _sent(lean_seen.requests[0]) == _sent(stock_seen.requests[0])
+    assert lean_seen.requests[0].extensions["timeout"] == stock_seen.requests[0].extensions["timeout"]
+    assert replies[0].parts == replies[1].parts and replies[0].usage == replies[1].usage
+
+
+async def test_a_streamed_completion_goes_through_the_sdks_own_create() -> None:
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi"}, "finish_reason": None}]}
+    stream_body = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+    seen: list[list[httpx2.Request]] = []
+    texts = []
+    for cls in (AsyncOpenAI, LeanAsyncOpenAI):
+        requests: list[httpx2.Request] = []
+        seen.append(requests)
+
+        def answer(request: httpx2.Request, requests: list[httpx2.Request] = requests) -> httpx2.Response:
+            requests.append(request)
+            return httpx2.Response(200, content=stream_body, headers={"content-type": "text/event-stream"})
+
+        client = cls(base_url="http://endpoint.test/v1", api_key="sk-test", max_retries=0,
+                     http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(answer)))
+        stream = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}],
+                                                      stream=True)
+        texts.append([c.choices[0].delta.content async for c in stream])
+    assert texts[0] == texts[1] == ["hi"]
+    assert _sent(seen[1][0]) == _sent(seen[0][0])
+
+
+def test_the_product_calls_its_endpoints_through_the_lean_client(tmp_path: Path) -> None:
+    endpoints = _Endpoints(Settings(model="openai:served", openai_base_url="http://127.0.0.1:9/v1",
+                                    openai_api_key="k", data_dir=tmp_path))
+    endpoints.openai_model("served", "generator")
+    client = next(iter(endpoints.endpoints.values())).client_model("tool").client
+    assert isinstance(client, LeanAsyncOpenAI) and isinstance(client.chat.completions, LeanCompletions)
