@@ -13,7 +13,7 @@ from assistant.settings import EMBEDDED_MODEL, Settings
 from tools.contracts import Role
 from tools.errors import ConfigurationError
 from tools.llm.endpoints import Endpoint, EndpointChatModel, ModeMemory, NegotiatedModel, OutputMode, endpoint_key
-from tools.llm.lean_client import LeanAsyncOpenAI
+from tools.llm.lean_client import lean_client
 from tools.llm.resilience import RateLimiter, ResilientModel, RetryPolicy
 from tools.llm.stage import StageModels
 
@@ -86,8 +86,7 @@ class _Endpoints:
 
     def _endpoint(self, name: str, base_url: str | None, key: str | None) -> Endpoint:
         # Retries are ours (tools/llm/resilience.py): they honour Retry-After and know when to give up.
-        client = LeanAsyncOpenAI(base_url=base_url, api_key=key or "not-needed", timeout=self.settings.request_timeout_s,
-                             max_retries=0)
+        client = lean_client(base_url=base_url, api_key=key or "not-needed", timeout=self.settings.request_timeout_s)
 
         def client_model(mode: OutputMode) -> EndpointChatModel:
             return EndpointChatModel(name, client=client, mode=mode)

@@ -3,9 +3,9 @@
     python bench/call_overhead.py [--calls 200]
 
 Calls are made one at a time (no latency), so each figure is the CPU the event loop's thread spends per call
-in that layer and everything under it: a plain HTTP POST (httpx), the OpenAI SDK's `chat.completions.create`, the same through the product's client
-(`tools.llm.lean_client`: the SDK less its request-body transform),
-a pydantic-ai `Agent.run` on the product's model for an endpoint, and `run_stage` through the build's own
+in that layer and everything under it: a plain HTTP POST (httpx), the OpenAI SDK's `chat.completions.create`,
+the same less the SDK's request-body transform (`openai_sdk_lean_ms`), the client the product calls endpoints
+with (`product_client_ms`: that, over aiohttp; `tools.llm.lean_client`), a pydantic-ai `Agent.run` on the product's model for an endpoint, and `run_stage` through the build's own
 wrappers (call cache with its fsync, concurrency slots, retries). The last line is one JSON object of
 milliseconds per call. A build makes about 2.6 calls per accepted sample (bench/throughput.py prints it).
 """
@@ -35,7 +35,7 @@ from assistant.model_registry import stage_models  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from bench.throughput import _ServerProcess  # noqa: E402
 from tools.contracts.checks import SolverAnswer  # noqa: E402
-from tools.llm.lean_client import LeanAsyncOpenAI  # noqa: E402
+from tools.llm.lean_client import LeanAsyncOpenAI, lean_client  # noqa: E402
 from tools.llm.resilience import CallCache  # noqa: E402
 from tools.llm.stage import run_stage  # noqa: E402
 from tools.qc.solve import solver_agent  # noqa: E402
@@ -65,6 +65,8 @@ async def _run(calls: int) -> dict[str, float]:
         figures["openai_sdk_ms"] = await _cpu_per_call(calls, lambda n: sdk.chat.completions.create(**body))  # type: ignore[call-overload]
         lean = LeanAsyncOpenAI(base_url=server.base_url, api_key="bench", max_retries=0)
         figures["openai_sdk_lean_ms"] = await _cpu_per_call(calls, lambda n: lean.chat.completions.create(**body))
+        product = lean_client(base_url=server.base_url, api_key="bench", timeout=60)
+        figures["product_client_ms"] = await _cpu_per_call(calls, lambda n: product.chat.completions.create(**body))
         settings = Settings(model="openai:fake-model", openai_base_url=server.base_url, openai_api_key="bench",
                             data_dir=Path(tmp), output_mode="tool")
         models = stage_models(settings)

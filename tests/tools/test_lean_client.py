@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import socket
+import threading
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pydantic_ai.models
 import pytest
-from openai import AsyncOpenAI
+from openai import APIConnectionError, APITimeoutError, AsyncOpenAI
 from openai._utils._transform import PropertyInfo
 from openai.types.chat import completion_create_params
 from pydantic_ai import BinaryContent
@@ -27,9 +32,10 @@ from pydantic_ai.models import ModelRequestParameters
 
 from assistant.model_registry import _Endpoints
 from assistant.settings import Settings
+from tests.fake_llm import FakeLLMServer
 from tests.tools.test_stage_call import STAGES
 from tools.llm.endpoints import OUTPUT_MODES, EndpointChatModel, OutputMode
-from tools.llm.lean_client import LeanAsyncOpenAI, LeanCompletions
+from tools.llm.lean_client import LeanAsyncOpenAI, LeanCompletions, LoopSessionTransport, lean_client
 
 COMPLETION = {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
               "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
@@ -150,3 +156,83 @@ def test_the_product_calls_its_endpoints_through_the_lean_client(tmp_path: Path)
     endpoints.openai_model("served", "generator")
     client = next(iter(endpoints.endpoints.values())).client_model("tool").client
     assert isinstance(client, LeanAsyncOpenAI) and isinstance(client.chat.completions, LeanCompletions)
+
+
+@pytest.fixture()
+def dropping_server() -> Iterator[int]:
+    """A port whose server reads a request and closes the connection without answering."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _error_of(base_url: str) -> BaseException:
+    client = lean_client(base_url=base_url, api_key="k", timeout=5)
+    with pytest.raises(APIConnectionError) as caught:
+        await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    return caught.value
+
+
+async def test_a_refused_or_dropped_connection_is_a_connection_error_not_a_timeout(dropping_server: int) -> None:
+    refused = await _error_of(f"http://127.0.0.1:{_closed_port()}/v1")
+    dropped = await _error_of(f"http://127.0.0.1:{dropping_server}/v1")
+    for error in (refused, dropped):
+        assert not isinstance(error, APITimeoutError), error.__cause__
+    assert isinstance(refused.__cause__, httpx2.ConnectError) and "Cannot connect" in str(refused.__cause__)
+    assert isinstance(dropped.__cause__, httpx2.RemoteProtocolError)
+
+
+async def test_a_server_that_does_not_answer_in_time_is_a_timeout() -> None:
+    listener = socket.socket()  # accepts (the kernel's backlog) and never answers
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    try:
+        client = lean_client(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1", api_key="k", timeout=0.5)
+        with pytest.raises(APITimeoutError):
+            await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    finally:
+        listener.close()
+
+
+def test_one_client_serves_successive_event_loops_and_closes_each_loops_session(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    with FakeLLMServer(port=0, seed=1) as server:
+        _serve_two_loops(server)
+    gc.collect()
+    assert "Unclosed client session" not in capfd.readouterr().err
+
+
+def _serve_two_loops(server: FakeLLMServer) -> None:
+    client = lean_client(base_url=server.base_url, api_key="k", timeout=10)
+
+    async def ask() -> str | None:
+        reply = await client.chat.completions.create(model="fake-model", messages=[{"role": "user", "content": "hi"}])
+        return reply.model
+    transport = client._client._transport
+    assert isinstance(transport, LoopSessionTransport)
+    assert asyncio.run(ask()) == asyncio.run(ask())  # a second loop gets a session of its own
+    assert not transport._sessions, "each loop's session was closed as the loop shut down"
