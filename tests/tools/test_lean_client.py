@@ -19,7 +19,7 @@ from openai import APIConnectionError, APITimeoutError, AsyncOpenAI
 from openai._utils._transform import PropertyInfo
 from openai.types.chat import completion_create_params
 from pydantic_ai import BinaryContent
-from pydantic_ai.exceptions import ModelHTTPError
+from pydantic_ai.exceptions import ModelHTTPError, ModelRequestRejectedError
 from pydantic_ai.messages import (
     ModelRequest,
     ModelResponse,
@@ -34,9 +34,11 @@ from assistant.model_registry import _Endpoints
 from assistant.settings import Settings
 from tests.fake_llm import FakeLLMServer
 from tests.tools.test_stage_call import STAGES
+from tools.llm.call import call_agent
 from tools.llm.endpoints import OUTPUT_MODES, EndpointChatModel, OutputMode
 from tools.llm.lean_client import LeanAsyncOpenAI, LeanCompletions, LoopSessionTransport, lean_client
 
+REJECTED = (ModelHTTPError, ModelRequestRejectedError)  # what a 400 from the endpoint becomes
 COMPLETION = {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
               "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
               "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}
@@ -100,11 +102,37 @@ async def test_every_stage_agent_posts_the_same_request_through_either_client(mo
     for agent, output_type in STAGES:
         for client in (stock, lean):
             model = EndpointChatModel("served-model", client=client, mode=mode)
-            with pytest.raises(ModelHTTPError):
+            with pytest.raises(REJECTED):
                 await agent.run("Question: what is 2 + 3?", model=model, output_type=output_type)
     assert len(stock_seen.requests) == len(lean_seen.requests) == len(STAGES)
     for stock_request, lean_request in zip(stock_seen.requests, lean_seen.requests, strict=True):
         assert _sent(lean_request) == _sent(stock_request)
+
+
+def _counted(prepare: Any, calls: list[Any]) -> Any:
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return prepare(*args)
+    return counted
+
+
+@pytest.mark.parametrize("mode", OUTPUT_MODES)
+async def test_a_stages_later_calls_post_what_agent_run_posts(mode: OutputMode) -> None:
+    """Later calls skip the agent graph and reuse the prepared request (tools.llm.call, EndpointChatModel): each
+    posts what a fresh `Agent.run` on a fresh model posts for its prompt."""
+    for agent, output_type in STAGES:
+        (fresh, fresh_seen), (reused, reused_seen) = _clients(status=400)
+        model = EndpointChatModel("served-model", client=reused, mode=mode)
+        prepared: list[Any] = []
+        model._prepare = _counted(model._prepare, prepared)  # type: ignore[method-assign]
+        for prompt in ("Question: what is 2 + 3?", "Question: name a prime above 10.", "Question: 7 * 6?"):
+            with pytest.raises(REJECTED):
+                await call_agent(agent, prompt, model=model, output_type=output_type)
+            with pytest.raises(REJECTED):
+                await agent.run(prompt, model=EndpointChatModel("served-model", client=fresh, mode=mode),
+                                output_type=output_type)
+        assert [_sent(r) for r in reused_seen.requests] == [_sent(r) for r in fresh_seen.requests]
+        assert len(prepared) == 1, "the first run's request was prepared once, and every later call reused it"
 
 
 async def test_a_retry_with_an_image_tool_calls_and_settings_is_posted_the_same() -> None:

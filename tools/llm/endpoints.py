@@ -48,6 +48,7 @@ from tools.errors import ModelUnavailable
 OutputMode = Literal["tool", "native", "json_object", "prompted"]
 OUTPUT_MODES: tuple[OutputMode, ...] = get_args(OutputMode)
 OUTPUT_MODE_SETTING = "BENCHMARK_AGENT_OUTPUT_MODE"
+PREPARED_KEPT = 64  # prepared requests kept per model: a build's stages reuse a few dozen
 
 MODE_PROFILES: dict[OutputMode, ModelProfile] = {
     "tool": {"default_structured_output_mode": "tool"},
@@ -70,6 +71,7 @@ class EndpointChatModel(OpenAIChatModel):
         super().__init__(model_name, provider=OpenAIProvider(openai_client=client), profile=MODE_PROFILES[mode])
         self.output_mode: OutputMode = mode
         self.sent = [0, 0, 0]  # requests sent, input and output tokens answered: what a probe books
+        self._prepared: dict[tuple[int, int], tuple[Any, Any, tuple[ModelSettings | None, ModelRequestParameters]]] = {}
 
     async def request(self, messages: list[ModelMessage], model_settings: ModelSettings | None,
                       model_request_parameters: ModelRequestParameters) -> ModelResponse:
@@ -101,6 +103,22 @@ class EndpointChatModel(OpenAIChatModel):
 
     def prepare_request(self, model_settings: ModelSettings | None,
                         model_request_parameters: ModelRequestParameters) -> tuple[ModelSettings | None, ModelRequestParameters]:
+        # A stage's calls after its first send the same settings and parameters objects (tools.llm.call), and
+        # preparing them (merging settings, walking each tool's JSON schema for the profile) was a twelfth of the
+        # event loop's CPU at 64 in flight: what they prepared to is kept, by identity (pydantic-ai does not
+        # change either in place, nor what it returns).
+        key = (id(model_settings), id(model_request_parameters))
+        known = self._prepared.get(key)
+        if known is not None and known[0] is model_settings and known[1] is model_request_parameters:
+            return known[2]
+        prepared = self._prepare(model_settings, model_request_parameters)
+        self._prepared[key] = (model_settings, model_request_parameters, prepared)
+        while len(self._prepared) > PREPARED_KEPT:
+            del self._prepared[next(iter(self._prepared))]
+        return prepared
+
+    def _prepare(self, model_settings: ModelSettings | None,
+                 model_request_parameters: ModelRequestParameters) -> tuple[ModelSettings | None, ModelRequestParameters]:
         settings, params = super().prepare_request(model_settings, model_request_parameters)
         if self.output_mode == "json_object" and params.output_mode == "prompted" and params.output_object is not None:
             schema = params.output_object.json_schema
