@@ -6,8 +6,9 @@ Calls are made one at a time (no latency), so each figure is the CPU the event l
 in that layer and everything under it: a plain HTTP POST (httpx), the OpenAI SDK's `chat.completions.create`,
 the same less the SDK's request-body transform (`openai_sdk_lean_ms`), the client the product calls endpoints
 with (`product_client_ms`: that, over aiohttp; `tools.llm.lean_client`), a pydantic-ai `Agent.run` on the product's model for an endpoint, and `run_stage` through the build's own
-wrappers (call cache with its fsync, concurrency slots, retries). The last line is one JSON object of
-milliseconds per call. A build makes about 2.6 calls per accepted sample (bench/throughput.py prints it).
+wrappers (call cache with its fsync, concurrency slots, retries); and the memory's embedder, per question
+(`embed_ms_per_question`: de-duplication embeds each candidate's question once). The last line is one JSON
+object of milliseconds. A build makes about 2.6 calls per accepted sample (bench/throughput.py prints it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -31,6 +33,7 @@ import httpx2  # noqa: E402
 import pydantic_ai.models  # noqa: E402
 from openai import AsyncOpenAI  # noqa: E402
 
+from assistant.deps import memory_embedder  # noqa: E402
 from assistant.model_registry import stage_models  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from bench.throughput import _ServerProcess  # noqa: E402
@@ -75,7 +78,22 @@ async def _run(calls: int) -> dict[str, float]:
         build = models.with_cache(CallCache(Path(tmp) / "calls.jsonl")).limited(16)
         figures["run_stage_build_ms"] = await _cpu_per_call(  # each prompt new: the cache misses, as in a build
             calls, lambda n: run_stage(agent, f"{PROMPT} (item {n})", models=build, role="judge", stage="bench"))
+    figures["embed_ms_per_question"] = _embed_cpu(calls)
     return figures
+
+
+def _embed_cpu(calls: int) -> float:
+    """The memory's embedder (assistant.deps.memory_embedder) on batches of 4 new questions, as de-duplication
+    embeds a batch: the process's CPU (all threads: onnxruntime's included) per question."""
+    embedder = memory_embedder()
+    embedder.embed(["warm: the model is loaded and its first run is done"])
+    texts = [f"{PROMPT} A second train leaves {n} minutes later and runs {n % 7 + 2} km/h faster." for n in range(calls)]
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    for start in range(0, len(texts), 4):
+        embedder.embed(texts[start:start + 4])
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return round(cpu / len(texts) * 1000, 2)
 
 
 def main() -> None:
