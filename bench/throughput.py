@@ -80,7 +80,8 @@ def _progress(event: BuildEvent) -> None:
 
 
 class LoopWatch:
-    """The event loop's stalls: a task that sleeps `tick_s` at a time notes how late it wakes, and a watchdog
+    """The event loop's stalls: a timer callback due every `tick_s` notes how late it runs (a callback, not a task
+    that sleeps, so that the watch itself costs the loop little), and a watchdog
     thread notes where the loop's thread was while a stall lasted (the innermost frames of this project and
     the frame it was in), so that a stall is named, not just measured."""
 
@@ -92,22 +93,22 @@ class LoopWatch:
         self._last_tick = time.perf_counter()
         self._seen: str | None = None
         self._stop = threading.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._last_cpu = time.thread_time()
+        self._handle: asyncio.TimerHandle | None = None
         self._thread = threading.Thread(target=self._watchdog, name="loop-watchdog", daemon=True)
         self._loop_thread = threading.get_ident()
 
-    async def _watch(self) -> None:
-        while True:
-            before, cpu_before = time.perf_counter(), time.thread_time()
-            self._last_tick = before
-            await asyncio.sleep(self.tick_s)
-            stall, phase = time.perf_counter() - before - self.tick_s, self.phase()
-            busy = time.thread_time() - cpu_before  # the loop thread's own CPU: the rest is waiting for a core or the GIL
-            self.longest[phase] = max(self.longest.get(phase, 0.0), stall)
-            self.busiest[phase] = max(self.busiest.get(phase, 0.0), busy)
-            if stall >= self.report_from_s:
-                self.stalls.append((stall, busy, phase, self._seen or "?"))
-            self._seen = None
+    def _tick(self) -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        stall, phase = now - self._last_tick - self.tick_s, self.phase()
+        busy = cpu - self._last_cpu  # the loop thread's own CPU: the rest is waiting for a core or the GIL
+        self.longest[phase] = max(self.longest.get(phase, 0.0), stall)
+        self.busiest[phase] = max(self.busiest.get(phase, 0.0), busy)
+        if stall >= self.report_from_s:
+            self.stalls.append((stall, busy, phase, self._seen or "?"))
+        self._seen = None
+        self._last_tick, self._last_cpu = now, cpu
+        self._handle = asyncio.get_running_loop().call_later(self.tick_s, self._tick)
 
     def _watchdog(self) -> None:
         while not self._stop.wait(0.01):
@@ -120,13 +121,14 @@ class LoopWatch:
                 for s, c, p, w in sorted(self.stalls, reverse=True)[:n]]
 
     def __enter__(self) -> LoopWatch:
-        self._task = asyncio.get_running_loop().create_task(self._watch())
+        self._last_tick, self._last_cpu = time.perf_counter(), time.thread_time()
+        self._handle = asyncio.get_running_loop().call_later(self.tick_s, self._tick)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
+        if self._handle is not None:
+            self._handle.cancel()
         self._stop.set()
 
 
