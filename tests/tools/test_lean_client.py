@@ -17,7 +17,7 @@ import pydantic_ai.models
 import pytest
 from openai import APIConnectionError, APITimeoutError, AsyncOpenAI
 from openai._utils._transform import PropertyInfo
-from openai.types.chat import completion_create_params
+from openai.types.chat import ChatCompletion, completion_create_params
 from pydantic_ai import BinaryContent
 from pydantic_ai.exceptions import ModelHTTPError, ModelRequestRejectedError
 from pydantic_ai.messages import (
@@ -29,6 +29,7 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models import ModelRequestParameters
+from pydantic_ai.models.openai import _ChatCompletion
 
 from assistant.model_registry import _Endpoints
 from assistant.settings import Settings
@@ -133,6 +134,50 @@ async def test_a_stages_later_calls_post_what_agent_run_posts(mode: OutputMode) 
                                 output_type=output_type)
         assert [_sent(r) for r in reused_seen.requests] == [_sent(r) for r in fresh_seen.requests]
         assert len(prepared) == 1, "the first run's request was prepared once, and every later call reused it"
+
+
+def _answering(body: dict[str, Any]) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(transport=httpx2.MockTransport(lambda request: httpx2.Response(200, json=body)))
+
+
+def _choice(message: dict[str, Any], finish: Any = "stop", **extra: Any) -> dict[str, Any]:
+    return {"index": 0, "finish_reason": finish, "message": {"role": "assistant", **message}, **extra}
+
+
+BODIES = {
+    "text": COMPLETION,
+    "tool call": {**COMPLETION, "choices": [_choice({"content": None, "tool_calls": [
+        {"id": "t1", "type": "function", "function": {"name": "submit_answer", "arguments": '{"answer": "7"}'}}]},
+        "tool_calls")]},
+    "a provider's own service tier, metadata and extra fields": {
+        **COMPLETION, "service_tier": "on_demand", "metadata": {"weights": [1, 2]}, "system_fingerprint": "fp",
+        "timings": {"prompt_ms": 3.5}, "choices": [_choice({"content": "hi", "reasoning_content": "think"})]},
+    "no usage, no id, a float created": {k: v for k, v in {**COMPLETION, "created": 1.5}.items()
+                                          if k not in ("usage", "id")},
+    "an unknown finish reason and logprobs": {**COMPLETION, "choices": [_choice(
+        {"content": "hi"}, "eos", logprobs={"content": [{"token": "hi", "logprob": -0.1, "bytes": None,
+                                                          "top_logprobs": []}]})]},
+    "cut-off reply": {**COMPLETION, "choices": [_choice({"content": "h"}, "length")]},
+    "no choices": {**COMPLETION, "choices": []},
+    "choices of the wrong shape": {**COMPLETION, "choices": [{"index": "first", "message": "hi"}]},
+}
+
+
+@pytest.mark.parametrize("body", list(BODIES), ids=list(BODIES))
+async def test_a_completion_is_read_as_the_sdks_client_reads_it(body: str) -> None:
+    outcomes = []
+    for cls in (AsyncOpenAI, LeanAsyncOpenAI):
+        http = _answering(BODIES[body])
+        model = EndpointChatModel("served-model", client=cls(base_url="http://endpoint.test/v1", api_key="k",
+                                                              max_retries=0, http_client=http), mode="tool")
+        try:
+            reply = await model.request([ModelRequest.user_text_prompt("hi")], None, ModelRequestParameters())
+        except Exception as exc:  # noqa: BLE001  (the two clients must fail alike, whatever the error)
+            outcomes.append((type(exc), str(exc)))
+        else:
+            outcomes.append((reply.parts, reply.usage, reply.finish_reason, reply.provider_response_id,
+                             reply.provider_details, reply.model_name))
+    assert outcomes[0] == outcomes[1]
 
 
 async def test_a_retry_with_an_image_tool_calls_and_settings_is_posted_the_same() -> None:
@@ -264,3 +309,13 @@ def _serve_two_loops(server: FakeLLMServer) -> None:
     assert isinstance(transport, LoopSessionTransport)
     assert asyncio.run(ask()) == asyncio.run(ask())  # a second loop gets a session of its own
     assert not transport._sessions, "each loop's session was closed as the loop shut down"
+
+
+async def test_a_valid_completion_is_validated_once_as_it_is_read() -> None:
+    kinds = []
+    for body in ("tool call", "choices of the wrong shape"):
+        http = _answering(BODIES[body])
+        client = LeanAsyncOpenAI(base_url="http://endpoint.test/v1", api_key="k", max_retries=0, http_client=http)
+        reply = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        kinds.append(type(reply))
+    assert kinds == [_ChatCompletion, ChatCompletion]  # the second is built as the SDK builds it, unvalidated

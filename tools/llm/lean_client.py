@@ -5,8 +5,9 @@ rename aliased keys and encode formatted values (dates, base64 files), before it
 completion parameters have neither (`tests/tools/test_lean_client.py` checks the SDK's types for any), so the
 walk returns the body it was given, less the omitted values; at 16 requests in flight it was about a tenth of the
 event loop's CPU in a build. `LeanAsyncOpenAI` posts a non-streaming chat completion's body as given, omitted
-values dropped, through the SDK's own `_post`: the same URL, headers, auth, timeout, errors and `ChatCompletion`
-parsing. Streaming calls and every other resource are the SDK's, unchanged.
+values dropped, through the SDK's own `_post`: the same URL, headers, auth, timeout and errors. A completion that
+is valid as pydantic-ai's `_ChatCompletion` is validated as that when it is read, instead of being built field by
+field and then dumped and validated again. Streaming calls and every other resource are the SDK's, unchanged.
 
 Its HTTP transport is aiohttp, as the SDK's own `DefaultAioHttpClient` has it (the SDK's vendored
 `httpx_aiohttp`): httpcore's connection pool looks at every idle connection's socket on each request, so its
@@ -24,6 +25,7 @@ from typing import Any
 
 import aiohttp
 import httpx2
+import pydantic
 from aiohttp import ClientSession
 from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient, omit
 from openai._base_client import DEFAULT_CONNECTION_LIMITS, make_request_options
@@ -33,6 +35,7 @@ from openai.resources.chat import AsyncChat
 from openai.resources.chat.completions import AsyncCompletions
 from openai.resources.chat.completions.completions import validate_response_format
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from pydantic_ai.models.openai import _ChatCompletion
 
 _OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
 
@@ -64,6 +67,18 @@ class LeanAsyncOpenAI(AsyncOpenAI):
     @cached_property
     def chat(self) -> LeanChat:  # type: ignore[override]
         return LeanChat(self)
+
+    def _process_response_data(self, *, data: object, cast_to: Any, response: httpx2.Response) -> Any:
+        # The SDK builds a completion field by field without validating it (`construct_type`, a twentieth of the
+        # loop's CPU at 64 in flight), and pydantic-ai then dumps it and validates the dump as its `_ChatCompletion`.
+        # A body that validates as that at once is given as it is (`EndpointChatModel` takes it without the dump);
+        # any other is built as the SDK builds it, so pydantic-ai's own validation says what is wrong with it.
+        if cast_to is ChatCompletion and isinstance(data, dict):
+            try:
+                return _ChatCompletion.model_validate(data)
+            except pydantic.ValidationError:
+                pass
+        return super()._process_response_data(data=data, cast_to=cast_to, response=response)
 
     @property
     def user_agent(self) -> str:  # the SDK names the client's class: the servers see the SDK's own name
