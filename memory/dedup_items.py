@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +23,11 @@ _BOILERPLATE = re.compile(
     r"^(according to|based on|in|from|using) (the|this) (passage|text|article|paragraph|excerpt|story)( above| below)?,?\s*",
     re.IGNORECASE,
 )
+
+
+STORED_KEPT = 4096  # stored items kept with their features (a few kB each)
+_stored: OrderedDict[tuple[Any, ...], DedupItem] = OrderedDict()
+_stored_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -75,13 +82,27 @@ class DedupItem:
 
     @classmethod
     def from_match(cls, match: Match) -> DedupItem | None:
-        """The stored item behind a match; None for entries stored without their fields (plain `add`)."""
+        """The stored item behind a match; None for entries stored without their fields (plain `add`).
+
+        The same stored sample is the neighbour of many candidates of a build: its item, text features worked out
+        once, is kept for the next match (the last STORED_KEPT, by id and fields)."""
         meta = match.metadata
         if "question" not in meta or "answer" not in meta:
             return None
+        key = (match.id, meta["question"], meta["answer"], meta.get("context"), meta.get("choices"))
+        with _stored_lock:
+            known = _stored.get(key)
+            if known is not None:
+                _stored.move_to_end(key)
+                return known
         choices = json.loads(meta["choices"]) if meta.get("choices") else None
-        return cls(id=match.id, question=str(meta["question"]), answer=str(meta["answer"]),
+        item = cls(id=match.id, question=str(meta["question"]), answer=str(meta["answer"]),
                    context=meta.get("context") or None, choices=tuple(choices) if choices else None)
+        with _stored_lock:
+            _stored[key] = item
+            while len(_stored) > STORED_KEPT:
+                _stored.popitem(last=False)
+        return item
 
 
 @dataclass(frozen=True)
