@@ -85,6 +85,12 @@ class _LRU(Generic[V]):
 # A float32 array per entry (1.5 kB each) rather than a tuple of floats.
 _ArrayLRU = _LRU[np.ndarray]
 
+# Vectors kept per embedder. What is embedded again comes soon after: a build embeds a batch's questions to check them
+# against the memory, within the batch and to store them, and the answers of the stored neighbours that recur. Kept
+# longer, the cache only grew with the build, ~1.6 kB per text (a 10,000-sample build: ~16 MB); a larger job that
+# reuses its texts more widely (bench/dedup_scale.py) sizes its own.
+EMBED_CACHE = 2048
+
 
 def embed_array(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     """`embedder`'s vectors for `texts` as a float32 matrix, through its fast path when it has one."""
@@ -95,7 +101,8 @@ def embed_array(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 on CPU, loaded on first use, with each distinct text embedded once (LRU by sha256)."""
+    """all-MiniLM-L6-v2 on CPU, loaded on first use; a text embedded again while recently used is not encoded
+    again (LRU by sha256)."""
 
     name = MINILM_NAME
 
@@ -104,7 +111,7 @@ class MiniLMEmbedder:
         path: Path | None = None,
         *,
         batch_size: int = 64,
-        cache_size: int = 50_000,
+        cache_size: int = EMBED_CACHE,
         device: str = "cpu",
     ) -> None:
         self._path = path

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from memory.embeddings import MINILM_INT8_NAME, _ArrayLRU, _content_key, packaged_model_path
+from memory.embeddings import EMBED_CACHE, MINILM_INT8_NAME, _ArrayLRU, _content_key, packaged_model_path
 
 # Bump when the export recipe changes, so a cached ONNX file from an older recipe is not reused.
 _ONNX_RECIPE = "v1-opset17-int8-per-channel"
@@ -78,7 +78,7 @@ class OnnxMiniLMEmbedder:
 
     The ONNX file is exported from the packaged model on first use and cached (`cache_dir`). Texts are
     tokenized by the model's own fast tokenizer, truncated to `max_tokens`, sorted by length and run in
-    batches, so padding costs little. Each distinct text is embedded once (LRU by sha256).
+    batches, so padding costs little. A text embedded again while recently used is not encoded again (LRU by sha256).
     """
 
     name = MINILM_INT8_NAME
@@ -90,7 +90,7 @@ class OnnxMiniLMEmbedder:
         cache_dir: Path | None = None,
         batch_size: int = 64,
         max_tokens: int = 128,
-        cache_size: int = 50_000,
+        cache_size: int = EMBED_CACHE,
         threads: int | None = None,
     ) -> None:
         self._path = path

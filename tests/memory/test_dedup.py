@@ -332,6 +332,20 @@ def test_the_int8_model_agrees_with_the_packaged_one_and_embeds_each_text_once(i
     assert int8.cached == before  # all five (four distinct) were cached the first time
 
 
+def test_the_embedder_keeps_only_its_most_recently_used_vectors(int8: OnnxMiniLMEmbedder,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from memory.embeddings import EMBED_CACHE
+
+    texts = [f"Item {n}: how many stamps are left after {n} are given away?" for n in range(EMBED_CACHE + 10)]
+    int8.embed_array(texts)
+    assert int8.cached == EMBED_CACHE  # a long build's cache stops growing
+    encoded: list[str] = []
+    encode = int8._encode
+    monkeypatch.setattr(int8, "_encode", lambda batch: encoded.extend(batch) or encode(batch))
+    int8.embed_array([texts[-1], texts[0]])
+    assert encoded == [texts[0]]  # the newest is still kept; the oldest was let go
+
+
 def test_small_batches_find_the_same_neighbours_by_brute_force_as_the_index() -> None:
     import numpy as np
 

@@ -45,7 +45,7 @@ from tools.llm.stage import StageModels
 from tools.qc.dedup_judge import same_item
 from tools.qc.gate import check_candidate
 from tools.qc.schema import Block, CheckFailed, make_provenance, material_blocks, to_grounded_sample, to_sample
-from tools.stages.brief import design_briefs
+from tools.stages.brief import AVOID_SHOWN, design_briefs
 from tools.stages.generate import generate_batch
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class Build:
         them fill together: a build stopped early holds some of every subtask, each subtask's batches
         learn from more decisions of its earlier ones, and the subtasks' last round trips overlap."""
         best: tuple[float, Subtask, int] | None = None
-        use = UnitUse.of(self.progress.batches, self.progress.done, self.ledger.accepted) if self.material else None
+        use = UnitUse.of(self.progress.batches, self.progress.done, self.ledger.units()) if self.material else None
         attempts = max(1, math.ceil(self.options.max_rounds_per_sample))  # candidates one record may be tried for
         for subtask in self.plan.subtasks:
             missing = subtask.quota - self.ledger.count(subtask.id)
@@ -217,7 +217,7 @@ class Build:
         lead = max(1, self.options.concurrency // max(1, self.options.batch_size))
         call_priority.set(batch.wave - 2 * lead)
         subtask = batch.subtask
-        avoid = [s.question for s in self.ledger.for_subtask(subtask.id, before_batch=batch.basis)]
+        avoid = self.ledger.questions(subtask.id, before_batch=batch.basis, last=AVOID_SHOWN)
         lessons = self.ledger.lessons(subtask.id, before_batch=batch.basis)[-3:]
         briefs = await self._briefs(batch, avoid) if self.options.briefs else None
         blocks = material_blocks(self.material, [list(g) for g in batch.units]) if self.material and batch.units else []
@@ -364,9 +364,9 @@ class Build:
         dropped): only samples of the plan's subtasks are remembered for de-duplication, and the undecided
         batches of a subtask no longer in it are closed (`close_dropped`)."""
         self.progress.load()
-        self.ledger.load(set(self.progress.done))
+        loaded = self.ledger.load(set(self.progress.done))
         self.close_dropped()
-        await asyncio.to_thread(self._restore_memory, [s for s in self.ledger.accepted if s.subtask_id in self.subtasks])
+        await asyncio.to_thread(self._restore_memory, [s for s in loaded if s.subtask_id in self.subtasks])
 
     def _restore_memory(self, kept: list[Sample]) -> None:
         items = [(s.subtask_id, dedup_item(s)) for s in kept]

@@ -67,7 +67,7 @@ async def run_build(
                      message=f"Building {plan.total} samples in {len(plan.subtasks)} subtasks")
     try:
         await build.restore()
-        await build.emit(stage="generate", kind="started", done=len(build.ledger.accepted), total=plan.total,
+        await build.emit(stage="generate", kind="started", done=build.ledger.total(), total=plan.total,
                          message=f"Generating in batches of {options.batch_size}, up to {2 * options.concurrency} at a time")
         await build.run_batches()
         while build.stop_reason is None and build.close_dropped():  # it stopped at a batch of a dropped subtask
@@ -75,7 +75,8 @@ async def run_build(
         await build.journal.drain()  # every decision on disk before the build reports it
     finally:
         build.journal.flush()  # also when stopped by an error or cancelled: what was decided is kept
-    samples = [s for sub in plan.subtasks for s in build.ledger.for_subtask(sub.id)]
+    # Read back from the checkpoints, where they were kept during the build (every decision is on disk by now).
+    samples = await asyncio.to_thread(build.ledger.samples, [sub.id for sub in plan.subtasks])
     report = _report(build, samples, started=started, warnings=warnings or [], estimate=estimate)
     if material is not None:
         await asyncio.to_thread(copy_images, samples, material, directory)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from memory.dedup import DedupItem
 from memory.files import Journal, read_jsonl
 from tools.contracts import CheckRecord, Drop, Sample, StageCount, SubtaskOutcome, SubtaskPlan
+from tools.engine.units import sample_units
 
 ACCEPTED = "accepted.jsonl"
 DROPS = "drops.jsonl"
@@ -91,23 +93,33 @@ class Progress:
 
 @dataclass
 class Ledger:
+    """What the build decided. Accepted samples are kept on disk only (`samples` reads them back): in memory, each
+    one's id, subtask, batch position and question (what deciding and planning need), so a large build's memory
+    stays flat in its samples; drops are few and stay in memory."""
+
     directory: Path
     journal: Journal = field(default_factory=Journal)
-    accepted: list[Sample] = field(default_factory=list)
     drops: list[Drop] = field(default_factory=list)
     checks: list[CheckRecord] = field(default_factory=list)
-    # Per-subtask indexes of the two lists above (decision order), so that no decision scans the whole build.
-    _accepted_of: dict[str, list[Sample]] = field(default_factory=dict, init=False, repr=False)
+    # Per-subtask indexes (decision order), so that no decision scans the whole build.
+    _waves_of: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False)
+    _questions_of: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    _units: list[str] = field(default_factory=list, init=False, repr=False)
     _drops_of: dict[str, list[Drop]] = field(default_factory=dict, init=False, repr=False)
     _ids: set[str] = field(default_factory=set, init=False, repr=False)
+    # accepted.jsonl as `load` found it: its bytes up to `_ours_from` are earlier runs' (read with `_decided`),
+    # every line after them is a sample accepted in this run.
+    _ours_from: int = field(default=0, init=False, repr=False)
+    _decided: frozenset[str] = field(default_factory=frozenset, init=False, repr=False)
 
     def accept(self, sample: Sample) -> None:
         self.journal.append(self.directory / ACCEPTED, [sample.model_dump(mode="json")], rank=LEDGER_RANK)
         self._add_accepted(sample)
 
     def _add_accepted(self, sample: Sample) -> None:
-        self.accepted.append(sample)
-        self._accepted_of.setdefault(sample.subtask_id, []).append(sample)
+        self._waves_of.setdefault(sample.subtask_id, []).append(int(sample.metadata.get("wave", 0)))
+        self._questions_of.setdefault(sample.subtask_id, []).append(sample.question)
+        self._units.extend(sample_units(sample))
         self._ids.add(sample.id)
 
     def _add_drop(self, drop: Drop) -> None:
@@ -124,33 +136,60 @@ class Ledger:
         self.journal.append(self.directory / DROPS, [drop.model_dump(mode="json")], rank=LEDGER_RANK)
         self._add_drop(drop)
 
-    def load(self, decided: set[str], *, checks: bool = False) -> None:
+    def load(self, decided: set[str], *, checks: bool = False) -> list[Sample]:
         """Read what earlier runs decided, keeping only batches marked done; a sample recorded twice counts once.
-        The quality-check records are read only with `checks` (a build does not need them in memory)."""
-        seen: dict[str, Sample] = {}
-        for record in read_jsonl(self.directory / ACCEPTED):
-            sample = Sample.model_validate(record)
-            if sample.metadata.get("batch") in decided:
-                seen.setdefault(sample.id, sample)
-        self.accepted, self.drops = [], []
-        self._accepted_of, self._drops_of, self._ids = {}, {}, set()
-        for sample in seen.values():
+        Returns the accepted samples (for the caller to use and let go). The quality-check records are read only
+        with `checks` (a build does not need them in memory)."""
+        path = self.directory / ACCEPTED
+        self._ours_from, self._decided = (path.stat().st_size if path.exists() else 0), frozenset(decided)
+        self.drops = []
+        self._waves_of, self._questions_of, self._units, self._drops_of, self._ids = {}, {}, [], {}, set()
+        loaded = _earlier(path, self._decided, self._ours_from)
+        for sample in loaded:
             self._add_accepted(sample)
         for drop in (Drop.model_validate(r) for r in read_jsonl(self.directory / DROPS)):
             if drop.batch in decided:
                 self._add_drop(drop)
         self.checks = [CheckRecord.model_validate({k: v for k, v in r.items() if k != "batch"})
                        for r in read_jsonl(self.directory / CHECKS) if r.get("batch") in decided] if checks else []
+        return loaded
 
-    def for_subtask(self, subtask_id: str, before_batch: int | None = None) -> list[Sample]:
-        found = self._accepted_of.get(subtask_id, [])
-        if before_batch is None:
-            return list(found)
-        return [s for s in found if int(s.metadata.get("wave", 0)) < before_batch]
+    def samples(self, subtask_ids: list[str]) -> list[Sample]:
+        """The accepted samples of `subtask_ids`, subtask by subtask in that order, each in decision order: read
+        back from accepted.jsonl (every append so far must be on disk: `journal.flush()` first)."""
+        path = self.directory / ACCEPTED
+        found = _earlier(path, self._decided, self._ours_from)
+        if path.exists():
+            with path.open("rb") as handle:
+                handle.seek(self._ours_from)
+                found += [Sample.model_validate(json.loads(line)) for line in handle if line.endswith(b"\n")]
+        of: dict[str, list[Sample]] = {}
+        for sample in found:
+            of.setdefault(sample.subtask_id, []).append(sample)
+        return [s for subtask_id in subtask_ids for s in of.get(subtask_id, [])]
+
+    def questions(self, subtask_id: str, before_batch: int, *, last: int) -> list[str]:
+        """The questions of the last `last` samples of `subtask_id` accepted from batches before `before_batch`."""
+        waves, questions = self._waves_of.get(subtask_id, []), self._questions_of.get(subtask_id, [])
+        found: list[str] = []
+        for index in range(len(waves) - 1, -1, -1):  # from the newest: those from later batches are few
+            if len(found) == last:
+                break
+            if waves[index] < before_batch:
+                found.append(questions[index])
+        return found[::-1]
+
+    def units(self) -> list[str]:
+        """The material units of every accepted sample."""
+        return self._units
+
+    def total(self) -> int:
+        """How many samples are accepted."""
+        return len(self._ids)
 
     def count(self, subtask_id: str) -> int:
         """How many samples of `subtask_id` are accepted."""
-        return len(self._accepted_of.get(subtask_id, ()))
+        return len(self._waves_of.get(subtask_id, ()))
 
     def dropped(self, subtask_id: str) -> int:
         return len(self._drops_of.get(subtask_id, ()))
@@ -195,6 +234,25 @@ def decided_checks(directory: Path) -> list[CheckRecord]:
     ledger = Ledger(directory)
     ledger.load(set(progress.done), checks=True)
     return ledger.checks
+
+
+def _earlier(path: Path, decided: frozenset[str], size: int) -> list[Sample]:
+    """The samples of `decided` batches in the first `size` bytes of `path`, in the order first recorded, each id
+    once (a torn last line, a crash mid-write, is not a record)."""
+    seen: dict[str, Sample] = {}
+    if not path.exists():
+        return []
+    read = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            read += len(line)
+            if read > size or not line.endswith(b"\n"):
+                break
+            if line.strip():
+                sample = Sample.model_validate(json.loads(line))
+                if sample.metadata.get("batch") in decided:
+                    seen.setdefault(sample.id, sample)
+    return list(seen.values())
 
 
 def dedup_item(sample: Sample) -> DedupItem:

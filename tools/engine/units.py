@@ -32,7 +32,8 @@ class UnitUse:
     accepted: set[str] = field(default_factory=set)
 
     @classmethod
-    def of(cls, batches: Iterable[dict[str, object]], done: Iterable[str], accepted: Iterable[Sample]) -> UnitUse:
+    def of(cls, batches: Iterable[dict[str, object]], done: Iterable[str], accepted: Iterable[str]) -> UnitUse:
+        """From the planned batches, the labels of the decided ones and the units of the accepted samples."""
         decided = set(done)
         use = cls()
         for batch in batches:
@@ -40,7 +41,7 @@ class UnitUse:
             use.tries.update(units)
             if batch["label"] not in decided:
                 use.pending.update(units)
-        use.accepted = {u for s in accepted for u in sample_units(s)}
+        use.accepted = set(accepted)
         return use
 
 

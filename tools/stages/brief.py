@@ -14,6 +14,8 @@ from pydantic_ai import Agent, ToolOutput
 from tools.contracts import BenchmarkSpec, BriefSet, SampleBrief, Subtask
 from tools.llm.stage import StageModels, run_stage
 
+AVOID_SHOWN = 10  # a prompt lists the subtask's latest accepted questions, this many, for the model to avoid
+
 _INSTRUCTIONS = """\
 You design benchmark samples before they are written. For each sample to write, give a brief:
 - facts: the facts the sample relies on (they must stay true in the final item);
@@ -41,7 +43,7 @@ def brief_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: list[
         f"Number of samples: {count}",
     ]
     if avoid:
-        lines.append("Avoid (already in the benchmark): " + " | ".join(q[:160] for q in avoid[-10:]))
+        lines.append("Avoid (already in the benchmark): " + " | ".join(q[:160] for q in avoid[-AVOID_SHOWN:]))
     if batch_label:
         # Without it, two batches planned from the same decisions would ask the very same question, and
         # the call cache would hand the second the first one's briefs.

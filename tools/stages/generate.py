@@ -24,7 +24,7 @@ from tools.contracts import (
 )
 from tools.llm.stage import StageModels, run_stage
 from tools.qc.schema import Block
-from tools.stages.brief import briefs_section
+from tools.stages.brief import AVOID_SHOWN, briefs_section
 
 _INSTRUCTIONS = """\
 You write evaluation samples for a benchmark. Every sample must be self-contained, answerable from
@@ -103,7 +103,7 @@ def generation_prompt(spec: BenchmarkSpec, subtask: Subtask, count: int, avoid: 
     if guidance:
         lines.append("Lessons from rejected samples: " + "; ".join(guidance))
     if avoid:
-        lines.append("Avoid (already in the benchmark): " + " | ".join(q[:160] for q in avoid[-10:]))
+        lines.append("Avoid (already in the benchmark): " + " | ".join(q[:160] for q in avoid[-AVOID_SHOWN:]))
     lines += briefs_section(briefs or [])
     return "\n".join(lines)
 
