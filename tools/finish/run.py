@@ -70,8 +70,9 @@ async def finish(samples: list[Sample], report: BuildReport, *, spec: BenchmarkS
     quality = None
     if options.quality_sample_size > 0 and samples:
         await emit(on_event, BuildEvent(stage="verify", kind="progress", message=f"Scoring the quality of {min(options.quality_sample_size, len(samples))} samples"))
+        records = await asyncio.to_thread(decided_checks, checkpoints)  # reads the build's checkpoints: off the loop
         quality = await quality_report(samples, spec, plan, models=models, build_id=report.build_id,
-                                       records=decided_checks(checkpoints), build=report, panel=panel,
+                                       records=records, build=report, panel=panel,
                                        sample_size=options.quality_sample_size, concurrency=options.concurrency)
     return Finished(samples=samples, report=report, quality=quality, panel=panel)
 
