@@ -40,10 +40,50 @@ def append_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
     if not lines:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
+    with _appending(path) as handle:
         handle.write(lines)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+@contextlib.contextmanager
+def _appending(path: Path) -> Iterator[Any]:
+    """`path` open for appending, a torn last line (a crash mid-write) cut off first: appended to, it would glue
+    the next record onto the fragment and make a line no reader can parse."""
+    with path.open("a+b") as raw:
+        end = raw.seek(0, os.SEEK_END)
+        if end:
+            raw.seek(end - 1)
+            if raw.read(1) != b"\n":
+                raw.seek(max(0, end - 65536))
+                tail = raw.read()
+                cut = tail.rfind(b"\n")
+                keep = end - len(tail) + cut + 1 if cut >= 0 else _last_newline_end(raw, end - len(tail))
+                raw.truncate(keep)
+        raw.seek(0, os.SEEK_END)
+        with open(raw.fileno(), "a", encoding="utf-8", closefd=False) as handle:
+            yield handle
+
+
+def complete_size(path: Path) -> int:
+    """The bytes of `path` up to its last complete line (0 for a missing file): where the next append starts."""
+    if not path.exists():
+        return 0
+    with path.open("rb") as raw:
+        return _last_newline_end(raw, raw.seek(0, os.SEEK_END))
+
+
+def _last_newline_end(raw: Any, before: int) -> int:
+    """Just past the last newline before byte `before` (0 where there is none): a torn line longer than the tail read."""
+    block = 65536
+    while before > 0:
+        start = max(0, before - block)
+        raw.seek(start)
+        cut = raw.read(before - start).rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1
+        before = start
+    return 0
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -176,7 +216,7 @@ def _write_group(group: list[tuple[int, Path, list[dict[str, Any]]]]) -> None:
         for path, lines in by_file.items():
             if lines:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="utf-8") as handle:
+                with _appending(path) as handle:
                     handle.write("".join(lines))
                     handle.flush()
                     os.fsync(handle.fileno())

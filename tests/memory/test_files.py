@@ -130,3 +130,21 @@ async def test_a_failed_journal_write_is_raised_to_whoever_waits_and_to_later_ap
         await journal.durable(ticket)
     with pytest.raises(OSError, match="No space left"):
         journal.append(tmp_path / "records.jsonl", [{"i": 2}])
+
+
+@pytest.mark.parametrize("torn", ['{"n": 3, "cut', '{"long": "' + "x" * 200_000, '{"only'])
+def test_an_append_after_a_crash_mid_line_drops_the_torn_line_instead_of_gluing_onto_it(
+        tmp_path: Path, torn: str) -> None:
+    for via in ("append_jsonl", "journal"):
+        path = tmp_path / f"{via}-{len(torn)}.jsonl"
+        before = "" if torn == '{"only' else '{"n": 1}\n{"n": 2}\n'
+        path.write_text(before + torn, encoding="utf-8")  # the process died while writing the third record
+        if via == "append_jsonl":
+            append_jsonl(path, [{"n": 4}])
+        else:
+            journal = Journal()
+            journal.append(path, [{"n": 4}, {"n": 5}])
+            journal.flush()
+        numbers = [r["n"] for r in read_jsonl(path)]
+        assert numbers == ([1, 2] if before else []) + ([4] if via == "append_jsonl" else [4, 5])
+        assert path.read_text(encoding="utf-8").endswith("}\n") and torn not in path.read_text(encoding="utf-8")

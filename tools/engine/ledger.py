@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memory.dedup import DedupItem
-from memory.files import Journal, read_jsonl
+from memory.files import Journal, complete_size, read_jsonl
 from tools.contracts import CheckRecord, Drop, Sample, StageCount, SubtaskOutcome, SubtaskPlan
 from tools.engine.units import sample_units
 
@@ -141,7 +141,7 @@ class Ledger:
         Returns the accepted samples (for the caller to use and let go). The quality-check records are read only
         with `checks` (a build does not need them in memory)."""
         path = self.directory / ACCEPTED
-        self._ours_from, self._decided = (path.stat().st_size if path.exists() else 0), frozenset(decided)
+        self._ours_from, self._decided = complete_size(path), frozenset(decided)  # a torn line is cut at the next append
         self.drops = []
         self._waves_of, self._questions_of, self._units, self._drops_of, self._ids = {}, {}, [], {}, set()
         loaded = _earlier(path, self._decided, self._ours_from)
