@@ -1,8 +1,9 @@
 """all-MiniLM-L6-v2 exported to ONNX with int8 weights and run by onnxruntime: the memory's embedder.
 
-About 2-3x the PyTorch throughput on CPU, which is what lets de-duplication embed 100k questions in
-about a minute on 2 cores. Its vectors differ slightly from the float model's (cosine ~0.993), so
-they form their own vector space (MINILM_INT8_NAME) and every threshold is calibrated on them.
+About 2x the PyTorch throughput on CPU (on this project's 2-core AVX2 machine: a batch of 4 questions took 28 ms
+of one thread against PyTorch's 59 ms; in batches of 64 a question takes about 3.3 ms on the clock and 6.2 ms of
+CPU, so 100k questions take about 6 minutes). Its vectors differ slightly from the float model's (cosine
+~0.993), so they form their own vector space (MINILM_INT8_NAME) and every threshold is calibrated on them.
 """
 
 from __future__ import annotations
