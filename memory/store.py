@@ -22,6 +22,7 @@ from memory.owners import ITEM, LOCAL_USER, OWNER, PUBLISHED, both, claim_unowne
 DEFAULT_HTTP_PORT = 8000
 _QUERY_BATCH = 1000
 _WIDEN = 4  # unfiltered neighbours asked per neighbour wanted (query_vectors)
+_EXACT_UP_TO = 256  # a filtered query over at most this many visible items is answered exactly (query_vectors)
 _EMBEDDER_KEY = "embedder"  # collection metadata: which embedder's vectors the collection holds
 
 
@@ -168,6 +169,11 @@ class SampleStore(ClosesOnExit):
         return found
 
     def _filtered(self, vectors: np.ndarray, n: int, build_id: str | None) -> list[list[Match]]:
+        # Chroma's filtered search walks its approximate index and can miss the one match of a filter that few items
+        # pass (a published sample among many of other owners): a small visible set is searched exactly instead.
+        few = self._collection.get(where=cast(Any, self._visible(build_id)), include=[], limit=_EXACT_UP_TO + 1)["ids"]
+        if len(few) <= _EXACT_UP_TO:
+            return self._exact(vectors, n, few)
         found: list[list[Match]] = []
         for start in range(0, len(vectors), _QUERY_BATCH):
             result = self._collection.query(query_embeddings=vectors[start : start + _QUERY_BATCH], n_results=n,
@@ -175,6 +181,23 @@ class SampleStore(ClosesOnExit):
                                             include=["documents", "metadatas", "distances"])
             found.extend(_matches(result, row) for row in range(len(result["ids"])))
         return found
+
+    def _exact(self, vectors: np.ndarray, n: int, ids: list[str]) -> list[list[Match]]:
+        """The `n` most similar of the items `ids` for each vector, by cosine over their stored vectors."""
+        if not ids:
+            return [[] for _ in range(len(vectors))]
+        got = self._collection.get(ids=ids, include=["embeddings", "documents", "metadatas"])
+        stored = np.asarray(got["embeddings"], dtype=np.float32)
+        stored /= np.clip(np.linalg.norm(stored, axis=1, keepdims=True), 1e-12, None)
+        queries = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+        scores = queries @ stored.T
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+        documents, metadatas = got.get("documents") or [""] * len(ids), got.get("metadatas") or [{}] * len(ids)
+        result = {"ids": [[got["ids"][j] for j in row] for row in order],
+                  "documents": [[documents[j] for j in row] for row in order],
+                  "metadatas": [[metadatas[j] for j in row] for row in order],
+                  "distances": [[1.0 - float(scores[i, j]) for j in row] for i, row in enumerate(order)]}
+        return [_matches(result, row) for row in range(len(vectors))]
 
     def _sees(self, meta: dict[str, Any]) -> bool:
         return meta.get(OWNER) == self._owner or meta.get(PUBLISHED) is True
