@@ -38,6 +38,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic_ai.models.openai import _ChatCompletion
 
 _OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
+STALE_RETRIES = 8  # kept-alive connections found closed by the server, tried past, per request
 
 
 class LeanCompletions(AsyncCompletions):
@@ -111,17 +112,23 @@ class LoopSessionTransport(AiohttpTransport):
             closer = _closed_at_shutdown(session, lambda: self._sessions.pop(loop, None))
             await anext(closer)
             self._sessions[loop] = held = (session, closer)
-        self.client = held[0]  # the parent sends through `self.client` before it first awaits
-        try:
-            return await super().handle_async_request(request)
-        except httpx2.ConnectTimeout as exc:
-            # The vendored map calls every connection error a connect timeout: a refused or dropped connection is
-            # said as httpx says it, so that it reads as a connection error (refused endpoints fail fast).
-            cause = exc.__cause__
-            if cause is None or isinstance(cause, TimeoutError):
-                raise
-            error = httpx2.ConnectError if isinstance(cause, aiohttp.ClientConnectorError) else httpx2.RemoteProtocolError
-            raise error(str(cause)) from cause
+        for attempt in range(STALE_RETRIES + 1):
+            self.client = held[0]  # the parent sends through `self.client` before it first awaits
+            try:
+                return await super().handle_async_request(request)
+            except httpx2.ConnectTimeout as exc:
+                # The vendored map calls every connection error a connect timeout: a refused or dropped connection
+                # is said as httpx says it, so that it reads as a connection error (refused endpoints fail fast).
+                cause = exc.__cause__
+                if cause is None or isinstance(cause, TimeoutError):
+                    raise
+                if isinstance(cause, aiohttp.ServerDisconnectedError) and attempt < STALE_RETRIES:
+                    # A kept-alive connection the server had closed meanwhile (httpcore looks before it reuses
+                    # one; aiohttp finds out by sending): it is dropped, and the request goes on another.
+                    continue
+                error = httpx2.ConnectError if isinstance(cause, aiohttp.ClientConnectorError) else httpx2.RemoteProtocolError
+                raise error(str(cause)) from cause
+        raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
         held = self._sessions.pop(asyncio.get_running_loop(), None)
