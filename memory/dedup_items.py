@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from memory.compare import Features, fold
+from memory.embeddings import _LRU
 from memory.store import Match, SampleStore
 
 _BOILERPLATE = re.compile(
@@ -26,8 +25,7 @@ _BOILERPLATE = re.compile(
 
 
 STORED_KEPT = 4096  # stored items kept with their features (a few kB each)
-_stored: OrderedDict[tuple[Any, ...], DedupItem] = OrderedDict()
-_stored_lock = threading.Lock()
+_stored: _LRU[DedupItem] = _LRU(STORED_KEPT)
 
 
 @dataclass(frozen=True)
@@ -89,19 +87,14 @@ class DedupItem:
         meta = match.metadata
         if "question" not in meta or "answer" not in meta:
             return None
-        key = (match.id, meta["question"], meta["answer"], meta.get("context"), meta.get("choices"))
-        with _stored_lock:
-            known = _stored.get(key)
-            if known is not None:
-                _stored.move_to_end(key)
-                return known
+        key = json.dumps([match.id, meta["question"], meta["answer"], meta.get("context"), meta.get("choices")])
+        known = _stored.get(key)
+        if known is not None:
+            return known
         choices = json.loads(meta["choices"]) if meta.get("choices") else None
         item = cls(id=match.id, question=str(meta["question"]), answer=str(meta["answer"]),
                    context=meta.get("context") or None, choices=tuple(choices) if choices else None)
-        with _stored_lock:
-            _stored[key] = item
-            while len(_stored) > STORED_KEPT:
-                _stored.popitem(last=False)
+        _stored.put(key, item)
         return item
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from memory import dedup_items
 from memory.dedup_items import DedupItem
+from memory.embeddings import _LRU
 from memory.store import Match
 
 
@@ -33,7 +34,7 @@ def test_a_changed_field_or_id_is_another_item() -> None:
 
 
 def test_the_items_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dedup_items, "STORED_KEPT", 10)
+    monkeypatch.setattr(dedup_items, "_stored", _LRU(10))
     for n in range(50):
         DedupItem.from_match(_match(f"bound-{n}"))
     assert len(dedup_items._stored) == 10
