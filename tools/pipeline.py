@@ -153,7 +153,8 @@ async def build_and_export(
     if replaces is not None:  # a refreshed version names the one it renews (report and card)
         report = report.model_copy(update={"replaces": replaces})
     await emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))
-    manifest = export_benchmark(samples, report, directory, quality=quality)
+    # Off the loop: for a large build the files take seconds to write, and a chat server's other users wait
+    manifest = await asyncio.to_thread(export_benchmark, samples, report, directory, quality=quality)
     await emit(on_event, BuildEvent(stage="export", kind="finished", message=f"Wrote {len(manifest.files)} files"))
     if catalog is not None and samples:
         await asyncio.to_thread(_catalogue, catalog, spec, plan, report)

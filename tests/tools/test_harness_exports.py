@@ -114,6 +114,29 @@ def test_the_pydantic_evals_dataset_loads_with_its_own_reader(exported: Path) ->
     assert json.loads((exported / "pydantic_evals" / "dataset_schema.json").read_text())["type"] == "object"
 
 
+def test_the_pydantic_evals_files_hold_what_its_own_to_file_writes(tmp_path: Path) -> None:
+    """The export emits the YAML with libyaml and keeps the schema, for speed: the same data and schema as
+    `Dataset.to_file` writes, so a pydantic_evals upgrade that changes its dump fails here."""
+    import yaml
+    from pydantic_evals import Dataset
+    from pydantic_evals.evaluators import EqualsExpected
+
+    from tools.export.pydantic_evals_dataset import DATASET_FILE, SCHEMA_FILE, _case, pydantic_evals_files
+
+    rows = [sample_row(s) for s in SAMPLES]
+    ours = pydantic_evals_files(rows, "multilingual_reasoning")
+    theirs = Dataset[dict[str, Any], str, dict[str, Any]](name="multilingual_reasoning", cases=[_case(r) for r in rows],
+                                                          evaluators=[EqualsExpected()])
+    theirs.to_file(tmp_path / DATASET_FILE, schema_path=SCHEMA_FILE)
+    assert ours[SCHEMA_FILE] == (tmp_path / SCHEMA_FILE).read_text(encoding="utf-8")
+    written = (tmp_path / DATASET_FILE).read_text(encoding="utf-8")
+    assert ours[DATASET_FILE].splitlines()[0] == written.splitlines()[0]  # the line naming the schema
+    assert yaml.safe_load(ours[DATASET_FILE]) == yaml.safe_load(written)
+    (tmp_path / "ours.yaml").write_text(ours[DATASET_FILE], encoding="utf-8")
+    read = Dataset[dict[str, Any], str, dict[str, Any]].from_file(tmp_path / "ours.yaml")
+    assert read.model_dump() == theirs.model_dump()
+
+
 def test_the_inspect_task_file_defines_one_task_per_format_over_rows_inspect_reads(exported: Path) -> None:
     folder = exported / "inspect"
     source = (folder / "benchmark_task.py").read_text()
