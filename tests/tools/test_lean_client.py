@@ -279,6 +279,66 @@ async def test_a_refused_or_dropped_connection_is_a_connection_error_not_a_timeo
     assert isinstance(dropped.__cause__, httpx2.RemoteProtocolError)
 
 
+_COMPLETION = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": "m", "choices": [
+    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}]}).encode()
+
+
+@pytest.fixture()
+def one_answer_per_connection() -> Iterator[tuple[int, list[int]]]:
+    """A port whose server answers the first request on a connection, keeping it alive, and closes the connection
+    when a second request comes on it: what a client meets when it reuses a kept-alive connection the server has
+    closed meanwhile. Yields the port and, per connection, the requests answered on it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    answered: list[int] = []
+    stop = threading.Event()
+
+    def serve(conn: socket.socket, index: int) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+            while len(body) < length:
+                body += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+                         b"Content-Length: " + str(len(_COMPLETION)).encode() + b"\r\n\r\n" + _COMPLETION)
+            answered[index] += 1
+            conn.recv(65536)  # the next request on this connection: closed unanswered
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            answered.append(0)
+            threading.Thread(target=serve, args=(conn, len(answered) - 1), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], answered
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+async def test_a_request_on_a_kept_alive_connection_the_server_closed_goes_on_another(
+        one_answer_per_connection: tuple[int, list[int]], monkeypatch: pytest.MonkeyPatch) -> None:
+    port, answered = one_answer_per_connection
+    client = lean_client(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", timeout=5)
+    for _ in range(3):
+        completion = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+        assert completion.choices[0].message.content == "ok"
+    assert answered[:3] == [1, 1, 1]  # each later request met its closed connection, then went on a new one
+    monkeypatch.setattr("tools.llm.lean_client.STALE_RETRIES", 0)  # without the retry, that is a failed call
+    with pytest.raises(APIConnectionError):
+        await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+
+
 async def test_a_server_that_does_not_answer_in_time_is_a_timeout() -> None:
     listener = socket.socket()  # accepts (the kernel's backlog) and never answers
     listener.bind(("127.0.0.1", 0))
