@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import threading
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path
@@ -64,6 +65,10 @@ class Runtime(NamedTuple):
     leases: BuildLeases | None = None
 
 
+_LOADING = threading.Lock()  # one first load at a time (lru_cache alone lets two threads both load)
+_OPENING = threading.Lock()  # likewise for the database, opened by the chat history on the loop too
+
+
 @lru_cache(maxsize=1)
 def runtime() -> Runtime:
     # One per server process: models and the embedding model load once, not per chat.
@@ -78,9 +83,24 @@ def runtime() -> Runtime:
     return loaded
 
 
+async def loaded() -> Runtime:
+    """The runtime. Its first load (the embedding model, the memory and the catalog: seconds) runs in a worker
+    thread, so that the event loop goes on serving every other chat and request meanwhile; later calls return it
+    at once."""
+    if runtime.cache_info().currsize:
+        return runtime()
+    return await asyncio.to_thread(_load)
+
+
+def _load() -> Runtime:
+    with _LOADING:
+        return runtime()
+
+
 def database(settings: Settings) -> Database:
     """The process's one database of the data dir's or the configured URL (one engine, one pool)."""
-    return _database(database_url(settings.database_url, settings.data_dir), settings.data_dir.resolve())
+    with _OPENING:
+        return _database(database_url(settings.database_url, settings.data_dir), settings.data_dir.resolve())
 
 
 @lru_cache(maxsize=4)
@@ -122,7 +142,7 @@ def _owner() -> str | None:
 
 
 async def _deps(thread_id: str | None = None) -> AssistantDeps:
-    rt = runtime()
+    rt = await loaded()
     state = await rt.threads.load(thread_id or cl.context.session.thread_id, owner=_owner())
     settings, models = settings_panel.effective(rt.settings, rt.models, _owner())  # with the user's panel changes
     # The memory this user's builds check and write: their own entries plus the published ones (memory/owners.py).
@@ -136,7 +156,7 @@ async def _deps(thread_id: str | None = None) -> AssistantDeps:
 
 
 async def _save(deps: AssistantDeps) -> None:
-    await runtime().threads.save(deps.state)
+    await (await loaded()).threads.save(deps.state)
 
 
 async def _unless_failed(run: Awaitable[Reply], what: str = "step") -> Reply:
@@ -151,7 +171,7 @@ async def _unless_failed(run: Awaitable[Reply], what: str = "step") -> Reply:
 
 async def _press(action: cl.Action, *, remove: bool = False) -> None:
     """Run the step the conversation table gives this button; remove the clicked button first when asked."""
-    deps, threads = await _deps(), runtime().threads
+    deps, threads = await _deps(), (await loaded()).threads
     if remove and refusal(deps.state, action.name, action.payload) is None:
         await action.remove()
     reply = await _unless_failed(press(deps, threads, action.name, action.payload))
@@ -200,7 +220,7 @@ async def starters(user: cl.User | None = None, language: str | None = None) -> 
 
 @cl.on_chat_start
 async def start() -> None:
-    rt = runtime()
+    rt = await loaded()
     settings, in_use = settings_panel.effective(rt.settings, rt.models, _owner())
     models = ", ".join(f"{role}: `{name}`" for role, name in in_use.names.items())
     lines = [f"Hello! I build evaluation benchmarks. Models in use: {models} (change them, the concurrency, the "
@@ -270,7 +290,7 @@ async def on_resume(thread: ThreadDict) -> None:
 @cl.on_settings_update
 async def on_settings(values: dict[str, Any]) -> None:
     """The settings panel: checked, kept for this user, used from the next step on; the reply says what is in force."""
-    rt = runtime()
+    rt = await loaded()
     await screen.say(settings_panel.update(rt.settings, rt.models, _owner(), values))
 
 
@@ -278,7 +298,7 @@ async def on_settings(values: dict[str, Any]) -> None:
 async def on_message(message: cl.Message) -> None:
     """Attached files are read first (each named in a reply); then the text, if any, goes through the flow with
     the material known, after the request that waited for these files, if one did."""
-    deps, threads = await _deps(), runtime().threads
+    deps, threads = await _deps(), (await loaded()).threads
     text = message.content
     if message.elements:
         reply = await _read_attached(deps, message.elements)
@@ -302,7 +322,7 @@ async def _read_attached(deps: AssistantDeps, elements: list[Any]) -> Reply:
             lines.append(line)
             loop.call_soon_threadsafe(_show_progress, step, lines)
 
-        reply = await attach(deps, runtime().threads, elements, on_progress=progress)
+        reply = await attach(deps, (await loaded()).threads, elements, on_progress=progress)
         step.output = keep_visible("\n".join([*lines[-8:], "Done."]))
     _SHOWN.pop(step.id, None)
     return reply
@@ -343,7 +363,7 @@ ON_BUTTON = {name: _button(name) for name in sorted(BUTTONS - {"preview"})}
 @cl.action_callback("preview")
 @_busy
 async def on_preview(action: cl.Action) -> None:
-    deps, threads = await _deps(), runtime().threads
+    deps, threads = await _deps(), (await loaded()).threads
     refused = refusal(deps.state, action.name, action.payload)
     if refused is not None:
         await screen.say(refused)

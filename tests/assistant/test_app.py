@@ -842,3 +842,33 @@ async def test_the_api_key_is_in_no_log_report_export_thread_state_or_chat_messa
     written = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
     assert any(p.name == "benchmark.jsonl" for p in written) and any(p.suffix == ".sqlite3" for p in written)
     assert [p for p in written if key.encode() in p.read_bytes()] == []
+
+
+async def test_the_first_load_of_the_runtime_leaves_the_event_loop_free_and_loads_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedding model takes seconds to load: the first chat after a start loads it in a worker thread, so the
+    loop goes on serving the other chats; two chats starting together load it once."""
+    loads: list[int] = []
+
+    def slow_embedder() -> HashEmbedder:
+        loads.append(1)
+        import time
+
+        time.sleep(1.0)  # a model loading (CPU and disk, not the loop's to wait for)
+        return HashEmbedder()
+
+    monkeypatch.setattr(app, "memory_embedder", slow_embedder)
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while not loads or app.runtime.cache_info().currsize == 0:
+            await asyncio.sleep(0.01)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+
+    first, second, _ = await asyncio.gather(app.loaded(), app.loaded(), tick())
+    assert first is second and loads == [1]
+    assert max(gaps) < 0.5, f"the loop was held for {max(gaps):.2f} s while the runtime loaded"
+    assert await app.loaded() is first
