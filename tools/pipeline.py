@@ -24,6 +24,7 @@ from tools.contracts import (
     ExportManifest,
     NeedsClarification,
     QualityReport,
+    Sample,
     SubtaskPlan,
     emit,
 )
@@ -31,7 +32,7 @@ from tools.engine.batches import CHECKPOINTS, BuildOptions
 from tools.engine.budget import cost_of, estimate_build, price_for
 from tools.engine.build import run_build
 from tools.errors import ConfigurationError, InvalidRequest
-from tools.export.bundle import export_benchmark
+from tools.export.bundle import Written, export_benchmark, write_data
 from tools.finish.quality import unexecuted, unexecuted_note
 from tools.finish.run import FinishOptions, finish
 from tools.llm.resilience import CallCache
@@ -139,9 +140,18 @@ async def build_and_export(
     if report.status == "stopped":
         write_json(directory / "report.json", report.model_dump(mode="json"))
         return BuildResult(report=report, manifest=None)
+    early: list[asyncio.Task[Written]] = []  # the data files, written while the quality is scored
+
+    def write_early(final: list[Sample]) -> None:
+        early.append(asyncio.create_task(asyncio.to_thread(write_data, final, spec.capability, directory)))
+
     if samples:
-        done = await finish(samples, report, spec=spec, plan=plan, models=build_models, store=store,
-                            checkpoints=directory / CHECKPOINTS, options=finishing or FinishOptions(), on_event=on_event)
+        try:
+            done = await finish(samples, report, spec=spec, plan=plan, models=build_models, store=store,
+                                checkpoints=directory / CHECKPOINTS, options=finishing or FinishOptions(),
+                                on_event=on_event, on_final=write_early)
+        finally:  # a failed finish still waits for the files being written (a thread is not cancelled)
+            await asyncio.gather(*early, return_exceptions=True)
         samples, report, quality = done.samples, done.report, done.quality
         # Finishing (panel, quality scoring) spends too: the report's usage and cost cover the whole run.
         usage = {role: meter.model_copy() for role, meter in build_models.usage.items()}
@@ -154,7 +164,8 @@ async def build_and_export(
         report = report.model_copy(update={"replaces": replaces})
     await emit(on_event, BuildEvent(stage="export", kind="started", message=f"Writing {len(samples)} samples"))
     # Off the loop: for a large build the files take seconds to write, and a chat server's other users wait
-    manifest = await asyncio.to_thread(export_benchmark, samples, report, directory, quality=quality)
+    written = early[0].result() if early else None  # a failed early write raises here, as the export would
+    manifest = await asyncio.to_thread(export_benchmark, samples, report, directory, quality=quality, written=written)
     await emit(on_event, BuildEvent(stage="export", kind="finished", message=f"Wrote {len(manifest.files)} files"))
     if catalog is not None and samples:
         await asyncio.to_thread(_catalogue, catalog, spec, plan, report)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from memory.embeddings import HashEmbedder
 from memory.store import SampleStore
 from tests.fake_llm import FakeLLMServer
 from tools.contracts import BenchmarkSpec, BuildEvent, Subtask, SubtaskPlan
+from tools.export.rows import samples_from_rows
 from tools.pipeline import build_and_export, resume_build
 
 SPEC = BenchmarkSpec(goal="arithmetic word problems", capability="multi-step arithmetic", domain="arithmetic word problems",
@@ -145,6 +148,40 @@ async def test_finishing_keeps_as_many_calls_in_flight_as_the_build(tmp_path: Pa
     assert result.quality is not None and result.quality.scored == 12 and len(finishing) >= 12
     most = max(sum(1 for a, b in finishing if a <= start < b) for start, _ in finishing)
     assert most == 12, f"{most} scoring calls in flight at most, with 16 allowed"
+
+
+async def test_the_data_files_are_written_while_the_quality_is_scored_and_the_export_is_whole(
+        tmp_path: Path, store: SampleStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows and harness files go to disk as soon as the samples are final, beside the judge's scoring; the
+    export then adds the reports, card and zip, and holds what an export of the same samples holds."""
+    from assistant.deps import finish_options
+    from tools.export.bundle import export_benchmark
+    from tools.finish import run as finish_run
+
+    out = tmp_path / "out"
+    scoring = finish_run.quality_report
+
+    async def scored_once_the_rows_are_on_disk(*args: object, **kwargs: object) -> object:
+        for _ in range(500):  # the early write runs in a thread beside this: wait for it, 5 s at most
+            if (out / "benchmark.jsonl").exists() and (out / "pydantic_evals" / "dataset.yaml").exists():
+                assert not (out / "quality.json").exists() and not (out / "benchmark.zip").exists()
+                return await scoring(*args, **kwargs)  # type: ignore[arg-type]
+            await asyncio.sleep(0.01)
+        raise AssertionError("the data files were not written while the quality was scored")
+
+    monkeypatch.setattr(finish_run, "quality_report", scored_once_the_rows_are_on_disk)
+    with FakeLLMServer(port=0, seed=4) as server:
+        settings = _settings(server, quality_sample_size=4)
+        result = await build_and_export(SPEC, PLAN, models=stage_models(settings), store=store, directory=out,
+                                        options=build_options(settings), finishing=finish_options(settings))
+    assert result.manifest is not None and result.quality is not None
+    again = export_benchmark(samples_from_rows((out / "benchmark.jsonl").read_text(encoding="utf-8"), source="benchmark.jsonl"),
+                             result.report,
+                             tmp_path / "again", result.quality)
+    ours = {f.path: f.sha256 for f in result.manifest.files if f.format != "zip"}
+    assert ours == {f.path: f.sha256 for f in again.files if f.format != "zip"}
+    with zipfile.ZipFile(out / "benchmark.zip") as archive:
+        assert set(archive.namelist()) == set(ours)
 
 
 async def test_a_build_with_a_difficulty_panel_reports_a_cost_that_covers_the_panel(tmp_path: Path, store: SampleStore) -> None:

@@ -137,6 +137,23 @@ def test_the_pydantic_evals_files_hold_what_its_own_to_file_writes(tmp_path: Pat
     assert read.model_dump() == theirs.model_dump()
 
 
+def test_data_files_written_first_are_listed_only_for_the_samples_they_were_written_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools.export import bundle
+
+    whole = export_benchmark(SAMPLES, _report(), tmp_path / "whole")
+    early = bundle.write_data(SAMPLES, SPEC.capability, tmp_path / "early")
+    stale = bundle.write_data(SAMPLES[:2], SPEC.capability, tmp_path / "stale")
+    made = bundle._data_files
+    monkeypatch.setattr(bundle, "_data_files", lambda *a: pytest.fail("the data files were made again"))
+    listed = export_benchmark(SAMPLES, _report(), tmp_path / "early", written=early)
+    assert {f.path: f.sha256 for f in listed.files if f.format != "zip"} == {
+        f.path: f.sha256 for f in whole.files if f.format != "zip"}
+    monkeypatch.setattr(bundle, "_data_files", made)
+    export_benchmark(list(SAMPLES), _report(), tmp_path / "stale", written=stale)  # other samples: written again
+    assert len((tmp_path / "stale" / "benchmark.jsonl").read_text().splitlines()) == len(SAMPLES)
+
+
 def test_the_inspect_task_file_defines_one_task_per_format_over_rows_inspect_reads(exported: Path) -> None:
     folder = exported / "inspect"
     source = (folder / "benchmark_task.py").read_text()

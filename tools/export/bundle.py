@@ -9,6 +9,8 @@
 
 Every file is written atomically and after it is complete; `formats` limits a re-export to some of them.
 Every image an item shows is read before anything is written: a missing one fails the export, naming it.
+The files of the samples alone (rows and harness files) can be written first (`write_data`), while the judge
+still scores the quality; `export_benchmark(..., written=...)` then adds the reports, the card and the zip.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from memory.files import write_atomic, write_json
 from tools.contracts import BuildReport, ExportedFile, ExportManifest, QualityReport, Sample
@@ -40,25 +44,62 @@ _FOLDERS = {"lm-eval": "lm_eval", "inspect": "inspect", "pydantic-evals": "pydan
 Files = dict[str, tuple[str, str | bytes, int | None]]  # path -> (format, content, rows)
 
 
-def export_benchmark(samples: list[Sample], report: BuildReport, directory: Path,
-                     quality: QualityReport | None = None, *, formats: Iterable[str] = FORMATS) -> ExportManifest:
-    """Write the chosen formats (all by default, with the zip), the card, the reports and manifest.json."""
+@dataclass(frozen=True)
+class Written:
+    """The files of `samples` alone, already written to a directory (`write_data`)."""
+
+    samples: tuple[Sample, ...]
+    formats: tuple[str, ...]
+    files: list[ExportedFile]
+    images: dict[str, bytes]
+
+    def serves(self, samples: list[Sample], formats: tuple[str, ...]) -> bool:
+        """Whether these files are those of exactly `samples` (the same objects, in order) in `formats`."""
+        return self.formats == formats and len(self.samples) == len(samples) and all(
+            a is b for a, b in zip(self.samples, samples, strict=True))
+
+
+def write_data(samples: list[Sample], capability: str, directory: Path, *, formats: Iterable[str] = FORMATS) -> Written:
+    """Write the files that depend on the samples alone (rows, parquet, harness files) to `directory`: what a
+    build can write while the quality is still being scored."""
+    chosen = _chosen(formats)
+    images = item_images(samples, directory)
+    files = _data_files([sample_row(s) for s in samples], task_name(capability), chosen, images)
+    return Written(samples=tuple(samples), formats=chosen, images=images,
+                   files=[_write(directory, path, kind, content, rows) for path, (kind, content, rows) in files.items()])
+
+
+def _chosen(formats: Iterable[str]) -> tuple[str, ...]:
     chosen = tuple(formats)
     unknown = sorted(set(chosen) - set(FORMATS))
     if unknown:
         raise InvalidRequest(f"Unknown export format {', '.join(unknown)}; choose from all, {', '.join(FORMATS)}.")
+    return chosen
+
+
+def export_benchmark(samples: list[Sample], report: BuildReport, directory: Path,
+                     quality: QualityReport | None = None, *, formats: Iterable[str] = FORMATS,
+                     written: Written | None = None) -> ExportManifest:
+    """Write the chosen formats (all by default, with the zip), the card, the reports and manifest.json. The
+    data files `written` holds are listed, not written again, when they are these samples' in these formats."""
+    chosen = _chosen(formats)
     if not samples:
         # An empty dataset is never written as if it were a result; the report still is, to say why.
         write_json(directory / "report.json", report.model_dump(mode="json"))
         raise StageFailed(f"No sample was accepted, so there is nothing to export; {directory / 'report.json'} lists why.")
-    images = item_images(samples, directory)
-    files = _files(samples, report, quality, chosen, images)
+    if written is not None and written.serves(samples, chosen):
+        images, exported = written.images, list(written.files)
+    else:
+        images = item_images(samples, directory)
+        data = _data_files([sample_row(s) for s in samples], task_name(report.spec.capability), chosen, images)
+        exported = [_write(directory, path, kind, content, rows) for path, (kind, content, rows) in data.items()]
     previous = _previous(directory)
-    exported = [_write(directory, path, kind, content, rows) for path, (kind, content, rows) in files.items()]
+    exported += [_write(directory, path, kind, content, rows)
+                 for path, (kind, content, rows) in _report_files(samples, report, quality).items()]
     # The images are the build's own files, listed (with their checksums) but not rewritten.
     exported += [_listed(path, data) for path, data in images.items()]
-    written = {f.path for f in exported}
-    kept = [f for f in previous if f.path not in written and (directory / f.path).exists()
+    written_paths = {f.path for f in exported}
+    kept = [f for f in previous if f.path not in written_paths and (directory / f.path).exists()
             and f.format not in ("zip", "image")
             and not any(f.path.startswith(_FOLDERS[fmt] + "/") for fmt in chosen if fmt in _FOLDERS)]
     everything = sorted([*kept, *exported], key=lambda f: f.path)
@@ -70,16 +111,18 @@ def export_benchmark(samples: list[Sample], report: BuildReport, directory: Path
     return manifest
 
 
-def _files(samples: list[Sample], report: BuildReport, quality: QualityReport | None, chosen: tuple[str, ...],
-           images: dict[str, bytes]) -> Files:
-    rows = [sample_row(s) for s in samples]
-    name = task_name(report.spec.capability)
+def _report_files(samples: list[Sample], report: BuildReport, quality: QualityReport | None) -> Files:
     files: Files = {
         "report.json": ("report", report.model_dump_json(indent=2) + "\n", None),
         "README.md": ("card", dataset_card(report, samples, quality), None),
     }
     if quality is not None:
         files["quality.json"] = ("report", quality.model_dump_json(indent=2) + "\n", None)
+    return files
+
+
+def _data_files(rows: list[dict[str, Any]], name: str, chosen: tuple[str, ...], images: dict[str, bytes]) -> Files:
+    files: Files = {}
     if "jsonl" in chosen:
         files["benchmark.jsonl"] = ("jsonl", jsonl_text(rows), len(rows))
     if "csv" in chosen:

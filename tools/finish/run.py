@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +55,9 @@ class Finished:
 
 async def finish(samples: list[Sample], report: BuildReport, *, spec: BenchmarkSpec, plan: SubtaskPlan,
                  models: StageModels, store: SampleStore, checkpoints: Path, options: FinishOptions,
-                 on_event: EventSink | None = None) -> Finished:
-    """Positions balanced, then (when configured) panel calibration and the quality report."""
+                 on_event: EventSink | None = None, on_final: Callable[[list[Sample]], None] | None = None) -> Finished:
+    """Positions balanced, then (when configured) panel calibration and the quality report. `on_final` is told
+    the final samples as soon as they are final, before the quality is scored (what the export writes meanwhile)."""
     samples = balance_positions(samples)
     panel: PanelReport | None = None
     if options.panel and samples:
@@ -67,6 +69,8 @@ async def finish(samples: list[Sample], report: BuildReport, *, spec: BenchmarkS
         samples = balance_positions(samples)
     report = report.model_copy(update={"answer_positions": position_distribution(samples),
                                        "warnings": [*report.warnings, *(panel.notes if panel else [])]})
+    if on_final is not None:
+        on_final(samples)
     quality = None
     if options.quality_sample_size > 0 and samples:
         await emit(on_event, BuildEvent(stage="verify", kind="progress", message=f"Scoring the quality of {min(options.quality_sample_size, len(samples))} samples"))
