@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.tools.qc_fixtures import CODE, MC, NUM, make
 from tools.contracts import Subtask
@@ -97,3 +101,30 @@ def test_a_numeric_answer_in_the_stem_is_a_restatement_when_its_solution_program
 ])
 def test_a_text_answer_named_in_another_spelling_is_found(subtask: Subtask, draft: dict[str, object], leaked: bool) -> None:
     assert (find_leak(make(subtask, **draft)) is not None) is leaked
+
+
+# The stem matches are plain searches with the boundaries checked by hand; these patterns are what they must agree
+# with (the regular expressions they replaced, one compiled per answer).
+def _phrase(answer: str) -> str:
+    from tools.qc.leakage import _norm
+
+    return r"(?<![\w.])" + re.escape(_norm(answer)) + r"(?![\w]|\.\d)"
+
+
+_TEXT = st.lists(st.sampled_from([*"ab1.2 ,/=:_-é北٣", "or ", "the ", "answer is ", "result: "]),
+                 max_size=16).map("".join)
+
+
+@settings(max_examples=600, deadline=None, database=None)
+@given(before=_TEXT, answer=_TEXT, after=_TEXT, again=_TEXT)
+def test_the_stem_matches_agree_with_the_patterns_they_replaced(before: str, answer: str, after: str, again: str) -> None:
+    from tools.qc.leakage import _REVEAL, _mentioned, _norm, _offered_as_alternative, _stated
+
+    stem, answer = _norm(before + answer + after + answer + again), _norm(answer)  # the answer in it, twice
+    if not answer:
+        return
+    pattern = _phrase(answer)
+    assert _mentioned(stem, answer) is (re.search(pattern, stem) is not None)
+    assert _stated(stem, answer) is (re.search(_REVEAL + pattern, stem) is not None)
+    assert _offered_as_alternative(stem, answer) is (re.search(
+        rf"(?:\bor\s+(?:the\s+)?|,\s*|/\s*){pattern}|{pattern}(?:\s*,|\s+or\b|\s*/)", stem) is not None)
