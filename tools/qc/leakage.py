@@ -52,7 +52,7 @@ def _word(char: str) -> bool:
 
 
 def _occurrences(stem: str, answer: str) -> Iterator[tuple[int, int]]:
-    """Where `answer` stands in `stem` as whole words (numbers not glued to other digits): what the pattern
+    r"""Where `answer` stands in `stem` as whole words (numbers not glued to other digits): what the pattern
     `(?<![\w.])ANSWER(?![\w]|\.\d)` would match, start and end of each."""
     needle = _norm(answer)
     if not needle:
