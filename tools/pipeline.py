@@ -7,6 +7,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,8 @@ from tools.engine.budget import cost_of, estimate_build, price_for
 from tools.engine.build import run_build
 from tools.errors import ConfigurationError, InvalidRequest
 from tools.export.bundle import Written, export_benchmark, write_data
-from tools.finish.quality import unexecuted, unexecuted_note
+from tools.finish.early import EarlyScores
+from tools.finish.quality import judge_prompt, score_one, unexecuted, unexecuted_note
 from tools.finish.run import FinishOptions, finish
 from tools.llm.resilience import CallCache
 from tools.llm.stage import StageModels
@@ -133,25 +135,30 @@ async def build_and_export(
     estimate = estimate_for(plan, spec, models, options, finishing.quality_sample_size, list(finishing.panel))
     await emit(on_event, BuildEvent(stage="build", kind="progress", message=describe_estimate(estimate)))
     build_models = models.with_cache(CallCache(directory / CHECKPOINTS / "calls.jsonl"))
-    samples, report = await run_build(spec, plan, build_id=build_id, models=build_models, store=store,
-                                      directory=directory, options=options, on_event=on_event,
-                                      warnings=[*(warnings or []), *estimate.shared_models], estimate=estimate,
-                                      material=material)
-    if report.status == "stopped":
-        write_json(directory / "report.json", report.model_dump(mode="json"))
-        return BuildResult(report=report, manifest=None)
+    # The quality judge scores the items the report will likely pick while the build runs (tools/finish/early.py).
+    scores = EarlyScores(plan, finishing.quality_sample_size, seed=build_id, score=partial(score_one, spec=spec, plan=plan),
+                         prompt=partial(judge_prompt, spec=spec, plan=plan)) if finishing.quality_sample_size > 0 else None
     early: list[asyncio.Task[Written]] = []  # the data files, written while the quality is scored
 
     def write_early(final: list[Sample]) -> None:
         early.append(asyncio.create_task(asyncio.to_thread(write_data, final, spec.capability, directory)))
 
-    if samples:
-        try:
-            done = await finish(samples, report, spec=spec, plan=plan, models=build_models, store=store,
-                                checkpoints=directory / CHECKPOINTS, options=finishing or FinishOptions(),
-                                on_event=on_event, on_final=write_early)
-        finally:  # a failed finish still waits for the files being written (a thread is not cancelled)
-            await asyncio.gather(*early, return_exceptions=True)
+    try:
+        samples, report = await run_build(spec, plan, build_id=build_id, models=build_models, store=store,
+                                          directory=directory, options=options, on_event=on_event,
+                                          warnings=[*(warnings or []), *estimate.shared_models], estimate=estimate,
+                                          material=material, early=scores)
+        if report.status == "stopped":
+            write_json(directory / "report.json", report.model_dump(mode="json"))
+            return BuildResult(report=report, manifest=None)
+        done = await finish(samples, report, spec=spec, plan=plan, models=build_models, store=store,
+                            checkpoints=directory / CHECKPOINTS, options=finishing, on_event=on_event,
+                            on_final=write_early, early=scores) if samples else None
+    finally:  # the judge's calls not taken are cancelled; a failed finish still waits for the files being written
+        if scores is not None:
+            scores.cancel()
+        await asyncio.gather(*early, return_exceptions=True)
+    if done is not None:
         samples, report, quality = done.samples, done.report, done.quality
         # Finishing (panel, quality scoring) spends too: the report's usage and cost cover the whole run.
         usage = {role: meter.model_copy() for role, meter in build_models.usage.items()}

@@ -129,24 +129,51 @@ async def test_the_report_counts_what_finishing_spent_in_its_tokens_and_cost(tmp
     assert report.cost is not None and report.cost == cost_of(report.usage, report.models, {"openai:fake-model": Price(1.0, 2.0)})
 
 
-async def test_finishing_keeps_as_many_calls_in_flight_as_the_build(tmp_path: Path, store: SampleStore) -> None:
-    """Quality scoring after the build is held to the configured concurrency, not to a smaller one of its own."""
+async def test_the_judge_scores_the_reports_picks_while_the_build_runs(tmp_path: Path, store: SampleStore) -> None:
+    """The quality report's items are scored as the build accepts them, through its slots: the report holds the
+    items a scoring after the build picks, and only those the build could not know of yet are left for after it."""
     from assistant.deps import finish_options
+    from tools.finish.quality import pick_for_scoring
 
-    built: list[float] = []
+    at_end: list[int] = []
+    server = FakeLLMServer(port=0, seed=4, latency_ms=300).start()
 
     async def on_event(event: BuildEvent) -> None:
         if event.stage == "build" and event.kind == "finished":
-            built.append(time.time())
+            at_end.append(server.stats.by_tool["submit_scores"])
 
-    with FakeLLMServer(port=0, seed=4, latency_ms=300) as server:
+    try:
         settings = _settings(server, quality_sample_size=12, concurrency=16, request_timeout_s=3.0)
         result = await build_and_export(SPEC, PLAN, models=stage_models(settings), store=store, directory=tmp_path / "out",
                                         options=build_options(settings), finishing=finish_options(settings),
                                         on_event=on_event)
-        finishing = [span for span in server.spans if span[0] >= built[0]]
-    assert result.quality is not None and result.quality.scored == 12 and len(finishing) >= 12
-    most = max(sum(1 for a, b in finishing if a <= start < b) for start, _ in finishing)
+        scored_calls = server.stats.by_tool["submit_scores"]
+    finally:
+        server.stop()
+    assert result.quality is not None and result.quality.scored == 12
+    final = samples_from_rows((tmp_path / "out" / "benchmark.jsonl").read_text(encoding="utf-8"), source="rows")
+    assert {q.sample_id for q in result.quality.item_scores} == {s.id for s in pick_for_scoring(final, 12, seed=result.report.build_id)}
+    assert at_end[0] >= 6, f"{at_end[0]} of the 12 scores were in when the build ended"
+    assert scored_calls <= 12 + 4, f"{scored_calls} scoring calls for 12 scores"
+
+
+async def test_the_reports_own_scoring_keeps_as_many_calls_in_flight_as_the_build(tmp_path: Path, store: SampleStore) -> None:
+    """What the report scores itself is held to the configured concurrency, not to a smaller one of its own."""
+    from assistant.deps import finish_options
+    from tools.finish.quality import quality_report
+
+    with FakeLLMServer(port=0, seed=4, latency_ms=300) as server:
+        settings = _settings(server, quality_sample_size=0, concurrency=16, request_timeout_s=3.0)
+        models = stage_models(settings)
+        result = await build_and_export(SPEC, PLAN, models=models, store=store, directory=tmp_path / "out",
+                                        options=build_options(settings), finishing=finish_options(settings))
+        final = samples_from_rows((tmp_path / "out" / "benchmark.jsonl").read_text(encoding="utf-8"), source="rows")
+        started = time.time()
+        quality = await quality_report(final, SPEC, PLAN, models=models, build_id=result.report.build_id, records=[],
+                                       sample_size=12, concurrency=16)
+        scoring = [span for span in server.spans if span[0] >= started]
+    assert quality.scored == 12 and len(scoring) == 12
+    most = max(sum(1 for a, b in scoring if a <= start < b) for start, _ in scoring)
     assert most == 12, f"{most} scoring calls in flight at most, with 16 allowed"
 
 

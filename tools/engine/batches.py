@@ -49,6 +49,7 @@ from tools.stages.brief import AVOID_SHOWN, design_briefs
 from tools.stages.generate import generate_batch
 
 if TYPE_CHECKING:
+    from tools.finish.early import EarlyScores
     from tools.sources import MaterialView
 
 CHECKPOINTS = "checkpoints"
@@ -58,8 +59,8 @@ __all__ = ["CHECKPOINTS", "Build", "BuildOptions", "dedup_item"]
 class Build:
     def __init__(self, spec: BenchmarkSpec, plan: SubtaskPlan, *, build_id: str, models: StageModels,
                  store: SampleStore, directory: Path, options: BuildOptions, on_event: EventSink | None,
-                 material: MaterialView | None = None) -> None:
-        self.spec, self.plan, self.build_id, self.material = spec, plan, build_id, material
+                 material: MaterialView | None = None, early: EarlyScores | None = None) -> None:
+        self.spec, self.plan, self.build_id, self.material, self.early = spec, plan, build_id, material, early
         self.store, self.options, self.on_event = store, options, on_event
         # The concurrency limit holds only requests on the wire, not the work between them.
         self.models = models = models.limited(options.concurrency)
@@ -73,6 +74,8 @@ class Build:
         models.guard = lambda: options.budget.exceeded(spent := models.spent(), cost_of(spent, models.names, options.prices))
         tie_break = options.dedup_tie_break or (partial(same_item, models=models) if options.llm_tie_break else None)
         self.dedup = Deduplicator(store.embedder, threshold=options.dedup_threshold, tie_break=tie_break)
+        if early is not None:
+            early.attach(models)  # the quality judge's early calls share the build's slots and budget
 
     async def emit(self, **fields: object) -> None:
         await emit(self.on_event, BuildEvent(**fields, spend=self.spend()))  # type: ignore[arg-type]
@@ -342,6 +345,8 @@ class Build:
                              duplicate_of=match.a, similarity=match.score)
             return ["duplicate:attempted", "duplicate:dropped"]
         self.ledger.accept(sample)
+        if self.early is not None:
+            self.early.offer(sample)
         accepted.append(dedup_item(sample))
         done = self.ledger.count(subtask.id)
         await self.emit(stage="verify", kind="accepted", subtask_id=subtask.id, done=done, total=subtask.quota,
@@ -366,6 +371,9 @@ class Build:
         self.progress.load()
         loaded = self.ledger.load(set(self.progress.done))
         self.close_dropped()
+        for sample in loaded if self.early is not None else []:
+            if sample.subtask_id in self.subtasks:
+                self.early.offer(sample)  # type: ignore[union-attr]
         await asyncio.to_thread(self._restore_memory, [s for s in loaded if s.subtask_id in self.subtasks])
 
     def _restore_memory(self, kept: list[Sample]) -> None:

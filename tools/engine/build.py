@@ -36,6 +36,7 @@ from tools.engine.units import material_usage, sample_units
 from tools.llm.stage import StageModels
 
 if TYPE_CHECKING:
+    from tools.finish.early import EarlyScores
     from tools.sources import MaterialView
 
 
@@ -52,17 +53,19 @@ async def run_build(
     warnings: list[str] | None = None,
     estimate: CostEstimate | None = None,
     material: MaterialView | None = None,
+    early: EarlyScores | None = None,
 ) -> tuple[list[Sample], BuildReport]:
     """Fill every subtask's quota (or stop at a limit); return the accepted samples in plan order and the report.
 
     With `material`, grounded subtasks' items are written from their units, and each image item's image is copied
-    into `directory/images/` for the exports."""
+    into `directory/images/` for the exports. `early` is offered each accepted sample (and those kept from an
+    earlier run), to score the quality report's likely picks through the build's models as it goes."""
     started = datetime.now(UTC)
     checkpoints = directory / CHECKPOINTS
     await asyncio.to_thread(write_json, checkpoints / "spec.json", spec.model_dump(mode="json"))
     await asyncio.to_thread(write_json, checkpoints / "plan.json", plan.model_dump(mode="json"))
     build = Build(spec, plan, build_id=build_id, models=models, store=store, directory=checkpoints,
-                   options=options, on_event=on_event, material=material)
+                   options=options, on_event=on_event, material=material, early=early)
     await build.emit(stage="build", kind="started", total=plan.total,
                      message=f"Building {plan.total} samples in {len(plan.subtasks)} subtasks")
     try:

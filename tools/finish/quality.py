@@ -10,7 +10,6 @@ distribution and, when a panel ran, difficulty and separability. It is written a
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from tools.contracts import (
     SubtaskPlan,
 )
 from tools.errors import StageFailed
+from tools.finish.early import EarlyScores, pick_key
 from tools.finish.positions import position_distribution, positions_balanced
 from tools.llm.stage import StageModels, run_stage
 from tools.qc.inspection import sample_lines
@@ -57,7 +57,7 @@ quality_agent: Agent[None, QualityScores] = Agent(
 def pick_for_scoring(samples: list[Sample], size: int, *, seed: str = "") -> list[Sample]:
     """A stable sample of `size` items, taken from the subtasks in turn."""
     by_subtask: dict[str, list[Sample]] = defaultdict(list)
-    for sample in sorted(samples, key=lambda s: hashlib.sha256(f"{seed}|{s.id}".encode()).hexdigest()):
+    for sample in sorted(samples, key=lambda s: pick_key(s.id, seed)):
         by_subtask[sample.subtask_id].append(sample)
     picked: list[Sample] = []
     queues = list(by_subtask.values())
@@ -68,21 +68,37 @@ def pick_for_scoring(samples: list[Sample], size: int, *, seed: str = "") -> lis
     return picked
 
 
+def judge_prompt(sample: Sample, spec: BenchmarkSpec, plan: SubtaskPlan) -> str:
+    """What the quality judge is shown of one item."""
+    name = next((s.name for s in plan.subtasks if s.id == sample.subtask_id), sample.subtask_id)
+    return "\n".join([f"Benchmark goal: {spec.goal}", f"Capability under test: {spec.capability}",
+                      f"Domain: {spec.domain}", f"Subtask: {name}", *sample_lines(sample, gold=True)])
+
+
+async def score_one(sample: Sample, models: StageModels, *, spec: BenchmarkSpec, plan: SubtaskPlan,
+                    role: Role = "judge") -> ItemQuality | None:
+    """The judge's scores for one item; None when it gives no valid scores."""
+    try:
+        scores = await run_stage(quality_agent, judge_prompt(sample, spec, plan), models=models, role=role,
+                                 stage="quality scoring")
+    except StageFailed:
+        return None
+    return ItemQuality(sample_id=sample.id, subtask_id=sample.subtask_id, scores=scores)
+
+
 async def score_items(samples: list[Sample], spec: BenchmarkSpec, plan: SubtaskPlan, *, models: StageModels,
-                      role: Role = "judge", concurrency: int = 4) -> list[ItemQuality]:
-    """The judge's scores for each sample; a sample the judge gives no valid scores for is left out."""
-    names = {s.id: s.name for s in plan.subtasks}
+                      role: Role = "judge", concurrency: int = 4, early: EarlyScores | None = None) -> list[ItemQuality]:
+    """The judge's scores for each sample; a sample the judge gives no valid scores for is left out. The ones
+    `early` scored while the build ran (tools/finish/early.py) are taken from it."""
     gate = asyncio.Semaphore(concurrency)
 
     async def score(sample: Sample) -> ItemQuality | None:
-        lines = [f"Benchmark goal: {spec.goal}", f"Capability under test: {spec.capability}", f"Domain: {spec.domain}",
-                 f"Subtask: {names.get(sample.subtask_id, sample.subtask_id)}", *sample_lines(sample, gold=True)]
+        if early is not None:
+            taken, quality = await early.take(sample)
+            if taken:
+                return quality
         async with gate:
-            try:
-                scores = await run_stage(quality_agent, "\n".join(lines), models=models, role=role, stage="quality scoring")
-            except StageFailed:
-                return None
-        return ItemQuality(sample_id=sample.id, subtask_id=sample.subtask_id, scores=scores)
+            return await score_one(sample, models, spec=spec, plan=plan, role=role)
 
     return [q for q in await asyncio.gather(*(score(s) for s in samples)) if q is not None]
 
@@ -136,10 +152,14 @@ async def quality_report(
     sample_size: int = 20,
     role: Role = "judge",
     concurrency: int = 4,
+    as_accepted: dict[str, Sample] | None = None,
+    early: EarlyScores | None = None,
 ) -> QualityReport:
-    """Score a sample of the benchmark with the judge and gather every quality figure into one report."""
-    scored = await score_items(pick_for_scoring(samples, sample_size, seed=build_id), spec, plan, models=models,
-                               role=role, concurrency=concurrency)
+    """Score a sample of the benchmark with the judge and gather every quality figure into one report. The judge
+    sees each picked item in its `as_accepted` form where one is given (its options before the positions were
+    balanced); `early` holds the scores taken while the build ran."""
+    picked = [(as_accepted or {}).get(s.id, s) for s in pick_for_scoring(samples, sample_size, seed=build_id)]
+    scored = await score_items(picked, spec, plan, models=models, role=role, concurrency=concurrency, early=early)
     dimensions = {d: round(fmean(getattr(q.scores, d) for q in scored), 1) for d in QUALITY_DIMENSIONS} if scored else {}
     solver = [r for r in records if r.check == "solver" and r.agreed is not None]
     executed = [r for r in records if r.check == "executed"]

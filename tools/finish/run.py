@@ -25,6 +25,7 @@ from tools.contracts import (
     emit,
 )
 from tools.engine.ledger import decided_checks
+from tools.finish.early import EarlyScores
 from tools.finish.panel import calibrate_difficulty
 from tools.finish.positions import balance_positions, position_distribution
 from tools.finish.quality import quality_report
@@ -55,9 +56,24 @@ class Finished:
 
 async def finish(samples: list[Sample], report: BuildReport, *, spec: BenchmarkSpec, plan: SubtaskPlan,
                  models: StageModels, store: SampleStore, checkpoints: Path, options: FinishOptions,
-                 on_event: EventSink | None = None, on_final: Callable[[list[Sample]], None] | None = None) -> Finished:
+                 on_event: EventSink | None = None, on_final: Callable[[list[Sample]], None] | None = None,
+                 early: EarlyScores | None = None) -> Finished:
     """Positions balanced, then (when configured) panel calibration and the quality report. `on_final` is told
-    the final samples as soon as they are final, before the quality is scored (what the export writes meanwhile)."""
+    the final samples as soon as they are final, before the quality is scored (what the export writes meanwhile).
+    `early` holds the judge's scores taken while the build ran; its calls not taken are cancelled here."""
+    try:
+        return await _finish(samples, report, spec=spec, plan=plan, models=models, store=store,
+                             checkpoints=checkpoints, options=options, on_event=on_event, on_final=on_final, early=early)
+    finally:
+        if early is not None:
+            early.cancel()
+
+
+async def _finish(samples: list[Sample], report: BuildReport, *, spec: BenchmarkSpec, plan: SubtaskPlan,
+                  models: StageModels, store: SampleStore, checkpoints: Path, options: FinishOptions,
+                  on_event: EventSink | None, on_final: Callable[[list[Sample]], None] | None,
+                  early: EarlyScores | None) -> Finished:
+    as_accepted = {s.id: s for s in samples}  # what the quality judge sees of an item: as accepted
     samples = balance_positions(samples)
     panel: PanelReport | None = None
     if options.panel and samples:
@@ -66,6 +82,8 @@ async def finish(samples: list[Sample], report: BuildReport, *, spec: BenchmarkS
         samples, panel = await calibrate_difficulty(
             samples, spec, plan, panel=options.panel, models=models, band=options.band, admit=admit,
             attempts=options.panel_attempts, max_rounds=options.calibration_rounds, concurrency=options.concurrency)
+        for sample in samples:  # a hardened replacement, as admitted
+            as_accepted.setdefault(sample.id, sample)
         samples = balance_positions(samples)
     report = report.model_copy(update={"answer_positions": position_distribution(samples),
                                        "warnings": [*report.warnings, *(panel.notes if panel else [])]})
@@ -77,7 +95,8 @@ async def finish(samples: list[Sample], report: BuildReport, *, spec: BenchmarkS
         records = await asyncio.to_thread(decided_checks, checkpoints)  # reads the build's checkpoints: off the loop
         quality = await quality_report(samples, spec, plan, models=models, build_id=report.build_id,
                                        records=records, build=report, panel=panel,
-                                       sample_size=options.quality_sample_size, concurrency=options.concurrency)
+                                       sample_size=options.quality_sample_size, concurrency=options.concurrency,
+                                       as_accepted=as_accepted, early=early)
     return Finished(samples=samples, report=report, quality=quality, panel=panel)
 
 
