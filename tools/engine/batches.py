@@ -37,7 +37,7 @@ from tools.contracts import (
 )
 from tools.engine.budget import cost_of
 from tools.engine.ledger import Ledger, Progress, dedup_item
-from tools.engine.parts import Batch, BuildOptions, Candidate, all_judged, failed_call
+from tools.engine.parts import AcceptListener, Batch, BuildOptions, Candidate, all_judged, failed_call
 from tools.engine.units import UnitUse, pick_units
 from tools.errors import BudgetReached, ModelUnavailable, StageFailed
 from tools.llm.resilience import call_priority
@@ -49,7 +49,6 @@ from tools.stages.brief import AVOID_SHOWN, design_briefs
 from tools.stages.generate import generate_batch
 
 if TYPE_CHECKING:
-    from tools.finish.early import EarlyScores
     from tools.sources import MaterialView
 
 CHECKPOINTS = "checkpoints"
@@ -59,7 +58,7 @@ __all__ = ["CHECKPOINTS", "Build", "BuildOptions", "dedup_item"]
 class Build:
     def __init__(self, spec: BenchmarkSpec, plan: SubtaskPlan, *, build_id: str, models: StageModels,
                  store: SampleStore, directory: Path, options: BuildOptions, on_event: EventSink | None,
-                 material: MaterialView | None = None, early: EarlyScores | None = None) -> None:
+                 material: MaterialView | None = None, early: AcceptListener | None = None) -> None:
         self.spec, self.plan, self.build_id, self.material, self.early = spec, plan, build_id, material, early
         self.store, self.options, self.on_event = store, options, on_event
         # The concurrency limit holds only requests on the wire, not the work between them.
@@ -371,9 +370,9 @@ class Build:
         self.progress.load()
         loaded = self.ledger.load(set(self.progress.done))
         self.close_dropped()
-        for sample in loaded if self.early is not None else []:
-            if sample.subtask_id in self.subtasks:
-                self.early.offer(sample)  # type: ignore[union-attr]
+        if self.early is not None:
+            for sample in (s for s in loaded if s.subtask_id in self.subtasks):
+                self.early.offer(sample)
         await asyncio.to_thread(self._restore_memory, [s for s in loaded if s.subtask_id in self.subtasks])
 
     def _restore_memory(self, kept: list[Sample]) -> None:

@@ -32,11 +32,11 @@ from tools.contracts import (
 )
 from tools.engine.batches import CHECKPOINTS, Build, BuildOptions, EventSink
 from tools.engine.ledger import stage_counts
+from tools.engine.parts import AcceptListener
 from tools.engine.units import material_usage, sample_units
 from tools.llm.stage import StageModels
 
 if TYPE_CHECKING:
-    from tools.finish.early import EarlyScores
     from tools.sources import MaterialView
 
 
@@ -53,7 +53,7 @@ async def run_build(
     warnings: list[str] | None = None,
     estimate: CostEstimate | None = None,
     material: MaterialView | None = None,
-    early: EarlyScores | None = None,
+    early: AcceptListener | None = None,
 ) -> tuple[list[Sample], BuildReport]:
     """Fill every subtask's quota (or stop at a limit); return the accepted samples in plan order and the report.
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from memory.dedup import SHIPPED_THRESHOLD, TieBreak
 from tools.contracts import CheckName, CheckRecord, Sample, SampleBrief, Subtask
 from tools.engine.budget import Budget, Price
+from tools.llm.stage import StageModels
 from tools.qc.gate import QCOptions
+
+
+class AcceptListener(Protocol):
+    """Told of every sample a build accepts (and those kept from an earlier run of it), with the build's models to
+    make calls through: the quality judge's early scoring (tools/finish/early.py)."""
+
+    def attach(self, models: StageModels) -> None: ...
+
+    def offer(self, sample: Sample) -> None: ...
 
 
 @dataclass(frozen=True)

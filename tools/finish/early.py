@@ -80,8 +80,8 @@ class EarlyScores:
     def __init__(self, plan: SubtaskPlan, size: int, *, seed: str, prompt: Callable[[Sample], str],
                  score: ScoreWith) -> None:
         self.seed, self._prompt, self._score = seed, prompt, score
-        self._subtasks = {s.id: _Subtask(quota=s.quota, share=n) for s, n in
-                          zip(plan.subtasks, shares(plan, size).values(), strict=True)}
+        share = shares(plan, size)
+        self._subtasks = {s.id: _Subtask(quota=s.quota, share=share[s.id]) for s in plan.subtasks}
         self._scorer: Scorer | None = None
         self._tasks: dict[str, tuple[str, asyncio.Task[ItemQuality | None]]] = {}  # id -> (prompt, task)
         self._waiting: dict[str, Sample] = {}  # among the lowest so far, not scored yet
