@@ -48,6 +48,24 @@ def test_the_scored_sample_is_stable_and_drawn_from_every_subtask() -> None:
     assert picked == pick_for_scoring(list(reversed(items)), 6, seed="b1")
 
 
+async def test_the_judge_sees_each_item_as_it_was_accepted_not_with_its_options_moved() -> None:
+    judge = Script(submit_scores=[SCORES])
+    models = StageModels(models={"generator": Script().model(), "judge": judge.model()},
+                         names={"generator": "openai:gen", "judge": "openai:judge"})
+    accepted = [_mc(i) for i in range(1, 9)]
+    balanced = balance_positions(accepted)
+    moved = [(a, b) for a, b in zip(accepted, balanced, strict=True) if a.choices != b.choices]
+    assert moved, "balancing moved some options"
+    report = await quality_report(balanced, SPEC, PLAN, models=models, build_id="b1", records=[], sample_size=8,
+                                  as_accepted={s.id: s for s in accepted})
+    assert report.scored == 8
+    prompts = judge.calls["submit_scores"]
+    for before, after in moved:
+        shown = next(p for p in prompts if before.question in p)
+        assert json.dumps(before.choices) in shown and json.dumps(after.choices) not in shown
+    assert report.answer_positions == position_distribution(balanced)  # the report counts the exported positions
+
+
 def _records() -> list[CheckRecord]:
     return [
         CheckRecord(sample_id="x1", check="leakage", outcome="dropped", reasons=["the question states the answer ('42')"],
