@@ -13,8 +13,8 @@ can still be picked, since its set only grows:
 
 These calls wait behind every request of the build (the lowest `call_priority`), so they use the slots the build
 leaves idle as it runs out. The report then takes the scores of the items it picks, awaits the ones still under
-way and scores the rest itself (`tools.finish.quality.score_items`): the same items, with the same scores, as a
-scoring after the build gives. The judge sees each item as it was accepted (with its options in that order: the
+way and scores the rest itself (`tools.finish.quality.score_items`): the same items, each shown to the judge in the
+same words, as a scoring after the build. The judge sees each item as it was accepted (with its options in that order: the
 balancing of answer positions afterwards swaps two of them), whenever it is scored. A call the budget or a lost
 endpoint stopped is made again by the report. The calls made here count against the build's budget, as its own do;
 `unused` counts the answered ones the report did not take.
