@@ -16,6 +16,7 @@ The thresholds below were set on tests/data/dedup_pairs/calibration.jsonl with t
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -254,7 +255,7 @@ class Deduplicator:
     async def against(self, items: Sequence[DedupItem], store: SampleStore, *,
                       build_id: str | None = None) -> list[Duplicate]:
         """Items that duplicate something stored in memory (all builds, or only `build_id`'s)."""
-        if not items or await asyncio.to_thread(store.count, at_most=1) == 0:  # Chroma may wait on another thread's write
+        if not items or not await _sees_some(store):
             return []
         vectors = await asyncio.to_thread(self._prepared, items)
         matches = await asyncio.to_thread(store.query_vectors, vectors, k=self.k, build_id=build_id)
@@ -331,6 +332,20 @@ class Deduplicator:
             if verdict.duplicate:
                 return Duplicate(match.id, item.id, verdict.score, verdict.reason, match.build_id)
         return None
+
+
+_SEEING: weakref.WeakSet[SampleStore] = weakref.WeakSet()  # stores whose owner was found to see a stored item
+
+
+async def _sees_some(store: SampleStore) -> bool:
+    """Whether the store's owner sees any stored item. A yes is kept: a build asks before every batch, and the capped
+    count is a filtered read in Chroma each time; a yes gone stale (the items removed since) costs a query that
+    finds nothing, never a wrong answer."""
+    if store not in _SEEING:
+        if await asyncio.to_thread(store.count, at_most=1) == 0:  # Chroma may wait on another thread's write
+            return False
+        _SEEING.add(store)
+    return True
 
 
 def _stored_items(rankings: list[list[Match]]) -> list[list[tuple[Match, DedupItem | None]]]:

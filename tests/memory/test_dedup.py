@@ -202,6 +202,33 @@ async def test_memory_finds_duplicates_from_every_earlier_build_and_survives_a_r
         assert (await dedup.check(item("Compute fifteen percent of 80.", "12"), reopened)) is not None
 
 
+async def test_the_memory_is_asked_whether_it_holds_anything_only_until_it_does(
+    store: SampleStore, int8: OnnxMiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before every batch a build checks the memory; the capped count that says whether the owner sees anything is
+    a filtered read, so a yes is kept, while a no is asked again (the memory fills as the build goes)."""
+    dedup, counts = Deduplicator(int8), []
+    bob, carol = store.scoped("bob"), store.scoped("carol")  # views made before the count below is watched
+    counting = store.count
+
+    def count(*args: object, **kwargs: object) -> int:
+        counts.append(1)
+        return counting(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "count", count)
+    dedup.remember(item("Who painted the Mona Lisa?", "Leonardo da Vinci", id="bobs"), bob, build_id="b0",
+                   subtask_id="art")
+    assert await dedup.check(item("Which artist painted the Mona Lisa?", "da Vinci", id="n1"), store) is None
+    assert await dedup.check(item("Which artist painted the Mona Lisa?", "da Vinci", id="n1"), store) is None
+    assert len(counts) == 2, "another owner's item is not seen, and a no is asked again"
+    dedup.remember(item("What is 15% of 80?", "12", id="own"), store, build_id="b1", subtask_id="math")
+    for _ in range(3):
+        found = await dedup.check(item("Compute fifteen percent of 80.", "12", id="n2"), store)
+        assert found is not None and found.a == "own"
+    assert len(counts) == 3, "once the owner sees an item, the memory is not counted again"
+    assert await dedup.check(item("Compute fifteen percent of 80.", "12", id="n3"), carol) is None  # her own view
+
+
 # -- the command ----------------------------------------------------------------------------------
 
 
